@@ -1,0 +1,534 @@
+#include "engine/csv.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace tierscore::engine {
+namespace {
+
+constexpr char kBom[] = "\xEF\xBB\xBF";
+
+bool IsGzipPath(const std::string& path) { return absl::EndsWith(path, ".gz"); }
+
+// Closes a file descriptor on scope exit.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+absl::Status IoError(const std::string& path, const std::string& what) {
+  return absl::NotFoundError(
+      absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(errno)));
+}
+
+absl::StatusOr<int64_t> FileSize(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return IoError(path, "stat");
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+  }
+  return static_cast<int64_t>(st.st_size);
+}
+
+absl::StatusOr<std::string> ReadBytes(const std::string& path, int64_t begin,
+                                      int64_t end) {
+  Fd f{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) return IoError(path, "open");
+  std::string out(static_cast<size_t>(end - begin), '\0');
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = pread(f.fd, out.data() + done, out.size() - done,
+                      static_cast<off_t>(begin + static_cast<int64_t>(done)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError(path, "read");
+    }
+    if (n == 0) {
+      return absl::DataLossError(absl::StrCat(path, ": file shrank while reading"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+// Decompresses a gzip file, up to `limit` bytes of output (-1: all).
+absl::StatusOr<std::string> ReadGzip(const std::string& path, int64_t limit) {
+  gzFile gz = gzopen(path.c_str(), "rb");
+  if (gz == nullptr) return IoError(path, "open");
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> closer(gz, gzclose);
+  gzbuffer(gz, 1 << 20);
+  std::string out;
+  char buf[1 << 16];
+  while (limit < 0 || static_cast<int64_t>(out.size()) < limit) {
+    int n = gzread(gz, buf, sizeof buf);
+    if (n < 0) {
+      int err;
+      const char* msg = gzerror(gz, &err);
+      return absl::DataLossError(absl::StrCat(path, ": bad gzip data: ", msg));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// The field loop shared by header and data parsing. Calls
+// on_field(index, value, column_offset) for each field, with quotes removed,
+// and returns after the record's line end. `line` and `line_start` track the
+// physical line for error messages.
+class RecordReader {
+ public:
+  RecordReader(std::string_view data, std::string source, int64_t first_line)
+      : data_(data), source_(std::move(source)), line_(first_line) {}
+
+  bool done() const { return pos_ >= data_.size(); }
+  size_t pos() const { return pos_; }
+  int64_t line() const { return line_; }
+
+  void set_pos(size_t pos) {
+    pos_ = pos;
+    line_start_ = pos;
+  }
+
+  // Skips blank lines; returns false at the end of the data.
+  bool NextRecord() {
+    while (pos_ < data_.size()) {
+      if (data_[pos_] == '\n') {
+        NewLine(pos_ + 1);
+      } else if (data_[pos_] == '\r' && pos_ + 1 < data_.size() &&
+                 data_[pos_ + 1] == '\n') {
+        NewLine(pos_ + 2);
+      } else {
+        record_line_ = line_;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  int64_t record_line() const { return record_line_; }
+
+  std::string Where(size_t offset) const {
+    return absl::StrCat(source_, ":", line_, ":", offset - line_start_ + 1);
+  }
+
+  template <typename OnField>
+  absl::Status ReadFields(OnField&& on_field, int* fields) {
+    const char* const base = data_.data();
+    const size_t size = data_.size();
+    int index = 0;
+    while (true) {
+      std::string_view value;
+      const size_t field_start = pos_;
+      const int64_t field_line = line_;
+      const size_t field_line_start = line_start_;
+      if (pos_ < size && base[pos_] == '"') {
+        size_t seg = ++pos_;
+        scratch_.clear();
+        bool copied = false;
+        while (true) {
+          const void* q = std::memchr(base + pos_, '"', size - pos_);
+          if (q == nullptr) {
+            line_ = field_line;
+            line_start_ = field_line_start;
+            return absl::InvalidArgumentError(absl::StrCat(
+                Where(field_start), ": quoted field is not closed"));
+          }
+          const size_t qpos = static_cast<size_t>(static_cast<const char*>(q) - base);
+          CountNewlines(pos_, qpos);
+          if (qpos + 1 < size && base[qpos + 1] == '"') {
+            scratch_.append(base + seg, qpos + 1 - seg);
+            copied = true;
+            pos_ = seg = qpos + 2;
+            continue;
+          }
+          if (copied) {
+            scratch_.append(base + seg, qpos - seg);
+            value = scratch_;
+          } else {
+            value = std::string_view(base + seg, qpos - seg);
+          }
+          pos_ = qpos + 1;
+          break;
+        }
+        if (pos_ < size && base[pos_] != ',' && base[pos_] != '\n' &&
+            !(base[pos_] == '\r' && pos_ + 1 < size && base[pos_ + 1] == '\n')) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              Where(pos_), ": expected ',' or a line end after a closing quote"));
+        }
+      } else {
+        size_t p = pos_;
+        while (p < size && base[p] != ',' && base[p] != '\n') ++p;
+        size_t end = p;
+        if (p < size && base[p] == '\n' && end > pos_ && base[end - 1] == '\r') --end;
+        value = std::string_view(base + pos_, end - pos_);
+        pos_ = p;
+      }
+      TS_RETURN_IF_ERROR(on_field(index, value, field_start));
+      ++index;
+      if (pos_ >= size) break;
+      if (base[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (base[pos_] == '\r') ++pos_;
+      NewLine(pos_ + 1);  // base[pos_] == '\n'
+      break;
+    }
+    *fields = index;
+    return absl::OkStatus();
+  }
+
+ private:
+  void NewLine(size_t next) {
+    pos_ = next;
+    line_start_ = next;
+    ++line_;
+  }
+
+  void CountNewlines(size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      if (data_[i] == '\n') {
+        ++line_;
+        line_start_ = i + 1;
+      }
+    }
+  }
+
+  std::string_view data_;
+  std::string source_;
+  size_t pos_ = 0;
+  size_t line_start_ = 0;
+  int64_t line_;
+  int64_t record_line_ = 0;
+  std::string scratch_;
+};
+
+absl::StatusOr<std::vector<std::string>> ParseHeaderRecord(
+    RecordReader& reader, const std::string& source) {
+  std::vector<std::string> names;
+  if (!reader.NextRecord()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ":1:1: empty file, expected a header row"));
+  }
+  absl::flat_hash_set<std::string> seen;
+  int fields = 0;
+  TS_RETURN_IF_ERROR(reader.ReadFields(
+      [&](int, std::string_view value, size_t offset) -> absl::Status {
+        if (value.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              reader.Where(offset), ": header: column ", names.size() + 1,
+              " has no name"));
+        }
+        if (!seen.insert(std::string(value)).second) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              reader.Where(offset), ": header: duplicate column \"", std::string(value), "\""));
+        }
+        names.emplace_back(value);
+        return absl::OkStatus();
+      },
+      &fields));
+  return names;
+}
+
+// Where each field of a record goes.
+struct Slot {
+  enum Kind { kSkip, kId, kColumn } kind = kSkip;
+  int column = -1;
+};
+
+absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
+                                  const std::string& source, int64_t first_line,
+                                  const std::vector<std::string>& header,
+                                  const std::string& id_column,
+                                  const std::vector<ColumnRequest>& requests) {
+  std::vector<Slot> slots(header.size());
+  bool have_id = false;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == id_column) {
+      slots[i].kind = Slot::kId;
+      have_id = true;
+    }
+  }
+  if (!have_id) {
+    return absl::NotFoundError(absl::StrCat(
+        source, ": id column \"", id_column, "\" is not in the header"));
+  }
+  Table table;
+  std::vector<absl::flat_hash_map<std::string, int32_t>> dicts(requests.size());
+  for (size_t c = 0; c < requests.size(); ++c) {
+    auto it = std::find(header.begin(), header.end(), requests[c].name);
+    if (it == header.end()) {
+      return absl::NotFoundError(absl::StrCat(
+          source, ": column \"", requests[c].name, "\" is not in the header"));
+    }
+    const size_t field = static_cast<size_t>(it - header.begin());
+    if (slots[field].kind == Slot::kId) {
+      // The id column used in an expression too: keep both.
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": the id column \"", id_column,
+          "\" cannot also be used in expressions or groupings"));
+    }
+    slots[field] = Slot{Slot::kColumn, static_cast<int>(c)};
+    Column col;
+    col.name = requests[c].name;
+    col.type = requests[c].type;
+    table.columns.push_back(std::move(col));
+  }
+
+  // A rough row estimate avoids most regrowth.
+  const size_t estimate = (data.size() - begin) / 64 + 16;
+  table.ids.offsets.reserve(estimate);
+  for (Column& col : table.columns) {
+    if (col.type == ColumnType::kNumber) {
+      col.numbers.reserve(estimate);
+    } else {
+      col.codes.reserve(estimate);
+    }
+  }
+
+  RecordReader reader(data, source, first_line);
+  reader.set_pos(begin);
+  const int expected = static_cast<int>(header.size());
+  while (reader.NextRecord()) {
+    int fields = 0;
+    absl::Status st = reader.ReadFields(
+        [&](int index, std::string_view value, size_t offset) -> absl::Status {
+          if (index >= expected) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                reader.Where(offset), ": expected ", expected,
+                " fields as in the header, found more"));
+          }
+          const Slot slot = slots[static_cast<size_t>(index)];
+          if (slot.kind == Slot::kSkip) return absl::OkStatus();
+          if (slot.kind == Slot::kId) {
+            if (value.empty()) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  reader.Where(offset), ": column \"", id_column,
+                  "\": customer id is empty"));
+            }
+            table.ids.Append(value);
+            return absl::OkStatus();
+          }
+          Column& col = table.columns[static_cast<size_t>(slot.column)];
+          if (col.type == ColumnType::kText) {
+            if (value.empty()) {
+              col.codes.push_back(-1);
+              return absl::OkStatus();
+            }
+            auto& dict = dicts[static_cast<size_t>(slot.column)];
+            auto it = dict.find(absl::string_view(value.data(), value.size()));
+            if (it == dict.end()) {
+              const int32_t code = static_cast<int32_t>(col.dictionary.size());
+              col.dictionary.emplace_back(value);
+              dict.emplace(std::string(value), code);
+              col.codes.push_back(code);
+            } else {
+              col.codes.push_back(it->second);
+            }
+            return absl::OkStatus();
+          }
+          if (value.empty()) {
+            col.numbers.push_back(std::nan(""));
+            return absl::OkStatus();
+          }
+          const char* first = value.data();
+          const char* last = value.data() + value.size();
+          if (*first == '+') ++first;
+          double v = 0;
+          auto [ptr, ec] = std::from_chars(first, last, v);
+          if (ec != std::errc() || ptr != last || !std::isfinite(v)) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                reader.Where(offset), ": column \"", col.name,
+                "\": expected a number, got \"", std::string(value.substr(0, 40)), "\""));
+          }
+          col.numbers.push_back(v);
+          return absl::OkStatus();
+        },
+        &fields);
+    if (!st.ok()) return st;
+    if (fields != expected) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ":", reader.record_line(), ": expected ", expected,
+          " fields as in the header, found ", fields));
+    }
+    ++table.rows;
+  }
+  return table;
+}
+
+}  // namespace
+
+absl::StatusOr<CsvHeader> ReadHeader(const std::string& path) {
+  CsvHeader header;
+  header.gzip = IsGzipPath(path);
+  TS_ASSIGN_OR_RETURN(header.file_size, FileSize(path));
+  // Read a growing prefix until the header record is complete.
+  for (int64_t want = 64 << 10;; want *= 4) {
+    std::string prefix;
+    if (header.gzip) {
+      TS_ASSIGN_OR_RETURN(prefix, ReadGzip(path, want));
+    } else {
+      TS_ASSIGN_OR_RETURN(prefix,
+                          ReadBytes(path, 0, std::min(want, header.file_size)));
+    }
+    const bool whole = header.gzip ? static_cast<int64_t>(prefix.size()) < want
+                                   : want >= header.file_size;
+    RecordReader reader(prefix, path, 1);
+    if (absl::StartsWith(prefix, kBom)) reader.set_pos(3);
+    auto names = ParseHeaderRecord(reader, path);
+    // An unfinished header in a partial prefix looks like an unclosed quote
+    // or a record that runs to the end: read more.
+    if (!whole && (!names.ok() || reader.done())) continue;
+    if (!names.ok()) return names.status();
+    header.columns = *std::move(names);
+    header.data_begin = static_cast<int64_t>(reader.pos());
+    header.header_newlines = reader.line() - 1;
+    return header;
+  }
+}
+
+std::vector<v1::ByteRange> RawRanges(const CsvHeader& header,
+                                     int64_t split_bytes) {
+  std::vector<v1::ByteRange> ranges;
+  if (split_bytes <= 0) split_bytes = 64 << 20;
+  for (int64_t b = header.data_begin; b < header.file_size; b += split_bytes) {
+    v1::ByteRange r;
+    r.set_begin(b);
+    r.set_end(std::min(header.file_size, b + split_bytes));
+    ranges.push_back(r);
+  }
+  return ranges;
+}
+
+absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin,
+                                        int64_t end) {
+  if (begin <= 0 || end < begin) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": bad scan range [", begin, ", ", end, ")"));
+  }
+  // Read one byte before `begin`: a record starts at `begin` exactly when that
+  // byte is a newline outside quotes.
+  TS_ASSIGN_OR_RETURN(std::string buf, ReadBytes(path, begin - 1, end));
+  v1::RangeScan scan;
+  scan.set_start_even(-1);
+  scan.set_start_odd(-1);
+  const char* const data = buf.data();
+  const size_t n = buf.size();
+  const bool has_quotes = std::memchr(data + 1, '"', n - 1) != nullptr;
+  int64_t quotes = 0;
+  int64_t newlines = 0;  // in [begin, begin + i)
+  // buf[i] is the byte at begin - 1 + i. A newline at i < n - 1 ends a record
+  // that is followed by one starting inside the range, at begin + i.
+  for (size_t i = 0; i < n; ++i) {
+    const char c = data[i];
+    if (c == '\n') {
+      if (i > 0) ++newlines;
+      if (i + 1 < n) {
+        const int64_t start = begin + static_cast<int64_t>(i);
+        if ((quotes & 1) == 0) {
+          if (scan.start_even() < 0) {
+            scan.set_start_even(start);
+            scan.set_newlines_before_even(newlines);
+          }
+        } else if (scan.start_odd() < 0) {
+          scan.set_start_odd(start);
+          scan.set_newlines_before_odd(newlines);
+        }
+      }
+      if (!has_quotes && scan.start_even() >= 0) {
+        // Nothing can change parity: count the rest at memory speed.
+        newlines += std::count(data + i + 1, data + n, '\n');
+        break;
+      }
+    } else if (c == '"' && i > 0) {
+      ++quotes;
+    }
+  }
+  scan.set_quotes(quotes);
+  scan.set_newlines(newlines);
+  return scan;
+}
+
+std::vector<v1::Split> AlignSplits(const std::string& path,
+                                   const CsvHeader& header,
+                                   const std::vector<v1::ByteRange>& ranges,
+                                   const std::vector<v1::RangeScan>& scans,
+                                   int first_index) {
+  struct Start {
+    int64_t offset;
+    int64_t line;
+  };
+  std::vector<Start> starts;
+  int64_t quotes = 0;
+  int64_t newlines = header.header_newlines;
+  for (size_t j = 0; j < ranges.size(); ++j) {
+    const v1::RangeScan& s = scans[j];
+    const bool even = (quotes & 1) == 0;
+    const int64_t start = even ? s.start_even() : s.start_odd();
+    const int64_t before = even ? s.newlines_before_even() : s.newlines_before_odd();
+    if (start >= 0) starts.push_back({start, 1 + newlines + before});
+    quotes += s.quotes();
+    newlines += s.newlines();
+  }
+  std::vector<v1::Split> splits;
+  for (size_t k = 0; k < starts.size(); ++k) {
+    const int64_t end = k + 1 < starts.size() ? starts[k + 1].offset : header.file_size;
+    if (end <= starts[k].offset) continue;
+    v1::Split split;
+    split.set_index(first_index + static_cast<int>(splits.size()));
+    split.set_path(path);
+    split.set_begin(starts[k].offset);
+    split.set_end(end);
+    split.set_first_line(starts[k].line);
+    splits.push_back(std::move(split));
+  }
+  return splits;
+}
+
+absl::StatusOr<Table> ParseSplit(const v1::Split& split, const CsvHeader& header,
+                                 const std::string& id_column,
+                                 const std::vector<ColumnRequest>& columns) {
+  if (split.gzip()) {
+    TS_ASSIGN_OR_RETURN(std::string data, ReadGzip(split.path(), -1));
+    return ParseBuffer(data, static_cast<size_t>(header.data_begin), split.path(),
+                       1 + header.header_newlines, header.columns, id_column,
+                       columns);
+  }
+  TS_ASSIGN_OR_RETURN(std::string data,
+                      ReadBytes(split.path(), split.begin(), split.end()));
+  return ParseBuffer(data, 0, split.path(), split.first_line(), header.columns,
+                     id_column, columns);
+}
+
+absl::StatusOr<Table> ParseCsvText(const std::string& text,
+                                   const std::string& source_name,
+                                   const std::string& id_column,
+                                   const std::vector<ColumnRequest>& columns) {
+  RecordReader reader(text, source_name, 1);
+  if (absl::StartsWith(text, kBom)) reader.set_pos(3);
+  TS_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                      ParseHeaderRecord(reader, source_name));
+  return ParseBuffer(text, reader.pos(), source_name, reader.line(), names,
+                     id_column, columns);
+}
+
+}  // namespace tierscore::engine

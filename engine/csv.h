@@ -1,0 +1,77 @@
+#ifndef TIERSCORE_ENGINE_CSV_H_
+#define TIERSCORE_ENGINE_CSV_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/table.h"
+#include "tierscore/v1/worker.pb.h"
+
+namespace tierscore::engine {
+
+// CSV input: RFC 4180 (comma separator, fields optionally in double quotes, a
+// quote inside a quoted field doubled, LF or CRLF line ends), a header row,
+// optionally gzip-compressed (by the ".gz" suffix). An empty field is null.
+//
+// Parallel reading. A file is cut into raw byte ranges; each range is scanned
+// independently (ScanRange) and the scans are combined (AlignSplits) into
+// splits that start exactly on record starts. A newline inside a quoted field
+// cannot be mistaken for a record end: whether an offset is inside quotes
+// depends only on the parity of the number of '"' bytes before it (a doubled
+// quote adds two and keeps the parity). Each scan reports its quote count and
+// its first record start under both possible parities at its beginning; the
+// prefix sum of quote counts says which parity is true, so which candidate is
+// the real record start. Errors name `file:line:column`, the line being the
+// physical line, counted the same way.
+
+struct CsvHeader {
+  std::vector<std::string> columns;
+  int64_t data_begin = 0;        // offset of the first record after the header
+  int64_t header_newlines = 0;   // newlines before data_begin
+  int64_t file_size = 0;
+  bool gzip = false;
+};
+
+// Reads and validates the header row (non-empty, unique names).
+absl::StatusOr<CsvHeader> ReadHeader(const std::string& path);
+
+// Scans raw range [begin, end) of an uncompressed file; begin >= data_begin.
+absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin,
+                                        int64_t end);
+
+// Cuts [header.data_begin, file_size) into raw ranges of about `split_bytes`.
+std::vector<v1::ByteRange> RawRanges(const CsvHeader& header,
+                                     int64_t split_bytes);
+
+// Turns the scans of consecutive raw ranges (as from RawRanges) into splits
+// on record starts. Empty splits are dropped; indices start at `first_index`.
+std::vector<v1::Split> AlignSplits(const std::string& path,
+                                   const CsvHeader& header,
+                                   const std::vector<v1::ByteRange>& ranges,
+                                   const std::vector<v1::RangeScan>& scans,
+                                   int first_index);
+
+// The columns a job needs from the input.
+struct ColumnRequest {
+  std::string name;
+  ColumnType type;
+};
+
+// Parses one split into a table holding the id column and the requested
+// columns. INVALID_ARGUMENT on bad input, naming file:line:column, the column
+// and what was expected; NOT_FOUND if a column is missing from the header.
+absl::StatusOr<Table> ParseSplit(const v1::Split& split, const CsvHeader& header,
+                                 const std::string& id_column,
+                                 const std::vector<ColumnRequest>& columns);
+
+// Parses a whole in-memory CSV text (tests and small uploads).
+absl::StatusOr<Table> ParseCsvText(const std::string& text,
+                                   const std::string& source_name,
+                                   const std::string& id_column,
+                                   const std::vector<ColumnRequest>& columns);
+
+}  // namespace tierscore::engine
+
+#endif  // TIERSCORE_ENGINE_CSV_H_

@@ -1,0 +1,262 @@
+#include "engine/policy.h"
+
+#include <cmath>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace tierscore::engine {
+namespace {
+
+v1::Criterion MakeCriterion(const std::string& name, const std::string& expr,
+                            v1::Normalization normalize, double weight,
+                            v1::Direction direction = v1::DIRECTION_HIGHER) {
+  v1::Criterion c;
+  c.set_name(name);
+  c.set_expr(expr);
+  c.set_normalize(normalize);
+  c.set_weight(weight);
+  c.set_direction(direction);
+  return c;
+}
+
+void AddAbc(v1::Policy* p) {
+  v1::TierScheme* abc = p->add_tiers();
+  abc->set_name("abc");
+  abc->mutable_abc();
+}
+
+absl::Status FieldError(const std::string& field, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+absl::StatusOr<std::shared_ptr<Expr>> ParseField(const std::string& field,
+                                                 const std::string& text) {
+  if (text.empty()) return FieldError(field, "expression is empty");
+  auto e = Expr::Parse(text);
+  if (!e.ok()) return FieldError(field, std::string(e.status().message()));
+  return e;
+}
+
+absl::Status CheckShares(const std::string& field,
+                         const std::vector<double>& b) {
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (!(b[i] > 0 && b[i] < 1)) {
+      return FieldError(absl::StrCat(field, ".boundaries[", i, "]"),
+                        absl::StrCat("must be a share in (0, 1), got ", b[i]));
+    }
+    if (i > 0 && !(b[i] > b[i - 1])) {
+      return FieldError(absl::StrCat(field, ".boundaries[", i, "]"),
+                        "boundaries must be strictly increasing");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNames(const std::string& field, const CompiledScheme& s) {
+  if (s.names.size() != s.boundaries.size() + 1) {
+    return FieldError(absl::StrCat(field, ".names"),
+                      absl::StrCat("expected ", s.boundaries.size() + 1,
+                                   " names (one more than boundaries), got ",
+                                   s.names.size()));
+  }
+  absl::flat_hash_set<std::string> seen;
+  for (size_t i = 0; i < s.names.size(); ++i) {
+    if (s.names[i].empty() || !seen.insert(s.names[i]).second) {
+      return FieldError(absl::StrCat(field, ".names[", i, "]"),
+                        "tier names must be non-empty and unique");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<std::string> PresetNames() {
+  return {"market_share", "profit", "market_entry"};
+}
+
+absl::StatusOr<v1::Policy> PresetPolicy(const std::string& name) {
+  v1::Policy p;
+  p.set_name(name);
+  p.set_id_column("customer_id");
+  if (name == "market_share") {
+    // Goal: revenue and growth.
+    p.set_value("revenue_12m");
+    *p.add_criteria() = MakeCriterion("revenue", "log1p(revenue_12m)",
+                                      v1::NORMALIZATION_MAX, 0.5);
+    *p.add_criteria() = MakeCriterion(
+        "growth", "(revenue_12m - revenue_prev_12m) / max(revenue_prev_12m, 1)",
+        v1::NORMALIZATION_PERCENTILE, 0.3);
+    *p.add_criteria() = MakeCriterion("orders", "log1p(orders_12m)",
+                                      v1::NORMALIZATION_MAX, 0.2);
+  } else if (name == "profit") {
+    // Goal: margin, and customers that are cheap to serve.
+    p.set_value("margin_12m");
+    *p.add_criteria() =
+        MakeCriterion("margin", "margin_12m", v1::NORMALIZATION_MINMAX, 0.5);
+    *p.add_criteria() = MakeCriterion(
+        "margin_rate", "clip(margin_12m / revenue_12m, -1, 1)",
+        v1::NORMALIZATION_MINMAX, 0.3);
+    *p.add_criteria() =
+        MakeCriterion("cost_to_serve", "support_tickets",
+                      v1::NORMALIZATION_PERCENTILE, 0.2, v1::DIRECTION_LOWER);
+  } else if (name == "market_entry") {
+    // Goal: strategic fit in a new market; how the customer rates us as a
+    // supplier weighs most.
+    p.set_value("revenue_12m");
+    *p.add_criteria() = MakeCriterion(
+        "supplier_position",
+        "if(procurement_status == \"strategic\", 1, "
+        "if(procurement_status == \"preferred\", 0.7, "
+        "if(procurement_status == \"approved\", 0.4, 0.1)))",
+        v1::NORMALIZATION_NONE, 0.4);
+    *p.add_criteria() = MakeCriterion(
+        "growth", "(revenue_12m - revenue_prev_12m) / max(revenue_prev_12m, 1)",
+        v1::NORMALIZATION_PERCENTILE, 0.3);
+    *p.add_criteria() = MakeCriterion("revenue", "log1p(revenue_12m)",
+                                      v1::NORMALIZATION_MAX, 0.3);
+  } else {
+    return absl::NotFoundError(absl::StrCat(
+        "unknown preset \"", name, "\" (known: market_share, profit, market_entry)"));
+  }
+  AddAbc(&p);
+  return p;
+}
+
+absl::StatusOr<v1::Policy> ApplyPreset(const v1::Policy& policy) {
+  if (policy.preset().empty()) return policy;
+  auto base = PresetPolicy(policy.preset());
+  if (!base.ok()) return FieldError("preset", std::string(base.status().message()));
+  v1::Policy out = *base;
+  out.set_preset(policy.preset());
+  if (!policy.name().empty()) out.set_name(policy.name());
+  if (!policy.id_column().empty()) out.set_id_column(policy.id_column());
+  if (!policy.value().empty()) out.set_value(policy.value());
+  for (const v1::Criterion& c : policy.criteria()) {
+    bool replaced = false;
+    for (v1::Criterion& existing : *out.mutable_criteria()) {
+      if (existing.name() == c.name()) {
+        existing = c;
+        replaced = true;
+      }
+    }
+    if (!replaced) *out.add_criteria() = c;
+  }
+  if (policy.tiers_size() > 0) *out.mutable_tiers() = policy.tiers();
+  return out;
+}
+
+int CompiledPolicy::SchemeIndex(const std::string& name) const {
+  for (size_t i = 0; i < schemes.size(); ++i) {
+    if (schemes[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::Policy& input) {
+  CompiledPolicy out;
+  TS_ASSIGN_OR_RETURN(out.policy, ApplyPreset(input));
+  const v1::Policy& p = out.policy;
+  if (p.id_column().empty()) return FieldError("id_column", "is required");
+  out.id_column = p.id_column();
+  TS_ASSIGN_OR_RETURN(out.value, ParseField("value", p.value()));
+  if (p.criteria_size() == 0) {
+    return FieldError("criteria", "at least one criterion is required");
+  }
+  absl::flat_hash_set<std::string> names;
+  for (int i = 0; i < p.criteria_size(); ++i) {
+    const v1::Criterion& c = p.criteria(i);
+    const std::string field = absl::StrCat("criteria[", i, "]");
+    if (c.name().empty()) return FieldError(absl::StrCat(field, ".name"), "is required");
+    const std::string named = absl::StrCat(field, " (", c.name(), ")");
+    if (!names.insert(c.name()).second) {
+      return FieldError(absl::StrCat(named, ".name"), "duplicate criterion name");
+    }
+    if (!std::isfinite(c.weight())) {
+      return FieldError(absl::StrCat(named, ".weight"), "must be a finite number");
+    }
+    CompiledCriterion cc;
+    cc.name = c.name();
+    TS_ASSIGN_OR_RETURN(cc.expr, ParseField(absl::StrCat(named, ".expr"), c.expr()));
+    cc.normalize = c.normalize() == v1::NORMALIZATION_UNSPECIFIED
+                       ? v1::NORMALIZATION_NONE
+                       : c.normalize();
+    cc.weight = c.weight();
+    cc.lower_is_better = c.direction() == v1::DIRECTION_LOWER;
+    out.criteria.push_back(std::move(cc));
+  }
+  if (p.tiers_size() == 0) return FieldError("tiers", "at least one tier scheme is required");
+  absl::flat_hash_set<std::string> scheme_names;
+  for (int i = 0; i < p.tiers_size(); ++i) {
+    const v1::TierScheme& t = p.tiers(i);
+    const std::string field = absl::StrCat("tiers[", i, "]");
+    if (t.name().empty()) return FieldError(absl::StrCat(field, ".name"), "is required");
+    if (!scheme_names.insert(t.name()).second) {
+      return FieldError(absl::StrCat(field, ".name"), "duplicate tier scheme name");
+    }
+    const std::string named = absl::StrCat(field, " (", t.name(), ")");
+    CompiledScheme s;
+    s.name = t.name();
+    switch (t.scheme_case()) {
+      case v1::TierScheme::kPareto:
+        s.kind = SchemeKind::kPareto;
+        s.boundaries.assign(t.pareto().boundaries().begin(), t.pareto().boundaries().end());
+        s.names.assign(t.pareto().names().begin(), t.pareto().names().end());
+        TS_RETURN_IF_ERROR(CheckShares(absl::StrCat(named, ".pareto"), s.boundaries));
+        if (s.boundaries.empty()) {
+          return FieldError(absl::StrCat(named, ".pareto.boundaries"), "at least one is required");
+        }
+        TS_RETURN_IF_ERROR(CheckNames(absl::StrCat(named, ".pareto"), s));
+        break;
+      case v1::TierScheme::kAbc:
+        s.kind = SchemeKind::kPareto;
+        s.boundaries.assign(t.abc().boundaries().begin(), t.abc().boundaries().end());
+        if (s.boundaries.empty()) s.boundaries = {0.80, 0.95};
+        s.names.assign(t.abc().names().begin(), t.abc().names().end());
+        if (s.names.empty()) {
+          for (size_t k = 0; k <= s.boundaries.size(); ++k) {
+            s.names.push_back(std::string(1, static_cast<char>('A' + k % 26)));
+          }
+        }
+        TS_RETURN_IF_ERROR(CheckShares(absl::StrCat(named, ".abc"), s.boundaries));
+        TS_RETURN_IF_ERROR(CheckNames(absl::StrCat(named, ".abc"), s));
+        break;
+      case v1::TierScheme::kQuantile:
+        s.kind = SchemeKind::kQuantile;
+        s.boundaries.assign(t.quantile().boundaries().begin(), t.quantile().boundaries().end());
+        s.names.assign(t.quantile().names().begin(), t.quantile().names().end());
+        if (s.boundaries.empty()) {
+          return FieldError(absl::StrCat(named, ".quantile.boundaries"), "at least one is required");
+        }
+        TS_RETURN_IF_ERROR(CheckShares(absl::StrCat(named, ".quantile"), s.boundaries));
+        TS_RETURN_IF_ERROR(CheckNames(absl::StrCat(named, ".quantile"), s));
+        break;
+      case v1::TierScheme::kThresholds:
+        s.kind = SchemeKind::kThresholds;
+        s.boundaries.assign(t.thresholds().min_scores().begin(),
+                            t.thresholds().min_scores().end());
+        s.names.assign(t.thresholds().names().begin(), t.thresholds().names().end());
+        if (s.boundaries.empty()) {
+          return FieldError(absl::StrCat(named, ".thresholds.min_scores"), "at least one is required");
+        }
+        for (size_t k = 0; k < s.boundaries.size(); ++k) {
+          if (!std::isfinite(s.boundaries[k]) ||
+              (k > 0 && !(s.boundaries[k] < s.boundaries[k - 1]))) {
+            return FieldError(absl::StrCat(named, ".thresholds.min_scores[", k, "]"),
+                              "min_scores must be finite and strictly decreasing");
+          }
+        }
+        TS_RETURN_IF_ERROR(CheckNames(absl::StrCat(named, ".thresholds"), s));
+        break;
+      default:
+        return FieldError(named,
+                          "one of pareto, abc, quantile or thresholds is required");
+    }
+    out.schemes.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace tierscore::engine

@@ -1,0 +1,62 @@
+#ifndef TIERSCORE_ENGINE_POLICY_H_
+#define TIERSCORE_ENGINE_POLICY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/expr.h"
+#include "tierscore/v1/policy.pb.h"
+
+namespace tierscore::engine {
+
+// The named strategy presets a policy can start from: market_share, profit,
+// market_entry. NOT_FOUND for an unknown name.
+absl::StatusOr<v1::Policy> PresetPolicy(const std::string& name);
+std::vector<std::string> PresetNames();
+
+// The policy with its preset applied (see Policy.preset in policy.proto).
+absl::StatusOr<v1::Policy> ApplyPreset(const v1::Policy& policy);
+
+struct CompiledCriterion {
+  std::string name;
+  std::shared_ptr<Expr> expr;
+  v1::Normalization normalize = v1::NORMALIZATION_NONE;
+  double weight = 0;
+  bool lower_is_better = false;
+};
+
+enum class SchemeKind {
+  kPareto,     // cumulative value share
+  kQuantile,   // cumulative customer count share
+  kThresholds  // absolute score minimums
+};
+
+struct CompiledScheme {
+  std::string name;
+  SchemeKind kind = SchemeKind::kPareto;
+  std::vector<double> boundaries;  // shares, or min scores for thresholds
+  std::vector<std::string> names;  // boundaries.size() + 1 tiers
+};
+
+// A validated policy with parsed expressions. Immutable once built, so it
+// may be shared between threads.
+struct CompiledPolicy {
+  v1::Policy policy;  // with the preset applied
+  std::string id_column;
+  std::shared_ptr<Expr> value;
+  std::vector<CompiledCriterion> criteria;
+  std::vector<CompiledScheme> schemes;
+
+  int SchemeIndex(const std::string& name) const;
+};
+
+// Applies the preset and validates everything but column existence (which
+// needs the input header). INVALID_ARGUMENT naming the field, e.g.
+// "criteria[1] (margin).expr: at column 7: unknown function 'lg'".
+absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::Policy& policy);
+
+}  // namespace tierscore::engine
+
+#endif  // TIERSCORE_ENGINE_POLICY_H_

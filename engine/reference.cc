@@ -1,0 +1,169 @@
+#include "engine/reference.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "common/status_macros.h"
+#include "engine/csv.h"
+#include "engine/scoring.h"
+#include "engine/tiering.h"
+
+namespace tierscore::engine {
+namespace {
+
+// Appends `from` to `to` (same column list), remapping text codes.
+void AppendTable(Table&& from, Table* to) {
+  if (to->columns.empty() && to->rows == 0) {
+    *to = std::move(from);
+    return;
+  }
+  for (size_t i = 0; i < from.ids.size(); ++i) to->ids.Append(from.ids[i]);
+  for (size_t c = 0; c < from.columns.size(); ++c) {
+    Column& dst = to->columns[c];
+    Column& src = from.columns[c];
+    if (dst.type == ColumnType::kNumber) {
+      dst.numbers.insert(dst.numbers.end(), src.numbers.begin(), src.numbers.end());
+      continue;
+    }
+    for (int32_t code : src.codes) {
+      if (code < 0) {
+        dst.codes.push_back(-1);
+        continue;
+      }
+      const std::string& s = src.dictionary[static_cast<size_t>(code)];
+      auto it = std::find(dst.dictionary.begin(), dst.dictionary.end(), s);
+      if (it == dst.dictionary.end()) {
+        dst.dictionary.push_back(s);
+        it = dst.dictionary.end() - 1;
+      }
+      dst.codes.push_back(static_cast<int32_t>(it - dst.dictionary.begin()));
+    }
+  }
+  to->rows += from.rows;
+}
+
+}  // namespace
+
+absl::StatusOr<ReferenceResult> RunReference(const CompiledJob& job,
+                                             const std::vector<std::string>& inputs) {
+  Table all;
+  for (const std::string& path : inputs) {
+    TS_ASSIGN_OR_RETURN(CsvHeader header, ReadHeader(path));
+    TS_RETURN_IF_ERROR(CheckHeader(job, path, header.columns));
+    v1::Split whole;
+    whole.set_path(path);
+    whole.set_gzip(header.gzip);
+    whole.set_begin(header.data_begin);
+    whole.set_end(header.file_size);
+    whole.set_first_line(1 + header.header_newlines);
+    TS_ASSIGN_OR_RETURN(Table t,
+                        ParseSplit(whole, header, job.policy.id_column, job.columns));
+    AppendTable(std::move(t), &all);
+  }
+  if (all.columns.empty()) {
+    for (const ColumnRequest& c : job.columns) all.columns.push_back({c.name, c.type, {}, {}, {}});
+  }
+  return RunReferenceOnTable(job, all);
+}
+
+absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
+                                                    const Table& table) {
+  const CompiledPolicy& policy = job.policy;
+  const size_t n = static_cast<size_t>(table.rows);
+  ReferenceResult out;
+  for (size_t i = 0; i < n; ++i) out.ids.emplace_back(table.ids[i]);
+
+  // Scores, with the shared normalisation definitions.
+  std::vector<CriterionStatsAcc> stats;
+  AccumulateStats(policy, table, &stats);
+  Scorer scorer(policy, NormalizationParams(policy, stats));
+  out.scores.resize(n);
+  scorer.Score(table, 0, table.rows, out.scores.data(), nullptr);
+  std::vector<int64_t> values;
+  TS_RETURN_IF_ERROR(ComputeValues(policy, table, &values));
+
+  // The global order by a full sort.
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return Before(out.scores[a], out.ids[a], out.scores[b], out.ids[b]);
+  });
+  int128 total = 0;
+  for (int64_t v : values) total += v;
+
+  out.tiers.assign(policy.schemes.size(), std::vector<int>(n, 0));
+  for (size_t s = 0; s < policy.schemes.size(); ++s) {
+    const CompiledScheme& scheme = policy.schemes[s];
+    std::vector<int128> thresholds;
+    for (double b : scheme.boundaries) {
+      thresholds.push_back(ShareThreshold(
+          b, scheme.kind == SchemeKind::kQuantile ? static_cast<int128>(n) : total));
+    }
+    int128 value_before = 0;
+    for (size_t pos = 0; pos < n; ++pos) {
+      const size_t row = order[pos];
+      int tier;
+      switch (scheme.kind) {
+        case SchemeKind::kPareto:
+          tier = TierFromPassed(thresholds, value_before);
+          break;
+        case SchemeKind::kQuantile:
+          tier = TierFromPassed(thresholds, static_cast<int128>(pos));
+          break;
+        default:
+          tier = ThresholdTier(scheme.boundaries, out.scores[row]);
+      }
+      out.tiers[s][row] = tier;
+      value_before += values[row];
+    }
+    std::vector<int64_t> customers(scheme.names.size(), 0);
+    std::vector<int128> tier_values(scheme.names.size(), 0);
+    for (size_t row = 0; row < n; ++row) {
+      customers[static_cast<size_t>(out.tiers[s][row])] += 1;
+      tier_values[static_cast<size_t>(out.tiers[s][row])] += values[row];
+    }
+    *out.result.add_tiers() = BuildTierSummary(scheme, customers, tier_values);
+  }
+  out.result.set_customers(table.rows);
+  out.result.set_total_value(MicrosToValue(total));
+
+  // KPIs: every grouping set straight from rows, one row at a time.
+  CompiledKpis kpis = job.kpis;
+  for (CompiledGroupingSet& set : kpis.sets) set.source = -1;
+  GroupedState state(kpis.sets.size());
+  const size_t nm = kpis.metrics.size();
+  std::vector<std::vector<double>> v(nm, std::vector<double>(n)),
+      d(nm, std::vector<double>(n)), f(nm, std::vector<double>(n));
+  for (size_t m = 0; m < nm; ++m) {
+    const CompiledMetric& metric = kpis.metrics[m];
+    if (metric.expr) metric.expr->Eval(table, 0, table.rows, v[m].data());
+    if (metric.den) metric.den->Eval(table, 0, table.rows, d[m].data());
+    if (metric.filter) metric.filter->Eval(table, 0, table.rows, f[m].data());
+  }
+  for (size_t row = 0; row < n; ++row) {
+    for (size_t s = 0; s < kpis.sets.size(); ++s) {
+      GroupedState::Key key;
+      for (int di : kpis.sets[s].dims) {
+        const Dim& dim = kpis.dims[static_cast<size_t>(di)];
+        if (dim.tier) {
+          key.push_back(policy.schemes[static_cast<size_t>(dim.index)]
+                            .names[static_cast<size_t>(out.tiers[static_cast<size_t>(dim.index)][row])]);
+        } else {
+          const Column& col = table.columns[static_cast<size_t>(dim.index)];
+          const int32_t code = col.codes[row];
+          key.push_back(code < 0 ? "" : col.dictionary[static_cast<size_t>(code)]);
+        }
+      }
+      auto& accs = state.Group(s, key, nm);
+      for (size_t m = 0; m < nm; ++m) {
+        const CompiledMetric& metric = kpis.metrics[m];
+        if (metric.filter && !(f[m][row] != 0 && f[m][row] == f[m][row])) continue;
+        accs[m].AddRow(metric.agg, v[m][row], d[m][row]);
+      }
+    }
+  }
+  *out.result.mutable_kpis() = FinalizeKpis(kpis, policy, std::move(state));
+  return out;
+}
+
+}  // namespace tierscore::engine

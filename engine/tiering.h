@@ -1,0 +1,81 @@
+#ifndef TIERSCORE_ENGINE_TIERING_H_
+#define TIERSCORE_ENGINE_TIERING_H_
+
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/int128.h"
+#include "tierscore/v1/worker.pb.h"
+
+namespace tierscore::engine {
+
+// The exact definitions every implementation shares (the reference and the
+// distributed job call these same functions, so they agree bit for bit).
+
+// The global order: score descending, then customer id ascending.
+inline bool Before(double score_a, std::string_view id_a, double score_b,
+                   std::string_view id_b) {
+  return score_a > score_b || (score_a == score_b && id_a < id_b);
+}
+
+// Scores are clamped to a finite range so that the order is total; NaN
+// (which a score cannot normally be) sorts last.
+inline double CanonicalScore(double s) {
+  constexpr double kLimit = 1e300;
+  if (std::isnan(s)) return -kLimit;
+  if (s > kLimit) return kLimit;
+  if (s < -kLimit) return -kLimit;
+  return s + 0.0;  // -0 -> +0
+}
+
+// Values that decide Pareto and ABC tiers are fixed-point integers of
+// micro-units (1e-6), rounded per customer, so their sums are exact and do
+// not depend on order or splitting. Null and negative values count as 0.
+constexpr double kValueScale = 1e6;
+constexpr double kMaxValue = 9.2e12;  // keeps one customer within int64
+
+// INVALID_ARGUMENT when |value| exceeds kMaxValue.
+absl::StatusOr<int64_t> ValueToMicros(double value);
+
+inline double MicrosToValue(int128 micros) {
+  return static_cast<double>(static_cast<long double>(micros) / kValueScale);
+}
+
+// The threshold of a share boundary b of a total measure: ceil(b * total).
+// A customer is past the boundary when the measure strictly before it is
+// >= the threshold.
+int128 ShareThreshold(double boundary, int128 total);
+
+// Tier of a customer given, for each boundary of its scheme, whether it is
+// past it: the number of boundaries passed (boundaries are increasing, so
+// passing one implies passing the ones before).
+inline int TierFromPassed(const std::vector<int128>& thresholds,
+                          int128 measure_before) {
+  int tier = 0;
+  for (int128 t : thresholds) tier += measure_before >= t ? 1 : 0;
+  return tier;
+}
+
+// Threshold tiers: the first tier whose minimum the score reaches.
+inline int ThresholdTier(const std::vector<double>& min_scores, double score) {
+  int tier = 0;
+  while (tier < static_cast<int>(min_scores.size()) &&
+         !(score >= min_scores[static_cast<size_t>(tier)])) {
+    ++tier;
+  }
+  return tier;
+}
+
+// True when a customer with this key is past the cut (see CutKey).
+inline bool PastCut(const v1::CutKey& cut, double score, std::string_view id) {
+  if (cut.all()) return true;
+  if (cut.none()) return false;
+  return Before(cut.score(), cut.id(), score, id);
+}
+
+}  // namespace tierscore::engine
+
+#endif  // TIERSCORE_ENGINE_TIERING_H_
