@@ -1,0 +1,539 @@
+#include "worker/worker_core.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "common/status_macros.h"
+#include "engine/int128.h"
+#include "engine/kpi.h"
+#include "engine/tiering.h"
+
+namespace tierscore::worker {
+
+using engine::int128;
+
+struct WorkerCore::Shard {
+  v1::Split split;
+  engine::Table table;
+  std::vector<double> scores;    // after Score
+  std::vector<int64_t> values;   // after Score, micro-units
+  std::vector<std::vector<uint8_t>> tiers;  // after Assign, [scheme][row]
+};
+
+struct WorkerCore::Job {
+  std::shared_ptr<const engine::CompiledJob> compiled;
+  std::string spec_key;  // the serialised policy and KPI spec
+  absl::Mutex mu;
+  std::map<int, std::shared_ptr<Shard>> shards ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, engine::CsvHeader> headers ABSL_GUARDED_BY(mu);
+  std::shared_ptr<const engine::Scorer> scorer ABSL_GUARDED_BY(mu);
+};
+
+namespace {
+
+// Runs fn(i) for every i on the pool and returns the first error by index,
+// so that the reported error does not depend on thread timing.
+absl::Status ParallelStatus(engine::ThreadPool& pool, int n,
+                            const std::function<absl::Status(int)>& fn) {
+  std::vector<absl::Status> statuses(static_cast<size_t>(n));
+  pool.ParallelFor(n, [&](int i) { statuses[static_cast<size_t>(i)] = fn(i); });
+  for (const absl::Status& st : statuses) TS_RETURN_IF_ERROR(st);
+  return absl::OkStatus();
+}
+
+std::string SpecKey(const v1::JobSpec& spec) {
+  std::string key;
+  google::protobuf::io::StringOutputStream stream(&key);
+  {
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    spec.policy().SerializeToCodedStream(&out);
+    spec.kpis().SerializeToCodedStream(&out);
+  }
+  return key;
+}
+
+bool InRange(const v1::KeyRange& r, double score, std::string_view id) {
+  if (score < r.score_lo() || score > r.score_hi()) return false;
+  if (!r.id_bounded()) return true;
+  if (!r.id_after().empty() && !(id > std::string_view(r.id_after()))) return false;
+  if (!r.id_upto().empty() && id > std::string_view(r.id_upto())) return false;
+  return true;
+}
+
+// Histogram bin of a score in [lo, hi]; bin 0 holds the highest scores.
+// Halving before subtracting keeps the width finite for any finite scores.
+int BinOf(double score, double lo, double hi, int bins) {
+  const double width = hi * 0.5 - lo * 0.5;
+  if (!(width > 0)) return 0;
+  const double frac = (hi * 0.5 - score * 0.5) / width;
+  const int b = static_cast<int>(frac * bins);
+  return std::clamp(b, 0, bins - 1);
+}
+
+struct PartialBucket {
+  int64_t count = 0;
+  int128 value = 0;
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+
+  void Merge(const PartialBucket& o) {
+    count += o.count;
+    value += o.value;
+    min = std::min(min, o.min);
+    max = std::max(max, o.max);
+  }
+};
+
+struct PartialProbe {
+  std::vector<PartialBucket> buckets;
+  std::vector<std::string_view> ids;  // sample candidates
+  std::vector<v1::Item> items;        // fetch
+};
+
+void AppendCsvField(std::string_view field, std::string* out) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(field);
+    return;
+  }
+  out->push_back('"');
+  for (char c : field) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+void AppendDouble(double v, std::string* out) {
+  char buf[32];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, static_cast<size_t>(ptr - buf));
+}
+
+}  // namespace
+
+std::unique_ptr<WorkerCore> WorkerCore::Create(const Options& options) {
+  return std::unique_ptr<WorkerCore>(new WorkerCore(options));
+}
+
+WorkerCore::WorkerCore(const Options& options) : pool_(options.threads) {}
+
+size_t WorkerCore::JobCount() const {
+  absl::MutexLock lock(&mu_);
+  return jobs_.size();
+}
+
+absl::StatusOr<std::shared_ptr<WorkerCore::Job>> WorkerCore::FindJob(
+    const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) {
+    return absl::NotFoundError(absl::StrCat("job ", id, " is not loaded on this worker"));
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<WorkerCore::Shard>>> WorkerCore::Shards(
+    Job& job, const google::protobuf::RepeatedField<int32_t>& splits) {
+  std::vector<std::shared_ptr<Shard>> out;
+  absl::MutexLock lock(&job.mu);
+  for (int32_t s : splits) {
+    auto it = job.shards.find(s);
+    if (it == job.shards.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("split ", s, " is not loaded on this worker"));
+    }
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+absl::StatusOr<v1::ScanResponse> WorkerCore::Scan(const v1::ScanRequest& request) {
+  TS_ASSIGN_OR_RETURN(engine::CsvHeader header, engine::ReadHeader(request.path()));
+  v1::ScanResponse response;
+  for (const std::string& c : header.columns) response.add_header(c);
+  response.set_header_end(header.data_begin);
+  response.set_header_newlines(header.header_newlines);
+  response.set_file_size(header.file_size);
+  response.set_gzip(header.gzip);
+  if (header.gzip && request.ranges_size() > 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(request.path(), ": a gzip file cannot be scanned in ranges"));
+  }
+  std::vector<v1::RangeScan> scans(static_cast<size_t>(request.ranges_size()));
+  TS_RETURN_IF_ERROR(ParallelStatus(pool_, request.ranges_size(), [&](int i) -> absl::Status {
+    const v1::ByteRange& r = request.ranges(i);
+    TS_ASSIGN_OR_RETURN(scans[static_cast<size_t>(i)],
+                        engine::ScanRange(request.path(), r.begin(), r.end()));
+    return absl::OkStatus();
+  }));
+  for (auto& s : scans) *response.add_ranges() = std::move(s);
+  return response;
+}
+
+absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request) {
+  const std::string key = SpecKey(request.spec());
+  std::shared_ptr<Job> job;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(request.job_id());
+    if (it != jobs_.end()) job = it->second;
+  }
+  if (job != nullptr && job->spec_key != key) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", request.job_id(), " is already loaded here with a different spec"));
+  }
+  if (job == nullptr) {
+    auto fresh = std::make_shared<Job>();
+    TS_ASSIGN_OR_RETURN(fresh->compiled, engine::CompileJob(request.spec().policy(),
+                                                            request.spec().kpis()));
+    fresh->spec_key = key;
+    absl::MutexLock lock(&mu_);
+    job = jobs_.try_emplace(request.job_id(), std::move(fresh)).first->second;
+  }
+  const engine::CompiledJob& compiled = *job->compiled;
+
+  // Headers are read once per file and job.
+  std::vector<engine::CsvHeader> headers;
+  for (const v1::Split& split : request.splits()) {
+    absl::MutexLock lock(&job->mu);
+    auto it = job->headers.find(split.path());
+    if (it == job->headers.end()) {
+      TS_ASSIGN_OR_RETURN(engine::CsvHeader h, engine::ReadHeader(split.path()));
+      TS_RETURN_IF_ERROR(engine::CheckHeader(compiled, split.path(), h.columns));
+      it = job->headers.emplace(split.path(), std::move(h)).first;
+    }
+    headers.push_back(it->second);
+  }
+
+  const int n = request.splits_size();
+  std::vector<std::shared_ptr<Shard>> shards(static_cast<size_t>(n));
+  std::vector<std::vector<engine::CriterionStatsAcc>> stats(static_cast<size_t>(n));
+  TS_RETURN_IF_ERROR(ParallelStatus(pool_, n, [&](int i) -> absl::Status {
+    const size_t k = static_cast<size_t>(i);
+    auto shard = std::make_shared<Shard>();
+    shard->split = request.splits(i);
+    TS_ASSIGN_OR_RETURN(shard->table,
+                        engine::ParseSplit(shard->split, headers[k],
+                                           compiled.policy.id_column, compiled.columns));
+    engine::AccumulateStats(compiled.policy, shard->table, &stats[k]);
+    shards[k] = std::move(shard);
+    return absl::OkStatus();
+  }));
+
+  v1::LoadResponse response;
+  std::vector<engine::CriterionStatsAcc> merged(compiled.policy.criteria.size());
+  int64_t rows = 0, bytes = 0;
+  for (int i = 0; i < n; ++i) {
+    const size_t k = static_cast<size_t>(i);
+    rows += shards[k]->table.rows;
+    bytes += shards[k]->split.end() - shards[k]->split.begin();
+    for (size_t c = 0; c < merged.size(); ++c) merged[c].Merge(stats[k][c]);
+  }
+  {
+    absl::MutexLock lock(&job->mu);
+    for (auto& shard : shards) job->shards[shard->split.index()] = std::move(shard);
+  }
+  response.set_rows(rows);
+  response.set_bytes(bytes);
+  for (const auto& s : merged) s.ToProto(response.add_stats());
+  return response;
+}
+
+absl::StatusOr<v1::ScoreResponse> WorkerCore::Score(const v1::ScoreRequest& request) {
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, FindJob(request.job_id()));
+  TS_ASSIGN_OR_RETURN(auto shards, Shards(*job, request.splits()));
+  const engine::CompiledPolicy& policy = job->compiled->policy;
+  if (request.criteria_size() != static_cast<int>(policy.criteria.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected parameters for ", policy.criteria.size(), " criteria, got ",
+        request.criteria_size()));
+  }
+  auto scorer = std::make_shared<const engine::Scorer>(
+      policy, std::vector<v1::CriterionParams>(request.criteria().begin(),
+                                               request.criteria().end()));
+  const int n = static_cast<int>(shards.size());
+  TS_RETURN_IF_ERROR(ParallelStatus(pool_, n, [&](int i) -> absl::Status {
+    Shard& shard = *shards[static_cast<size_t>(i)];
+    shard.scores.resize(static_cast<size_t>(shard.table.rows));
+    scorer->Score(shard.table, 0, shard.table.rows, shard.scores.data(), nullptr);
+    absl::Status st = engine::ComputeValues(policy, shard.table, &shard.values);
+    if (!st.ok()) {
+      return absl::Status(st.code(), absl::StrCat(shard.split.path(), ": ", st.message()));
+    }
+    return absl::OkStatus();
+  }));
+  {
+    absl::MutexLock lock(&job->mu);
+    job->scorer = scorer;
+  }
+  v1::ScoreResponse response;
+  int64_t count = 0;
+  int128 total = 0;
+  double lo = std::numeric_limits<double>::infinity();
+  double hi = -std::numeric_limits<double>::infinity();
+  for (const auto& shard : shards) {
+    count += shard->table.rows;
+    for (int64_t v : shard->values) total += v;
+    for (double s : shard->scores) {
+      lo = std::min(lo, s);
+      hi = std::max(hi, s);
+    }
+  }
+  response.set_count(count);
+  engine::ToProto(total, response.mutable_value_total());
+  response.set_min_score(lo);
+  response.set_max_score(hi);
+  return response;
+}
+
+absl::StatusOr<v1::ProbeResponse> WorkerCore::Probe(const v1::ProbeRequest& request) {
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, FindJob(request.job_id()));
+  TS_ASSIGN_OR_RETURN(auto shards, Shards(*job, request.splits()));
+  for (const auto& shard : shards) {
+    if (shard->scores.size() != static_cast<size_t>(shard->table.rows)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("split ", shard->split.index(), " is not scored yet"));
+    }
+  }
+  const int np = request.probes_size();
+  for (int p = 0; p < np; ++p) {
+    const v1::Probe& probe = request.probes(p);
+    if (probe.score_bins() < 0 || probe.score_bins() > (1 << 16) ||
+        probe.sample() < 0 || probe.sample() > (1 << 16)) {
+      return absl::InvalidArgumentError(absl::StrCat("probe ", p, ": bad size"));
+    }
+  }
+  const size_t ns = shards.size();
+  std::vector<std::vector<PartialProbe>> partial(ns, std::vector<PartialProbe>(static_cast<size_t>(np)));
+  pool_.ParallelFor(static_cast<int>(ns), [&](int si) {
+    const Shard& shard = *shards[static_cast<size_t>(si)];
+    const size_t rows = static_cast<size_t>(shard.table.rows);
+    for (int p = 0; p < np; ++p) {
+      const v1::Probe& probe = request.probes(p);
+      const v1::KeyRange& r = probe.range();
+      PartialProbe& out = partial[static_cast<size_t>(si)][static_cast<size_t>(p)];
+      const int bins = probe.score_bins() > 0 ? probe.score_bins()
+                                              : probe.id_splitters_size() + 1;
+      out.buckets.resize(static_cast<size_t>(bins));
+      for (size_t row = 0; row < rows; ++row) {
+        const double s = shard.scores[row];
+        if (s < r.score_lo() || s > r.score_hi()) continue;
+        const std::string_view id = shard.table.ids[row];
+        if (!InRange(r, s, id)) continue;
+        if (probe.fetch()) {
+          v1::Item item;
+          item.set_score(s);
+          item.set_id(std::string(id));
+          item.set_value(shard.values[row]);
+          out.items.push_back(std::move(item));
+          continue;
+        }
+        if (probe.sample() > 0) {
+          out.ids.push_back(id);
+          continue;
+        }
+        int b;
+        if (probe.score_bins() > 0) {
+          b = BinOf(s, r.score_lo(), r.score_hi(), bins);
+        } else {
+          const auto& sp = probe.id_splitters();
+          b = static_cast<int>(std::lower_bound(sp.begin(), sp.end(), id,
+                                                [](const std::string& a, std::string_view v) {
+                                                  return std::string_view(a) < v;
+                                                }) -
+                               sp.begin());
+        }
+        PartialBucket& bucket = out.buckets[static_cast<size_t>(b)];
+        ++bucket.count;
+        bucket.value += shard.values[row];
+        bucket.min = std::min(bucket.min, s);
+        bucket.max = std::max(bucket.max, s);
+      }
+    }
+  });
+
+  v1::ProbeResponse response;
+  for (int p = 0; p < np; ++p) {
+    const v1::Probe& probe = request.probes(p);
+    v1::ProbeResult* result = response.add_results();
+    const size_t pp = static_cast<size_t>(p);
+    if (probe.fetch()) {
+      for (auto& part : partial) {
+        for (auto& item : part[pp].items) *result->add_items() = std::move(item);
+      }
+    } else if (probe.sample() > 0) {
+      std::vector<std::string_view> ids;
+      for (auto& part : partial) ids.insert(ids.end(), part[pp].ids.begin(), part[pp].ids.end());
+      std::sort(ids.begin(), ids.end());
+      const size_t k = std::min<size_t>(static_cast<size_t>(probe.sample()), ids.size());
+      for (size_t i = 0; i < k; ++i) {
+        result->add_sample(std::string(ids[(i * ids.size()) / k]));
+      }
+    } else {
+      std::vector<PartialBucket> merged(partial.empty() ? 0 : partial[0][pp].buckets.size());
+      for (auto& part : partial) {
+        for (size_t b = 0; b < merged.size(); ++b) merged[b].Merge(part[pp].buckets[b]);
+      }
+      for (const PartialBucket& b : merged) {
+        v1::Bucket* out = result->add_buckets();
+        out->set_count(b.count);
+        engine::ToProto(b.value, out->mutable_value());
+        if (b.count > 0) {
+          out->set_min_score(b.min);
+          out->set_max_score(b.max);
+        }
+      }
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& request) {
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, FindJob(request.job_id()));
+  TS_ASSIGN_OR_RETURN(auto shards, Shards(*job, request.splits()));
+  const engine::CompiledJob& compiled = *job->compiled;
+  const auto& schemes = compiled.policy.schemes;
+  if (request.schemes_size() != static_cast<int>(schemes.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected cuts for ", schemes.size(), " tier schemes, got ", request.schemes_size()));
+  }
+  for (size_t s = 0; s < schemes.size(); ++s) {
+    const int want = schemes[s].kind == engine::SchemeKind::kThresholds
+                         ? 0
+                         : static_cast<int>(schemes[s].boundaries.size());
+    if (request.schemes(static_cast<int>(s)).cuts_size() != want) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tier scheme ", schemes[s].name, ": expected ", want, " cuts"));
+    }
+  }
+  for (const auto& shard : shards) {
+    if (shard->scores.size() != static_cast<size_t>(shard->table.rows)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("split ", shard->split.index(), " is not scored yet"));
+    }
+  }
+  const size_t ns = shards.size();
+  std::vector<std::vector<std::vector<int64_t>>> customers(ns);
+  std::vector<std::vector<std::vector<int128>>> values(ns);
+  std::vector<engine::GroupedState> kpis(ns, engine::GroupedState(compiled.kpis.sets.size()));
+  TS_RETURN_IF_ERROR(ParallelStatus(pool_, static_cast<int>(ns), [&](int si) -> absl::Status {
+    const size_t k = static_cast<size_t>(si);
+    Shard& shard = *shards[k];
+    const size_t rows = static_cast<size_t>(shard.table.rows);
+    shard.tiers.assign(schemes.size(), std::vector<uint8_t>(rows));
+    customers[k].resize(schemes.size());
+    values[k].resize(schemes.size());
+    for (size_t s = 0; s < schemes.size(); ++s) {
+      const engine::CompiledScheme& scheme = schemes[s];
+      const auto& cuts = request.schemes(static_cast<int>(s)).cuts();
+      std::vector<int64_t>& cnt = customers[k][s];
+      std::vector<int128>& val = values[k][s];
+      cnt.assign(scheme.names.size(), 0);
+      val.assign(scheme.names.size(), 0);
+      for (size_t row = 0; row < rows; ++row) {
+        const double score = shard.scores[row];
+        int tier;
+        if (scheme.kind == engine::SchemeKind::kThresholds) {
+          tier = engine::ThresholdTier(scheme.boundaries, score);
+        } else {
+          tier = 0;
+          const std::string_view id = shard.table.ids[row];
+          for (const v1::CutKey& cut : cuts) tier += engine::PastCut(cut, score, id) ? 1 : 0;
+        }
+        shard.tiers[s][row] = static_cast<uint8_t>(tier);
+        ++cnt[static_cast<size_t>(tier)];
+        val[static_cast<size_t>(tier)] += shard.values[row];
+      }
+    }
+    return engine::AggregateShard(compiled.kpis, compiled.policy, shard.table,
+                                  shard.tiers, &kpis[k]);
+  }));
+
+  v1::AssignResponse response;
+  for (size_t s = 0; s < schemes.size(); ++s) {
+    v1::TierTotals* totals = response.add_tiers();
+    for (size_t t = 0; t < schemes[s].names.size(); ++t) {
+      int64_t c = 0;
+      int128 v = 0;
+      for (size_t k = 0; k < ns; ++k) {
+        c += customers[k][s][t];
+        v += values[k][s][t];
+      }
+      totals->add_customers(c);
+      engine::ToProto(v, totals->add_value());
+    }
+  }
+  engine::GroupedState merged(compiled.kpis.sets.size());
+  for (const auto& state : kpis) merged.Merge(state);
+  merged.ToProto(response.mutable_kpis());
+  return response;
+}
+
+absl::StatusOr<v1::ExportResponse> WorkerCore::Export(const v1::ExportRequest& request) {
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, FindJob(request.job_id()));
+  google::protobuf::RepeatedField<int32_t> one;
+  one.Add(request.split_index());
+  TS_ASSIGN_OR_RETURN(auto shards, Shards(*job, one));
+  const Shard& shard = *shards[0];
+  std::shared_ptr<const engine::Scorer> scorer;
+  {
+    absl::MutexLock lock(&job->mu);
+    scorer = job->scorer;
+  }
+  const auto& schemes = job->compiled->policy.schemes;
+  if (scorer == nullptr || shard.tiers.size() != schemes.size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("split ", shard.split.index(), " has no tiers yet"));
+  }
+  const size_t rows = static_cast<size_t>(shard.table.rows);
+  const size_t nc = scorer->criteria();
+  v1::ExportResponse response;
+  std::string csv;
+  csv.reserve(rows * (48 + 16 * nc));
+  constexpr int64_t kBatch = 4096;
+  std::vector<double> scores(kBatch), contributions(kBatch * nc);
+  for (int64_t b = 0; b < shard.table.rows; b += kBatch) {
+    const int64_t n = std::min(kBatch, shard.table.rows - b);
+    scorer->Score(shard.table, b, n, scores.data(), contributions.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t row = static_cast<size_t>(b + i);
+      AppendCsvField(shard.table.ids[row], &csv);
+      csv.push_back(',');
+      AppendDouble(shard.scores[row], &csv);
+      for (size_t s = 0; s < schemes.size(); ++s) {
+        csv.push_back(',');
+        AppendCsvField(schemes[s].names[shard.tiers[s][row]], &csv);
+      }
+      csv.push_back(',');
+      AppendDouble(static_cast<double>(shard.values[row]) / engine::kValueScale, &csv);
+      for (size_t c = 0; c < nc; ++c) {
+        csv.push_back(',');
+        AppendDouble(contributions[static_cast<size_t>(i) * nc + c], &csv);
+      }
+      csv.push_back('\n');
+    }
+  }
+  response.set_rows(shard.table.rows);
+  response.set_csv(std::move(csv));
+  return response;
+}
+
+absl::Status WorkerCore::Release(const v1::ReleaseRequest& request) {
+  std::shared_ptr<Job> job;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(request.job_id());
+    if (it == jobs_.end()) return absl::OkStatus();
+    job = std::move(it->second);
+    jobs_.erase(it);
+  }
+  return absl::OkStatus();  // memory goes with the last reference
+}
+
+}  // namespace tierscore::worker
