@@ -1,0 +1,122 @@
+#include "client/output.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace tierscore::client {
+namespace {
+
+std::string Number(double v) {
+  if (std::isnan(v)) return "";
+  char buf[32];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, static_cast<size_t>(ptr - buf));
+}
+
+std::string Field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string Human(double v) {
+  if (std::isnan(v)) return "-";
+  const double a = std::fabs(v);
+  if (a >= 1e9) return absl::StrFormat("%.2fB", v / 1e9);
+  if (a >= 1e6) return absl::StrFormat("%.2fM", v / 1e6);
+  if (a >= 1e4) return absl::StrFormat("%.1fK", v / 1e3);
+  if (a == std::floor(a)) return absl::StrFormat("%.0f", v);
+  return absl::StrFormat("%.3f", v);
+}
+
+}  // namespace
+
+std::string KpiTableCsv(const v1::KpiTable& table) {
+  std::string out;
+  std::vector<std::string> header;
+  for (const auto& c : table.dim_columns()) header.push_back(Field(c));
+  for (const auto& c : table.metric_columns()) header.push_back(Field(c));
+  for (size_t i = 0; i < header.size(); ++i) absl::StrAppend(&out, i ? "," : "", header[i]);
+  out += '\n';
+  for (const auto& row : table.rows()) {
+    bool first = true;
+    for (const auto& d : row.dims()) {
+      absl::StrAppend(&out, first ? "" : ",", Field(d));
+      first = false;
+    }
+    for (double v : row.values()) {
+      absl::StrAppend(&out, first ? "" : ",", Number(v));
+      first = false;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string FormatTierSummary(const v1::JobResult& result) {
+  std::string out = absl::StrFormat("%d customers, total value %s\n",
+                                    result.customers(), Human(result.total_value()));
+  for (const auto& scheme : result.tiers()) {
+    absl::StrAppendFormat(&out, "\n%s\n  %-12s %12s %8s %14s %8s\n", scheme.scheme(), "tier",
+                          "customers", "%cust", "value", "%value");
+    for (const auto& row : scheme.rows()) {
+      absl::StrAppendFormat(&out, "  %-12s %12d %7.2f%% %14s %7.2f%%\n", row.tier(),
+                            row.customers(), 100 * row.customer_share(), Human(row.value()),
+                            100 * row.value_share());
+    }
+  }
+  return out;
+}
+
+std::string FormatKpiTable(const v1::KpiTable& table) {
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::string> header(table.dim_columns().begin(), table.dim_columns().end());
+  header.insert(header.end(), table.metric_columns().begin(), table.metric_columns().end());
+  cells.push_back(header);
+  for (const auto& row : table.rows()) {
+    std::vector<std::string> line;
+    for (const auto& d : row.dims()) line.push_back(d.empty() ? "*" : d);
+    for (double v : row.values()) line.push_back(Human(v));
+    cells.push_back(std::move(line));
+  }
+  std::vector<size_t> width(header.size(), 0);
+  for (const auto& line : cells) {
+    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
+  }
+  std::string out;
+  for (const auto& line : cells) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      absl::StrAppendFormat(&out, static_cast<int>(i) < table.dim_columns_size() ? "%-*s  " : "%*s  ",
+                            static_cast<int>(width[i]), line[i]);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = absl::StrCat(path, ".tmp");
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return absl::DataLossError(absl::StrCat("failed writing ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tierscore::client

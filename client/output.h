@@ -1,0 +1,27 @@
+#ifndef TIERSCORE_CLIENT_OUTPUT_H_
+#define TIERSCORE_CLIENT_OUTPUT_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "tierscore/v1/job.pb.h"
+
+namespace tierscore::client {
+
+// The KPI table as CSV: grouping columns, then one column per metric. A
+// grouping column not in a row's set is empty; an undefined metric is empty.
+std::string KpiTableCsv(const v1::KpiTable& table);
+
+// The per-scheme tier summary the CLI prints.
+std::string FormatTierSummary(const v1::JobResult& result);
+
+// The KPI table aligned for a terminal.
+std::string FormatKpiTable(const v1::KpiTable& table);
+
+// Writes `text` to `path` atomically (a temporary file renamed into place),
+// so a failed run never leaves a half-written output.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text);
+
+}  // namespace tierscore::client
+
+#endif  // TIERSCORE_CLIENT_OUTPUT_H_
