@@ -91,7 +91,7 @@ void AppendInt(int64_t v, std::string* out) {
   out->append(buf, static_cast<size_t>(ptr - buf));
 }
 
-double Cents(double v) { return std::round(v * 100) / 100; }
+double Cents(double v) { return std::round(v * 100) / 100 + 0.0; }  // no "-0.00"
 
 void GenerateRows(const GeneratorOptions& o, int64_t begin, int64_t end, std::string* out) {
   const int width = std::max<int>(7, static_cast<int>(std::to_string(o.rows).size()));

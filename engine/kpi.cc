@@ -176,8 +176,9 @@ void MetricAcc::AddRow(v1::Aggregation agg, double v, double d) {
       return;
     case v1::AGGREGATION_MIN:
     case v1::AGGREGATION_MAX:
-      min = std::min(min, v);
-      max = std::max(max, v);
+      // +0.0: min(-0.0, 0.0) would depend on the order of the rows.
+      min = std::min(min, v + 0.0);
+      max = std::max(max, v + 0.0);
       return;
     case v1::AGGREGATION_STDDEV:
       sum.Add(v);
@@ -457,6 +458,10 @@ v1::KpiTable FinalizeKpis(const CompiledKpis& kpis, const CompiledPolicy& policy
       auto& mine = state.Group(s, sub, nmetrics);
       for (size_t m = 0; m < nmetrics; ++m) mine[m].Merge(accs[m]);
     }
+  }
+  // The grand total has a row even over no rows (a count of zero).
+  for (size_t s = 0; s < kpis.sets.size(); ++s) {
+    if (kpis.sets[s].dims.empty() && sets[s].empty()) state.Group(s, {}, nmetrics);
   }
   // Totals over all rows: any set covers every row exactly once.
   std::vector<MetricAcc> total(nmetrics);

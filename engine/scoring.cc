@@ -55,8 +55,8 @@ void AccumulateStats(const CompiledPolicy& policy, const Table& table,
         const double x = vals[static_cast<size_t>(i)];
         if (std::isnan(x)) continue;
         ++acc.count;
-        acc.min = std::min(acc.min, x);
-        acc.max = std::max(acc.max, x);
+        acc.min = std::min(acc.min, x + 0.0);  // no -0.0: order-independent
+        acc.max = std::max(acc.max, x + 0.0);
         acc.sum.Add(x);
         acc.sum_sq.Add(x * x);
         if (sketch) acc.sketch.Add(x);

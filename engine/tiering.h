@@ -44,9 +44,10 @@ inline double MicrosToValue(int128 micros) {
   return static_cast<double>(static_cast<long double>(micros) / kValueScale);
 }
 
-// The threshold of a share boundary b of a total measure: ceil(b * total).
-// A customer is past the boundary when the measure strictly before it is
-// >= the threshold.
+// The threshold of a share boundary b of a total measure: ceil(b * total),
+// with b taken as the decimal it was written as (rounded to 12 places), so
+// that exactly 80% of the value reaches a boundary of 0.8. A customer is past
+// the boundary when the measure strictly before it is >= the threshold.
 int128 ShareThreshold(double boundary, int128 total);
 
 // Tier of a customer given, for each boundary of its scheme, whether it is

@@ -1,0 +1,203 @@
+#include "engine/csv.h"
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
+
+namespace tierscore::engine {
+namespace {
+
+using ::testing::HasSubstr;
+using tierscore::testing::TempDir;
+
+const std::vector<ColumnRequest> kCols = {{"amount", ColumnType::kNumber},
+                                          {"note", ColumnType::kText}};
+
+TEST(CsvTest, ParsesQuotesDoubledQuotesCrlfAndNulls) {
+  const std::string text =
+      "id,amount,note\r\n"
+      "a,1.5,plain\r\n"
+      "\"b\",,\"with, comma\"\r\n"
+      "c,-2e3,\"say \"\"hi\"\"\"\r\n"
+      "d,+4,\"two\nlines\"\r\n"
+      "e,0,\n";
+  auto t = ParseCsvText(text, "x.csv", "id", kCols);
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->rows, 5);
+  EXPECT_EQ(t->ids[1], "b");
+  const Column& amount = t->columns[0];
+  EXPECT_EQ(amount.numbers[0], 1.5);
+  EXPECT_TRUE(std::isnan(amount.numbers[1]));
+  EXPECT_EQ(amount.numbers[2], -2000);
+  EXPECT_EQ(amount.numbers[3], 4);
+  const Column& note = t->columns[1];
+  EXPECT_EQ(note.dictionary[static_cast<size_t>(note.codes[1])], "with, comma");
+  EXPECT_EQ(note.dictionary[static_cast<size_t>(note.codes[2])], "say \"hi\"");
+  EXPECT_EQ(note.dictionary[static_cast<size_t>(note.codes[3])], "two\nlines");
+  EXPECT_EQ(note.codes[4], -1);
+}
+
+TEST(CsvTest, BadNumberNamesFileLineColumnAndField) {
+  const std::string text = "id,note,amount\nA,\"x\ny\",12\nB,z,12x\n";
+  auto t = ParseCsvText(text, "in.csv", "id", kCols);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+  // Line 4 (the quoted newline counts), column 5.
+  EXPECT_THAT(t.status().message(),
+              HasSubstr("in.csv:4:5: column \"amount\": expected a number, got \"12x\""));
+}
+
+TEST(CsvTest, StructuralErrors) {
+  auto missing = ParseCsvText("id,amount\nA,1\n", "f.csv", "id", kCols);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("column \"note\" is not in the header"));
+
+  auto fields = ParseCsvText("id,amount,note\nA,1\n", "f.csv", "id", kCols);
+  EXPECT_THAT(fields.status().message(), HasSubstr("f.csv:2: expected 3 fields"));
+
+  auto unclosed = ParseCsvText("id,amount,note\nA,1,\"open\n", "f.csv", "id", kCols);
+  EXPECT_THAT(unclosed.status().message(), HasSubstr("f.csv:2:5: quoted field is not closed"));
+
+  auto junk = ParseCsvText("id,amount,note\nA,1,\"x\"y\n", "f.csv", "id", kCols);
+  EXPECT_THAT(junk.status().message(), HasSubstr("f.csv:2:8: expected ','"));
+
+  auto dup = ParseCsvText("id,amount,amount\n", "f.csv", "id", kCols);
+  EXPECT_THAT(dup.status().message(), HasSubstr("duplicate column \"amount\""));
+
+  auto empty_id = ParseCsvText("id,amount,note\n,1,x\n", "f.csv", "id", kCols);
+  EXPECT_THAT(empty_id.status().message(), HasSubstr("f.csv:2:1: column \"id\": customer id is empty"));
+
+  auto nan = ParseCsvText("id,amount,note\nA,nan,x\n", "f.csv", "id", kCols);
+  EXPECT_THAT(nan.status().message(), HasSubstr("expected a number, got \"nan\""));
+}
+
+// Random CSV text full of the things that break naive splitting.
+std::string NastyCsv(int rows, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string text = "id,amount,note\n";
+  for (int i = 0; i < rows; ++i) {
+    text += "C" + std::to_string(i) + "," + std::to_string(static_cast<int>(rng() % 1000)) + ",";
+    switch (rng() % 5) {
+      case 0: text += "\"a\nb,\"\"c\"\"\n\""; break;
+      case 1: text += "\"\"\"\n\"\"\""; break;
+      case 2: text += "plain"; break;
+      case 3: text += ""; break;
+      default: text += "\"x,y\""; break;
+    }
+    text += (rng() % 3 == 0) ? "\r\n" : "\n";
+  }
+  return text;
+}
+
+// Rows flattened to comparable text: "id|amount|note" ("<null>" for nulls).
+std::vector<std::string> Flatten(const Table& t) {
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < t.ids.size(); ++i) {
+    const double amount = t.columns[0].numbers[i];
+    const int32_t code = t.columns[1].codes[i];
+    rows.push_back(std::string(t.ids[i]) + "|" +
+                   (std::isnan(amount) ? "<null>" : std::to_string(amount)) + "|" +
+                   (code < 0 ? "<null>" : t.columns[1].dictionary[static_cast<size_t>(code)]));
+  }
+  return rows;
+}
+
+// Parses a file through raw ranges of `split_bytes`, scans and alignment.
+std::vector<std::string> ParseInSplits(const std::string& path, int64_t split_bytes,
+                                       int* nsplits) {
+  auto header = ReadHeader(path);
+  EXPECT_TRUE(header.ok()) << header.status();
+  auto ranges = RawRanges(*header, split_bytes);
+  std::vector<v1::RangeScan> scans;
+  for (const auto& r : ranges) {
+    auto s = ScanRange(path, r.begin(), r.end());
+    EXPECT_TRUE(s.ok()) << s.status();
+    scans.push_back(*s);
+  }
+  auto splits = AlignSplits(path, *header, ranges, scans, 0);
+  *nsplits = static_cast<int>(splits.size());
+  std::vector<std::string> rows;
+  for (const auto& split : splits) {
+    auto t = ParseSplit(split, *header, "id", kCols);
+    EXPECT_TRUE(t.ok()) << t.status() << " split at " << split.begin();
+    if (!t.ok()) continue;
+    for (std::string& r : Flatten(*t)) rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+TEST(CsvTest, SplitsAlignOnRecordStartsDespiteQuotedNewlines) {
+  TempDir dir;
+  const std::string text = NastyCsv(300, 5);
+  const std::string path = dir.Write("nasty.csv", text);
+  auto whole = ParseCsvText(text, path, "id", kCols);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  const std::vector<std::string> expected = Flatten(*whole);
+  ASSERT_EQ(expected.size(), 300u);
+  for (int64_t split : {1, 2, 3, 7, 16, 61, 400, 1 << 20}) {
+    int nsplits = 0;
+    EXPECT_EQ(ParseInSplits(path, split, &nsplits), expected) << "split_bytes=" << split;
+    if (split < 100) {
+      EXPECT_GT(nsplits, 10);
+    }
+  }
+}
+
+TEST(CsvTest, ErrorLineIsTheSameWhateverTheSplit) {
+  TempDir dir;
+  std::string text = NastyCsv(200, 9);
+  text += "BAD,notanumber,x\n";
+  const std::string path = dir.Write("bad.csv", text);
+  auto whole = ParseCsvText(text, path, "id", kCols);
+  ASSERT_FALSE(whole.ok());
+  for (int64_t split : {5, 97, 1 << 20}) {
+    auto header = ReadHeader(path);
+    auto ranges = RawRanges(*header, split);
+    std::vector<v1::RangeScan> scans;
+    for (const auto& r : ranges) scans.push_back(*ScanRange(path, r.begin(), r.end()));
+    auto splits = AlignSplits(path, *header, ranges, scans, 0);
+    absl::Status st;
+    for (const auto& s : splits) {
+      auto t = ParseSplit(s, *header, "id", kCols);
+      if (!t.ok()) st = t.status();
+    }
+    EXPECT_EQ(st.message(), whole.status().message()) << "split_bytes=" << split;
+  }
+}
+
+TEST(CsvTest, GzipFileIsOneSplitWithTheSameContent) {
+  TempDir dir;
+  const std::string text = NastyCsv(100, 2);
+  const std::string path = dir.Write("in.csv.gz", text);
+  auto header = ReadHeader(path);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_TRUE(header->gzip);
+  EXPECT_EQ(header->columns, (std::vector<std::string>{"id", "amount", "note"}));
+  v1::Split split;
+  split.set_path(path);
+  split.set_gzip(true);
+  auto t = ParseSplit(split, *header, "id", kCols);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->rows, 100);
+  EXPECT_EQ(t->ids[99], "C99");
+}
+
+TEST(CsvTest, HeaderOnlyAndBomAndMissingFile) {
+  TempDir dir;
+  auto h = ReadHeader(dir.Write("h.csv", "\xEF\xBB\xBFid,amount,note\n"));
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->columns[0], "id");
+  EXPECT_TRUE(RawRanges(*h, 10).empty());
+  auto missing = ReadHeader(dir.path() + "/nope.csv");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  auto empty = ReadHeader(dir.Write("e.csv", ""));
+  EXPECT_THAT(empty.status().message(), HasSubstr("empty file"));
+}
+
+}  // namespace
+}  // namespace tierscore::engine

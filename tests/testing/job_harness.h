@@ -1,0 +1,124 @@
+#ifndef TIERSCORE_TESTS_TESTING_JOB_HARNESS_H_
+#define TIERSCORE_TESTS_TESTING_JOB_HARNESS_H_
+
+#include <charconv>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_split.h"
+#include "common/config_loader.h"
+#include "coordinator/in_process_worker_client.h"
+#include "coordinator/job_runner.h"
+#include "engine/reference.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "worker/worker_core.h"
+
+namespace tierscore::testing {
+
+// One customer's line of the results CSV.
+struct ResultRow {
+  double score = 0;
+  std::vector<std::string> tiers;
+};
+
+struct ClusterRun {
+  coordinator::JobOutcome outcome;
+  std::map<std::string, ResultRow> rows;  // by customer id
+};
+
+// Runs a job through the phased job code on `workers` in-process workers
+// (each with its own threads), exports the per-customer results and parses
+// them back.
+inline absl::StatusOr<ClusterRun> RunCluster(const v1::JobSpec& spec, int workers,
+                                             coordinator::JobRunnerOptions options = {}) {
+  std::vector<std::unique_ptr<worker::WorkerCore>> cores;
+  std::vector<std::unique_ptr<coordinator::InProcessWorkerClient>> clients;
+  std::vector<coordinator::WorkerClient*> seams;
+  for (int i = 0; i < workers; ++i) {
+    cores.push_back(worker::WorkerCore::Create({.threads = 2}));
+    clients.push_back(std::make_unique<coordinator::InProcessWorkerClient>(
+        cores.back().get(), "w" + std::to_string(i)));
+    seams.push_back(clients.back().get());
+  }
+  if (options.load_calls_per_worker <= 0) options.load_calls_per_worker = 2;
+  auto runner = coordinator::JobRunner::Create(seams, options);
+  if (!runner.ok()) return runner.status();
+  ClusterRun run;
+  auto outcome = (*runner)->Run("test-job", spec);
+  if (!outcome.ok()) return outcome.status();
+  run.outcome = *std::move(outcome);
+  std::string csv;
+  absl::Status st = (*runner)->ExportResults(run.outcome, [&](const std::string& chunk) {
+    csv += chunk;
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  const size_t schemes = run.outcome.compiled->policy.schemes.size();
+  for (absl::string_view line : absl::StrSplit(csv, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, ',');
+    ResultRow row;
+    std::from_chars(f[1].data(), f[1].data() + f[1].size(), row.score);
+    row.tiers.assign(f.begin() + 2, f.begin() + 2 + static_cast<long>(schemes));
+    run.rows[f[0]] = row;
+  }
+  (*runner)->Release("test-job");
+  for (const auto& core : cores) {
+    if (core->JobCount() != 0) return absl::InternalError("worker kept the job after Release");
+  }
+  return run;
+}
+
+// Differences between two job results, exact to the bit ("" when equal).
+// NaN equals NaN here: an undefined metric must be undefined in both.
+inline std::string ResultDiff(const v1::JobResult& got, const v1::JobResult& want) {
+  if (got.SerializeAsString() == want.SerializeAsString()) return "";
+  std::string diff;
+  google::protobuf::util::MessageDifferencer d;
+  d.ReportDifferencesToString(&diff);
+  d.Compare(got, want);
+  return diff.empty() ? "equal by value but not bitwise: signed zeros or NaN payloads" : diff;
+}
+
+// Asserts that the cluster run equals the reference: every customer's score
+// and tiers, the tier summaries, and the KPI table, exactly.
+inline void ExpectSameAsReference(const v1::JobSpec& spec, const ClusterRun& run) {
+  auto job = engine::CompileJob(spec.policy(), spec.kpis());
+  ASSERT_TRUE(job.ok()) << job.status();
+  auto ref = engine::RunReference(**job, {spec.inputs().begin(), spec.inputs().end()});
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  ASSERT_EQ(run.rows.size(), ref->ids.size());
+  const auto& schemes = (*job)->policy.schemes;
+  for (size_t i = 0; i < ref->ids.size(); ++i) {
+    auto it = run.rows.find(ref->ids[i]);
+    ASSERT_NE(it, run.rows.end()) << ref->ids[i];
+    ASSERT_EQ(it->second.score, ref->scores[i]) << ref->ids[i];
+    for (size_t s = 0; s < schemes.size(); ++s) {
+      ASSERT_EQ(it->second.tiers[s],
+                schemes[s].names[static_cast<size_t>(ref->tiers[s][i])])
+          << "customer " << ref->ids[i] << " scheme " << schemes[s].name;
+    }
+  }
+  EXPECT_EQ(ResultDiff(run.outcome.result, ref->result), "");
+}
+
+inline v1::Policy PolicyFromYaml(const std::string& yaml) {
+  v1::Policy p;
+  absl::Status st = common::ParseYamlToProto(yaml, "policy.yaml", &p);
+  EXPECT_TRUE(st.ok()) << st;
+  return p;
+}
+
+inline v1::KpiSpec KpisFromYaml(const std::string& yaml) {
+  v1::KpiSpec k;
+  absl::Status st = common::ParseYamlToProto(yaml, "kpis.yaml", &k);
+  EXPECT_TRUE(st.ok()) << st;
+  return k;
+}
+
+}  // namespace tierscore::testing
+
+#endif  // TIERSCORE_TESTS_TESTING_JOB_HARNESS_H_
