@@ -67,8 +67,8 @@ absl::StatusOr<v1::JobResult> RunLocal(const LocalRunOptions& options) {
         }
         return absl::OkStatus();
       };
-      written = put(coordinator::JobRunner::ResultsHeader(*outcome->compiled));
-      if (written.ok()) written = runner->ExportResults(*outcome, put);
+      written = put(coordinator::JobRunner::ResultsHeader(*outcome->compiled, options.explain));
+      if (written.ok()) written = runner->ExportResults(*outcome, options.explain, put);
       if (std::fclose(f) != 0 && written.ok()) {
         written = absl::DataLossError(absl::StrCat("failed writing ", options.results_path));
       }

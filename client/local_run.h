@@ -19,6 +19,7 @@ struct LocalRunOptions {
   std::string policy_path;
   std::string kpis_path;     // empty: customers per tier of each scheme
   std::string results_path;  // empty: not written
+  bool explain = false;      // results add each criterion's contribution
   std::string kpis_out_path; // empty: not written
   int threads = 0;           // <= 0: one per core
   int64_t split_bytes = 0;   // <= 0: default

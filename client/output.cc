@@ -104,6 +104,15 @@ std::string FormatKpiTable(const v1::KpiTable& table) {
   return out;
 }
 
+std::string FormatStats(const v1::JobStats& stats) {
+  std::string out;
+  for (const auto& p : stats.phases()) absl::StrAppendFormat(&out, "phase %-7s %8.3fs\n", p.name(), p.seconds());
+  absl::StrAppendFormat(&out, "splits %d, %.1f MB, cut search %d rounds, %d items fetched\n",
+                        stats.splits(), stats.bytes() / 1048576.0, stats.search_rounds(),
+                        stats.search_items_fetched());
+  return out;
+}
+
 absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
   const std::string tmp = absl::StrCat(path, ".tmp");
   std::FILE* f = std::fopen(tmp.c_str(), "wb");

@@ -34,9 +34,13 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--kpis", run.kpis_path, "KPI spec file (YAML or JSON)");
   run_cmd->add_option("--out", run.results_path, "Per-customer results CSV to write");
   run_cmd->add_option("--kpi-out", run.kpis_out_path, "KPI table CSV to write");
+  run_cmd->add_flag("--explain", run.explain,
+                    "Add each criterion's contribution to the score to the results");
   run_cmd->add_option("--threads", run.threads, "Worker threads (default: one per core)");
   run_cmd->add_option("--split-bytes", run.split_bytes, "Split size in bytes (default 64 MiB)");
   run_cmd->add_flag("--quiet", quiet, "Print nothing but errors");
+  bool timings = false;
+  run_cmd->add_flag("--timings", timings, "Print the duration of each phase");
 
   tierscore::engine::GeneratorOptions gen;
   std::string gen_out;
@@ -72,5 +76,6 @@ int main(int argc, char** argv) {
               << tierscore::client::FormatKpiTable(result->kpis())
               << "\ndone in " << absl::FormatDuration(absl::Now() - start) << "\n";
   }
+  if (timings) std::cerr << tierscore::client::FormatStats(result->stats());
   return 0;
 }

@@ -72,11 +72,13 @@ absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Create(
   return std::unique_ptr<JobRunner>(new JobRunner(std::move(workers), options));
 }
 
-std::string JobRunner::ResultsHeader(const engine::CompiledJob& job) {
+std::string JobRunner::ResultsHeader(const engine::CompiledJob& job, bool explain) {
   std::string h = "customer_id,score";
   for (const auto& s : job.policy.schemes) absl::StrAppend(&h, ",", s.name);
   absl::StrAppend(&h, ",value");
-  for (const auto& c : job.policy.criteria) absl::StrAppend(&h, ",contribution_", c.name);
+  if (explain) {
+    for (const auto& c : job.policy.criteria) absl::StrAppend(&h, ",contribution_", c.name);
+  }
   h += '\n';
   return h;
 }
@@ -153,7 +155,17 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
   const engine::CompiledPolicy& policy = job.policy;
   JobProgress state;
   absl::Mutex progress_mu;
+  v1::JobStats& job_stats = *outcome.result.mutable_stats();
+  absl::Time phase_start = absl::Now();
+  // Closes the running phase (if any) in the stats and reports the next.
   auto report = [&](const std::string& phase) {
+    const absl::Time now = absl::Now();
+    if (!state.phase.empty()) {
+      auto* p = job_stats.add_phases();
+      p->set_name(state.phase);
+      p->set_seconds(absl::ToDoubleSeconds(now - phase_start));
+    }
+    phase_start = now;
     state.phase = phase;
     if (progress) progress(state);
   };
@@ -336,19 +348,35 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
   outcome.result.set_customers(count);
   outcome.result.set_total_value(engine::MicrosToValue(total_value));
   *outcome.result.mutable_kpis() = engine::FinalizeKpis(job.kpis, policy, std::move(kpis));
+  job_stats.set_splits(static_cast<int32_t>(outcome.splits.size()));
+  job_stats.set_bytes(state.bytes);
+  job_stats.set_search_rounds(outcome.search.rounds);
+  job_stats.set_search_items_fetched(outcome.search.items_fetched);
   report("done");
   return outcome;
 }
 
 absl::Status JobRunner::ExportResults(
-    const JobOutcome& outcome, const std::function<absl::Status(const std::string&)>& sink) {
-  for (size_t i = 0; i < outcome.splits.size(); ++i) {
-    v1::ExportRequest req;
-    req.set_job_id(outcome.job_id);
-    req.set_split_index(static_cast<int32_t>(i));
-    TS_ASSIGN_OR_RETURN(v1::ExportResponse resp,
-                        workers_[static_cast<size_t>(outcome.split_worker[i])]->Export(req, Deadline()));
-    TS_RETURN_IF_ERROR(sink(resp.csv()));
+    const JobOutcome& outcome, bool explain,
+    const std::function<absl::Status(const std::string&)>& sink) {
+  // Fetch a window of splits at once, then hand them to the sink in order.
+  const int window = std::max(1, options_.export_calls_per_worker) *
+                     static_cast<int>(workers_.size());
+  const int n = static_cast<int>(outcome.splits.size());
+  for (int first = 0; first < n; first += window) {
+    const int count = std::min(window, n - first);
+    std::vector<v1::ExportResponse> chunks(static_cast<size_t>(count));
+    TS_RETURN_IF_ERROR(FanOut(count, [&](int k) -> absl::Status {
+      const int split = first + k;
+      v1::ExportRequest req;
+      req.set_job_id(outcome.job_id);
+      req.set_split_index(split);
+      req.set_explain(explain);
+      WorkerClient* w = workers_[static_cast<size_t>(outcome.split_worker[static_cast<size_t>(split)])];
+      TS_ASSIGN_OR_RETURN(chunks[static_cast<size_t>(k)], w->Export(req, Deadline()));
+      return absl::OkStatus();
+    }));
+    for (const v1::ExportResponse& chunk : chunks) TS_RETURN_IF_ERROR(sink(chunk.csv()));
   }
   return absl::OkStatus();
 }

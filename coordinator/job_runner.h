@@ -19,6 +19,7 @@ namespace tierscore::coordinator {
 struct JobRunnerOptions {
   int64_t split_bytes = 64 << 20;      // used when the spec does not set one
   int load_calls_per_worker = 0;       // concurrent Load calls; <= 0: cores
+  int export_calls_per_worker = 2;     // concurrent Export calls
   absl::Duration call_timeout = absl::Minutes(10);  // per worker call
   CutSearchOptions cut_search;
 };
@@ -61,15 +62,17 @@ class JobRunner {
                                  const ProgressFn& progress = nullptr);
 
   // Streams the per-customer results of a finished job as CSV chunks (no
-  // header), split by split in input order.
-  absl::Status ExportResults(const JobOutcome& outcome,
+  // header), split by split in input order. Several splits are formatted at
+  // once; `sink` is called from this thread only. `explain` adds each
+  // criterion's contribution.
+  absl::Status ExportResults(const JobOutcome& outcome, bool explain,
                              const std::function<absl::Status(const std::string&)>& sink);
 
   // Frees the job's memory on every worker.
   void Release(const std::string& job_id);
 
   // The header line of the results CSV for a job (with the trailing newline).
-  static std::string ResultsHeader(const engine::CompiledJob& job);
+  static std::string ResultsHeader(const engine::CompiledJob& job, bool explain);
 
  private:
   JobRunner(std::vector<WorkerClient*> workers, const JobRunnerOptions& options)

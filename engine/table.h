@@ -31,9 +31,10 @@ struct Column {
 };
 
 // Customer ids of a shard, packed: id i is bytes [offsets[i], offsets[i+1]).
+// 32-bit offsets: a shard's ids stay far below 4 GiB (splits are ~64 MiB).
 struct IdColumn {
   std::string bytes;
-  std::vector<uint64_t> offsets{0};
+  std::vector<uint32_t> offsets{0};
 
   size_t size() const { return offsets.size() - 1; }
   std::string_view operator[](size_t i) const {
@@ -41,7 +42,7 @@ struct IdColumn {
   }
   void Append(std::string_view id) {
     bytes.append(id);
-    offsets.push_back(bytes.size());
+    offsets.push_back(static_cast<uint32_t>(bytes.size()));
   }
 };
 

@@ -492,7 +492,7 @@ absl::StatusOr<v1::ExportResponse> WorkerCore::Export(const v1::ExportRequest& r
         absl::StrCat("split ", shard.split.index(), " has no tiers yet"));
   }
   const size_t rows = static_cast<size_t>(shard.table.rows);
-  const size_t nc = scorer->criteria();
+  const size_t nc = request.explain() ? scorer->criteria() : 0;
   v1::ExportResponse response;
   std::string csv;
   csv.reserve(rows * (48 + 16 * nc));
@@ -500,7 +500,7 @@ absl::StatusOr<v1::ExportResponse> WorkerCore::Export(const v1::ExportRequest& r
   std::vector<double> scores(kBatch), contributions(kBatch * nc);
   for (int64_t b = 0; b < shard.table.rows; b += kBatch) {
     const int64_t n = std::min(kBatch, shard.table.rows - b);
-    scorer->Score(shard.table, b, n, scores.data(), contributions.data());
+    if (nc > 0) scorer->Score(shard.table, b, n, scores.data(), contributions.data());
     for (int64_t i = 0; i < n; ++i) {
       const size_t row = static_cast<size_t>(b + i);
       AppendCsvField(shard.table.ids[row], &csv);

@@ -33,6 +33,7 @@ TEST(LocalRunTest, ExampleFilesProduceResultsAndKpisMatchingTheReference) {
   o.results_path = dir.path() + "/results.csv";
   o.kpis_out_path = dir.path() + "/kpis.csv";
   o.split_bytes = 100000;
+  o.explain = true;
   int progress_calls = 0;
   o.progress = [&](const coordinator::JobProgress&) { ++progress_calls; };
   auto result = RunLocal(o);
