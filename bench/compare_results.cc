@@ -22,7 +22,6 @@ absl::StatusOr<Table> ReadAll(const std::string& path, const std::vector<ColumnR
   whole.set_path(path);
   whole.set_begin(header->data_begin);
   whole.set_end(header->file_size);
-  whole.set_first_line(1 + header->header_newlines);
   return tierscore::engine::ParseSplit(whole, *header, "customer_id", cols);
 }
 

@@ -105,7 +105,6 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
     engine::CsvHeader header;
     header.columns = columns;
     header.data_begin = scan.header_end();
-    header.header_newlines = scan.header_newlines();
     header.file_size = scan.file_size();
     header.gzip = scan.gzip();
     if (header.gzip) {
@@ -113,7 +112,6 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
       split.set_index(static_cast<int>(splits.size()));
       split.set_path(path);
       split.set_end(header.file_size);
-      split.set_first_line(1);
       split.set_gzip(true);
       splits.push_back(std::move(split));
       continue;

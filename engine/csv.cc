@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -126,20 +127,42 @@ absl::StatusOr<std::string> ReadGzip(const std::string& path, int64_t limit) {
   return out;
 }
 
-// The field loop shared by header and data parsing. Calls
-// on_field(index, value, column_offset) for each field, with quotes removed,
-// and returns after the record's line end. `line` and `line_start` track the
-// physical line for error messages.
+// Counts the newlines in [0, offset) of a file: the line number of a split's
+// first record, needed only to report an error.
+absl::StatusOr<int64_t> CountNewlinesBefore(const std::string& path, int64_t offset) {
+  Fd f{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) return IoError(path, "open");
+  std::string buf(1 << 20, '\0');
+  int64_t count = 0;
+  for (int64_t pos = 0; pos < offset;) {
+    const size_t want = static_cast<size_t>(std::min<int64_t>(offset - pos, 1 << 20));
+    const ssize_t n = pread(f.fd, buf.data(), want, static_cast<off_t>(pos));
+    if (n <= 0) return IoError(path, "read");
+    count += std::count(buf.data(), buf.data() + n, '\n');
+    pos += n;
+  }
+  return count;
+}
+
+// The field loop shared by header and data parsing. ReadFields calls
+// on_field(index, value, offset) for each field of a record, with quotes
+// removed, and stops early when it returns false (after calling Fail).
+//
+// Lines are counted from the start of `data`; the physical line of data[0]
+// comes from `first_line`, called only to format an error (for a split it
+// means counting the newlines before it in the file).
 class RecordReader {
  public:
-  RecordReader(std::string_view data, std::string source, int64_t first_line)
-      : data_(data), source_(std::move(source)), line_(first_line) {}
+  RecordReader(std::string_view data, std::string source,
+               std::function<int64_t()> first_line)
+      : data_(data), source_(std::move(source)), first_line_(std::move(first_line)) {}
 
   bool done() const { return pos_ >= data_.size(); }
   size_t pos() const { return pos_; }
-  int64_t line() const { return line_; }
+  int64_t newlines() const { return line_; }
 
   void set_pos(size_t pos) {
+    line_ += std::count(data_.data() + pos_, data_.data() + pos, '\n');
     pos_ = pos;
     line_start_ = pos;
   }
@@ -160,57 +183,30 @@ class RecordReader {
     return false;
   }
 
-  int64_t record_line() const { return record_line_; }
-
+  // "file:line:column" of a byte offset on the current line.
   std::string Where(size_t offset) const {
-    return absl::StrCat(source_, ":", line_, ":", offset - line_start_ + 1);
+    return absl::StrCat(source_, ":", first_line_() + line_, ":", offset - line_start_ + 1);
+  }
+  // "file:line" of the current record's first line.
+  std::string WhereRecord() const {
+    return absl::StrCat(source_, ":", first_line_() + record_line_);
   }
 
+  void Fail(absl::Status status) { error_ = std::move(status); }
+  const absl::Status& error() const { return error_; }
+
   template <typename OnField>
-  absl::Status ReadFields(OnField&& on_field, int* fields) {
+  bool ReadFields(OnField&& on_field, int* fields) {
     const char* const base = data_.data();
     const size_t size = data_.size();
     int index = 0;
     while (true) {
       std::string_view value;
       const size_t field_start = pos_;
-      const int64_t field_line = line_;
-      const size_t field_line_start = line_start_;
       if (pos_ < size && base[pos_] == '"') {
-        size_t seg = ++pos_;
-        scratch_.clear();
-        bool copied = false;
-        while (true) {
-          const void* q = std::memchr(base + pos_, '"', size - pos_);
-          if (q == nullptr) {
-            line_ = field_line;
-            line_start_ = field_line_start;
-            return absl::InvalidArgumentError(absl::StrCat(
-                Where(field_start), ": quoted field is not closed"));
-          }
-          const size_t qpos = static_cast<size_t>(static_cast<const char*>(q) - base);
-          CountNewlines(pos_, qpos);
-          if (qpos + 1 < size && base[qpos + 1] == '"') {
-            scratch_.append(base + seg, qpos + 1 - seg);
-            copied = true;
-            pos_ = seg = qpos + 2;
-            continue;
-          }
-          if (copied) {
-            scratch_.append(base + seg, qpos - seg);
-            value = scratch_;
-          } else {
-            value = std::string_view(base + seg, qpos - seg);
-          }
-          pos_ = qpos + 1;
-          break;
-        }
-        if (pos_ < size && base[pos_] != ',' && base[pos_] != '\n' &&
-            !(base[pos_] == '\r' && pos_ + 1 < size && base[pos_ + 1] == '\n')) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              Where(pos_), ": expected ',' or a line end after a closing quote"));
-        }
+        if (!ReadQuoted(&value)) return false;
       } else {
+        // The hot path: an unquoted field.
         size_t p = pos_;
         while (p < size && base[p] != ',' && base[p] != '\n') ++p;
         size_t end = p;
@@ -218,7 +214,7 @@ class RecordReader {
         value = std::string_view(base + pos_, end - pos_);
         pos_ = p;
       }
-      TS_RETURN_IF_ERROR(on_field(index, value, field_start));
+      if (!on_field(index, value, field_start)) return false;
       ++index;
       if (pos_ >= size) break;
       if (base[pos_] == ',') {
@@ -230,10 +226,54 @@ class RecordReader {
       break;
     }
     *fields = index;
-    return absl::OkStatus();
+    return true;
   }
 
  private:
+  bool ReadQuoted(std::string_view* value) {
+    const char* const base = data_.data();
+    const size_t size = data_.size();
+    const size_t field_start = pos_;
+    const int64_t field_line = line_;
+    const size_t field_line_start = line_start_;
+    size_t seg = ++pos_;
+    scratch_.clear();
+    bool copied = false;
+    while (true) {
+      const void* q = std::memchr(base + pos_, '"', size - pos_);
+      if (q == nullptr) {
+        line_ = field_line;
+        line_start_ = field_line_start;
+        Fail(absl::InvalidArgumentError(
+            absl::StrCat(Where(field_start), ": quoted field is not closed")));
+        return false;
+      }
+      const size_t qpos = static_cast<size_t>(static_cast<const char*>(q) - base);
+      CountNewlines(pos_, qpos);
+      if (qpos + 1 < size && base[qpos + 1] == '"') {
+        scratch_.append(base + seg, qpos + 1 - seg);
+        copied = true;
+        pos_ = seg = qpos + 2;
+        continue;
+      }
+      if (copied) {
+        scratch_.append(base + seg, qpos - seg);
+        *value = scratch_;
+      } else {
+        *value = std::string_view(base + seg, qpos - seg);
+      }
+      pos_ = qpos + 1;
+      break;
+    }
+    if (pos_ < size && base[pos_] != ',' && base[pos_] != '\n' &&
+        !(base[pos_] == '\r' && pos_ + 1 < size && base[pos_ + 1] == '\n')) {
+      Fail(absl::InvalidArgumentError(
+          absl::StrCat(Where(pos_), ": expected ',' or a line end after a closing quote")));
+      return false;
+    }
+    return true;
+  }
+
   void NewLine(size_t next) {
     pos_ = next;
     line_start_ = next;
@@ -251,15 +291,19 @@ class RecordReader {
 
   std::string_view data_;
   std::string source_;
+  std::function<int64_t()> first_line_;
   size_t pos_ = 0;
   size_t line_start_ = 0;
-  int64_t line_;
+  int64_t line_ = 0;  // newlines before pos_ in data_
   int64_t record_line_ = 0;
   std::string scratch_;
+  absl::Status error_;
 };
 
-absl::StatusOr<std::vector<std::string>> ParseHeaderRecord(
-    RecordReader& reader, const std::string& source) {
+int64_t LineOne() { return 1; }
+
+absl::StatusOr<std::vector<std::string>> ParseHeaderRecord(RecordReader& reader,
+                                                           const std::string& source) {
   std::vector<std::string> names;
   if (!reader.NextRecord()) {
     return absl::InvalidArgumentError(
@@ -267,21 +311,23 @@ absl::StatusOr<std::vector<std::string>> ParseHeaderRecord(
   }
   absl::flat_hash_set<std::string> seen;
   int fields = 0;
-  TS_RETURN_IF_ERROR(reader.ReadFields(
-      [&](int, std::string_view value, size_t offset) -> absl::Status {
+  const bool ok = reader.ReadFields(
+      [&](int, std::string_view value, size_t offset) {
         if (value.empty()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              reader.Where(offset), ": header: column ", names.size() + 1,
-              " has no name"));
+          reader.Fail(absl::InvalidArgumentError(absl::StrCat(
+              reader.Where(offset), ": header: column ", names.size() + 1, " has no name")));
+          return false;
         }
         if (!seen.insert(std::string(value)).second) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              reader.Where(offset), ": header: duplicate column \"", std::string(value), "\""));
+          reader.Fail(absl::InvalidArgumentError(absl::StrCat(
+              reader.Where(offset), ": header: duplicate column \"", std::string(value), "\"")));
+          return false;
         }
         names.emplace_back(value);
-        return absl::OkStatus();
+        return true;
       },
-      &fields));
+      &fields);
+  if (!ok) return reader.error();
   return names;
 }
 
@@ -291,8 +337,10 @@ struct Slot {
   int column = -1;
 };
 
+// Parses the records of data[begin..] into a table of the requested columns.
 absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
-                                  const std::string& source, int64_t first_line,
+                                  const std::string& source,
+                                  std::function<int64_t()> first_line,
                                   const std::vector<std::string>& header,
                                   const std::string& id_column,
                                   const std::vector<ColumnRequest>& requests) {
@@ -318,7 +366,6 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
     }
     const size_t field = static_cast<size_t>(it - header.begin());
     if (slots[field].kind == Slot::kId) {
-      // The id column used in an expression too: keep both.
       return absl::InvalidArgumentError(absl::StrCat(
           source, ": the id column \"", id_column,
           "\" cannot also be used in expressions or groupings"));
@@ -330,8 +377,8 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
     table.columns.push_back(std::move(col));
   }
 
-  // A rough row estimate avoids most regrowth.
-  const size_t estimate = (data.size() - begin) / 64 + 16;
+  // A generous row estimate avoids regrowth; untouched capacity costs no RSS.
+  const size_t estimate = (data.size() - begin) / 48 + 16;
   table.ids.offsets.reserve(estimate);
   for (Column& col : table.columns) {
     if (col.type == ColumnType::kNumber) {
@@ -341,70 +388,68 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
     }
   }
 
-  RecordReader reader(data, source, first_line);
+  RecordReader reader(data, source, std::move(first_line));
   reader.set_pos(begin);
   const int expected = static_cast<int>(header.size());
+  auto on_field = [&](int index, std::string_view value, size_t offset) -> bool {
+    if (index >= expected) {
+      reader.Fail(absl::InvalidArgumentError(absl::StrCat(
+          reader.Where(offset), ": expected ", expected, " fields as in the header, found more")));
+      return false;
+    }
+    const Slot slot = slots[static_cast<size_t>(index)];
+    if (slot.kind == Slot::kSkip) return true;
+    if (slot.kind == Slot::kId) {
+      if (value.empty()) {
+        reader.Fail(absl::InvalidArgumentError(absl::StrCat(
+            reader.Where(offset), ": column \"", id_column, "\": customer id is empty")));
+        return false;
+      }
+      table.ids.Append(value);
+      return true;
+    }
+    Column& col = table.columns[static_cast<size_t>(slot.column)];
+    if (col.type == ColumnType::kText) {
+      if (value.empty()) {
+        col.codes.push_back(-1);
+        return true;
+      }
+      auto& dict = dicts[static_cast<size_t>(slot.column)];
+      auto it = dict.find(absl::string_view(value.data(), value.size()));
+      if (it == dict.end()) {
+        const int32_t code = static_cast<int32_t>(col.dictionary.size());
+        col.dictionary.emplace_back(value);
+        dict.emplace(std::string(value), code);
+        col.codes.push_back(code);
+      } else {
+        col.codes.push_back(it->second);
+      }
+      return true;
+    }
+    if (value.empty()) {
+      col.numbers.push_back(std::nan(""));
+      return true;
+    }
+    const char* first = value.data();
+    const char* last = value.data() + value.size();
+    if (*first == '+') ++first;
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(first, last, v);
+    if (ec != std::errc() || ptr != last || !std::isfinite(v)) {
+      reader.Fail(absl::InvalidArgumentError(
+          absl::StrCat(reader.Where(offset), ": column \"", col.name,
+                       "\": expected a number, got \"", std::string(value.substr(0, 40)), "\"")));
+      return false;
+    }
+    col.numbers.push_back(v);
+    return true;
+  };
   while (reader.NextRecord()) {
     int fields = 0;
-    absl::Status st = reader.ReadFields(
-        [&](int index, std::string_view value, size_t offset) -> absl::Status {
-          if (index >= expected) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                reader.Where(offset), ": expected ", expected,
-                " fields as in the header, found more"));
-          }
-          const Slot slot = slots[static_cast<size_t>(index)];
-          if (slot.kind == Slot::kSkip) return absl::OkStatus();
-          if (slot.kind == Slot::kId) {
-            if (value.empty()) {
-              return absl::InvalidArgumentError(absl::StrCat(
-                  reader.Where(offset), ": column \"", id_column,
-                  "\": customer id is empty"));
-            }
-            table.ids.Append(value);
-            return absl::OkStatus();
-          }
-          Column& col = table.columns[static_cast<size_t>(slot.column)];
-          if (col.type == ColumnType::kText) {
-            if (value.empty()) {
-              col.codes.push_back(-1);
-              return absl::OkStatus();
-            }
-            auto& dict = dicts[static_cast<size_t>(slot.column)];
-            auto it = dict.find(absl::string_view(value.data(), value.size()));
-            if (it == dict.end()) {
-              const int32_t code = static_cast<int32_t>(col.dictionary.size());
-              col.dictionary.emplace_back(value);
-              dict.emplace(std::string(value), code);
-              col.codes.push_back(code);
-            } else {
-              col.codes.push_back(it->second);
-            }
-            return absl::OkStatus();
-          }
-          if (value.empty()) {
-            col.numbers.push_back(std::nan(""));
-            return absl::OkStatus();
-          }
-          const char* first = value.data();
-          const char* last = value.data() + value.size();
-          if (*first == '+') ++first;
-          double v = 0;
-          auto [ptr, ec] = std::from_chars(first, last, v);
-          if (ec != std::errc() || ptr != last || !std::isfinite(v)) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                reader.Where(offset), ": column \"", col.name,
-                "\": expected a number, got \"", std::string(value.substr(0, 40)), "\""));
-          }
-          col.numbers.push_back(v);
-          return absl::OkStatus();
-        },
-        &fields);
-    if (!st.ok()) return st;
+    if (!reader.ReadFields(on_field, &fields)) return reader.error();
     if (fields != expected) {
       return absl::InvalidArgumentError(absl::StrCat(
-          source, ":", reader.record_line(), ": expected ", expected,
-          " fields as in the header, found ", fields));
+          reader.WhereRecord(), ": expected ", expected, " fields as in the header, found ", fields));
     }
     ++table.rows;
   }
@@ -428,7 +473,7 @@ absl::StatusOr<CsvHeader> ReadHeader(const std::string& path) {
     }
     const bool whole = header.gzip ? static_cast<int64_t>(prefix.size()) < want
                                    : want >= header.file_size;
-    RecordReader reader(prefix, path, 1);
+    RecordReader reader(prefix, path, LineOne);
     if (absl::StartsWith(prefix, kBom)) reader.set_pos(3);
     auto names = ParseHeaderRecord(reader, path);
     // An unfinished header in a partial prefix looks like an unclosed quote
@@ -437,7 +482,6 @@ absl::StatusOr<CsvHeader> ReadHeader(const std::string& path) {
     if (!names.ok()) return names.status();
     header.columns = *std::move(names);
     header.data_begin = static_cast<int64_t>(reader.pos());
-    header.header_newlines = reader.line() - 1;
     return header;
   }
 }
@@ -474,38 +518,32 @@ absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin,
   scan.set_start_odd(-1);
   const char* const data = buf.data();
   const size_t n = buf.size();
-  const bool has_quotes = std::memchr(data + 1, '"', n - 1) != nullptr;
-  int64_t quotes = 0;
-  int64_t newlines = 0;  // in [begin, begin + i)
   // buf[i] is the byte at begin - 1 + i. A newline at i < n - 1 ends a record
   // that is followed by one starting inside the range, at begin + i.
+  if (std::memchr(data + 1, '"', n - 1) == nullptr) {
+    // No quotes: parity cannot change, so the first newline decides, and
+    // with an odd parity nothing in the range is outside quotes.
+    const void* nl = n > 1 ? std::memchr(data, '\n', n - 1) : nullptr;
+    if (nl != nullptr) {
+      scan.set_start_even(begin + (static_cast<const char*>(nl) - data));
+    }
+    return scan;
+  }
+  int64_t quotes = 0;
   for (size_t i = 0; i < n; ++i) {
     const char c = data[i];
-    if (c == '\n') {
-      if (i > 0) ++newlines;
-      if (i + 1 < n) {
-        const int64_t start = begin + static_cast<int64_t>(i);
-        if ((quotes & 1) == 0) {
-          if (scan.start_even() < 0) {
-            scan.set_start_even(start);
-            scan.set_newlines_before_even(newlines);
-          }
-        } else if (scan.start_odd() < 0) {
-          scan.set_start_odd(start);
-          scan.set_newlines_before_odd(newlines);
-        }
-      }
-      if (!has_quotes && scan.start_even() >= 0) {
-        // Nothing can change parity: count the rest at memory speed.
-        newlines += std::count(data + i + 1, data + n, '\n');
-        break;
+    if (c == '\n' && i + 1 < n) {
+      const int64_t start = begin + static_cast<int64_t>(i);
+      if ((quotes & 1) == 0) {
+        if (scan.start_even() < 0) scan.set_start_even(start);
+      } else if (scan.start_odd() < 0) {
+        scan.set_start_odd(start);
       }
     } else if (c == '"' && i > 0) {
       ++quotes;
     }
   }
   scan.set_quotes(quotes);
-  scan.set_newlines(newlines);
   return scan;
 }
 
@@ -514,32 +552,23 @@ std::vector<v1::Split> AlignSplits(const std::string& path,
                                    const std::vector<v1::ByteRange>& ranges,
                                    const std::vector<v1::RangeScan>& scans,
                                    int first_index) {
-  struct Start {
-    int64_t offset;
-    int64_t line;
-  };
-  std::vector<Start> starts;
+  std::vector<int64_t> starts;
   int64_t quotes = 0;
-  int64_t newlines = header.header_newlines;
   for (size_t j = 0; j < ranges.size(); ++j) {
     const v1::RangeScan& s = scans[j];
-    const bool even = (quotes & 1) == 0;
-    const int64_t start = even ? s.start_even() : s.start_odd();
-    const int64_t before = even ? s.newlines_before_even() : s.newlines_before_odd();
-    if (start >= 0) starts.push_back({start, 1 + newlines + before});
+    const int64_t start = (quotes & 1) == 0 ? s.start_even() : s.start_odd();
+    if (start >= 0) starts.push_back(start);
     quotes += s.quotes();
-    newlines += s.newlines();
   }
   std::vector<v1::Split> splits;
   for (size_t k = 0; k < starts.size(); ++k) {
-    const int64_t end = k + 1 < starts.size() ? starts[k + 1].offset : header.file_size;
-    if (end <= starts[k].offset) continue;
+    const int64_t end = k + 1 < starts.size() ? starts[k + 1] : header.file_size;
+    if (end <= starts[k]) continue;
     v1::Split split;
     split.set_index(first_index + static_cast<int>(splits.size()));
     split.set_path(path);
-    split.set_begin(starts[k].offset);
+    split.set_begin(starts[k]);
     split.set_end(end);
-    split.set_first_line(starts[k].line);
     splits.push_back(std::move(split));
   }
   return splits;
@@ -550,9 +579,9 @@ absl::StatusOr<Table> ParseSplit(const v1::Split& split, const CsvHeader& header
                                  const std::vector<ColumnRequest>& columns) {
   if (split.gzip()) {
     TS_ASSIGN_OR_RETURN(std::string data, ReadGzip(split.path(), -1));
-    return ParseBuffer(data, static_cast<size_t>(header.data_begin), split.path(),
-                       1 + header.header_newlines, header.columns, id_column,
-                       columns);
+    // Line numbers count from the start of the decompressed text.
+    return ParseBuffer(data, static_cast<size_t>(header.data_begin), split.path(), LineOne,
+                       header.columns, id_column, columns);
   }
   TS_ASSIGN_OR_RETURN(int64_t size, FileSize(split.path()));
   if (split.end() > size) {
@@ -560,20 +589,24 @@ absl::StatusOr<Table> ParseSplit(const v1::Split& split, const CsvHeader& header
                                             size, " < ", split.end(), " bytes); was it changed?"));
   }
   TS_ASSIGN_OR_RETURN(auto mapped, MappedRange::Open(split.path(), split.begin(), split.end()));
-  return ParseBuffer(mapped->data(), 0, split.path(), split.first_line(), header.columns,
-                     id_column, columns);
+  const std::string path = split.path();
+  const int64_t begin = split.begin();
+  auto first_line = [path, begin]() -> int64_t {
+    auto before = CountNewlinesBefore(path, begin);
+    return before.ok() ? 1 + *before : 0;  // 0: unknown (file unreadable now)
+  };
+  return ParseBuffer(mapped->data(), 0, path, first_line, header.columns, id_column, columns);
 }
 
 absl::StatusOr<Table> ParseCsvText(const std::string& text,
                                    const std::string& source_name,
                                    const std::string& id_column,
                                    const std::vector<ColumnRequest>& columns) {
-  RecordReader reader(text, source_name, 1);
+  RecordReader reader(text, source_name, LineOne);
   if (absl::StartsWith(text, kBom)) reader.set_pos(3);
   TS_ASSIGN_OR_RETURN(std::vector<std::string> names,
                       ParseHeaderRecord(reader, source_name));
-  return ParseBuffer(text, reader.pos(), source_name, reader.line(), names,
-                     id_column, columns);
+  return ParseBuffer(text, reader.pos(), source_name, LineOne, names, id_column, columns);
 }
 
 }  // namespace tierscore::engine

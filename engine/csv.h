@@ -23,13 +23,12 @@ namespace tierscore::engine {
 // quote adds two and keeps the parity). Each scan reports its quote count and
 // its first record start under both possible parities at its beginning; the
 // prefix sum of quote counts says which parity is true, so which candidate is
-// the real record start. Errors name `file:line:column`, the line being the
-// physical line, counted the same way.
+// the real record start. Errors name `file:line:column`, the physical line;
+// a split counts the lines before it only when it has an error to report.
 
 struct CsvHeader {
   std::vector<std::string> columns;
-  int64_t data_begin = 0;        // offset of the first record after the header
-  int64_t header_newlines = 0;   // newlines before data_begin
+  int64_t data_begin = 0;  // offset of the first record after the header
   int64_t file_size = 0;
   bool gzip = false;
 };

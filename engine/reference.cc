@@ -55,7 +55,6 @@ absl::StatusOr<ReferenceResult> RunReference(const CompiledJob& job,
     whole.set_gzip(header.gzip);
     whole.set_begin(header.data_begin);
     whole.set_end(header.file_size);
-    whole.set_first_line(1 + header.header_newlines);
     TS_ASSIGN_OR_RETURN(Table t,
                         ParseSplit(whole, header, job.policy.id_column, job.columns));
     AppendTable(std::move(t), &all);

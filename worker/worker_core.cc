@@ -158,7 +158,6 @@ absl::StatusOr<v1::ScanResponse> WorkerCore::Scan(const v1::ScanRequest& request
   v1::ScanResponse response;
   for (const std::string& c : header.columns) response.add_header(c);
   response.set_header_end(header.data_begin);
-  response.set_header_newlines(header.header_newlines);
   response.set_file_size(header.file_size);
   response.set_gzip(header.gzip);
   if (header.gzip && request.ranges_size() > 0) {
