@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/output.h"
 #include "common/config_loader.h"
 #include "common/status_macros.h"
@@ -54,6 +55,7 @@ absl::StatusOr<v1::JobResult> RunLocal(const LocalRunOptions& options) {
   }
 
   absl::Status written = absl::OkStatus();
+  const absl::Time export_start = absl::Now();
   if (!options.results_path.empty()) {
     const std::string tmp = absl::StrCat(options.results_path, ".tmp");
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
@@ -80,6 +82,9 @@ absl::StatusOr<v1::JobResult> RunLocal(const LocalRunOptions& options) {
   }
   runner->Release(job_id);
   TS_RETURN_IF_ERROR(written);
+  auto* phase = outcome->result.mutable_stats()->add_phases();
+  phase->set_name("export");
+  phase->set_seconds(absl::ToDoubleSeconds(absl::Now() - export_start));
   if (!options.kpis_out_path.empty()) {
     TS_RETURN_IF_ERROR(WriteFileAtomically(options.kpis_out_path,
                                            KpiTableCsv(outcome->result.kpis())));

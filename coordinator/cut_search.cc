@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "engine/tiering.h"
@@ -58,7 +59,10 @@ absl::StatusOr<std::vector<v1::CutKey>> FindCuts(
   }
 
   for (int round = 0;; ++round) {
+    // Targets in the same range ask the same question (all of them in the
+    // first round): send it once.
     std::vector<v1::Probe> probes;
+    absl::flat_hash_map<std::string, int> asked;
     for (State& s : states) {
       if (s.done) continue;
       v1::Probe p;
@@ -72,8 +76,9 @@ absl::StatusOr<std::vector<v1::CutKey>> FindCuts(
       } else {
         p.set_sample(options.sample);
       }
-      s.probe = static_cast<int>(probes.size());
-      probes.push_back(std::move(p));
+      auto [it, fresh] = asked.emplace(p.SerializeAsString(), static_cast<int>(probes.size()));
+      s.probe = it->second;
+      if (fresh) probes.push_back(std::move(p));
     }
     if (probes.empty()) break;
     if (round >= options.max_rounds) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
+#include <future>
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
@@ -357,26 +359,33 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
 absl::Status JobRunner::ExportResults(
     const JobOutcome& outcome, bool explain,
     const std::function<absl::Status(const std::string&)>& sink) {
-  // Fetch a window of splits at once, then hand them to the sink in order.
-  const int window = std::max(1, options_.export_calls_per_worker) *
-                     static_cast<int>(workers_.size());
-  const int n = static_cast<int>(outcome.splits.size());
-  for (int first = 0; first < n; first += window) {
-    const int count = std::min(window, n - first);
-    std::vector<v1::ExportResponse> chunks(static_cast<size_t>(count));
-    TS_RETURN_IF_ERROR(FanOut(count, [&](int k) -> absl::Status {
-      const int split = first + k;
+  // A pipeline: up to `window` splits are being formatted by workers while
+  // the sink writes the oldest one, so formatting and writing overlap.
+  const size_t window = static_cast<size_t>(std::max(1, options_.export_calls_per_worker)) *
+                        workers_.size();
+  auto fetch = [&](size_t split) {
+    return std::async(std::launch::async, [&, split]() -> absl::StatusOr<v1::ExportResponse> {
       v1::ExportRequest req;
       req.set_job_id(outcome.job_id);
-      req.set_split_index(split);
+      req.set_split_index(static_cast<int32_t>(split));
       req.set_explain(explain);
-      WorkerClient* w = workers_[static_cast<size_t>(outcome.split_worker[static_cast<size_t>(split)])];
-      TS_ASSIGN_OR_RETURN(chunks[static_cast<size_t>(k)], w->Export(req, Deadline()));
-      return absl::OkStatus();
-    }));
-    for (const v1::ExportResponse& chunk : chunks) TS_RETURN_IF_ERROR(sink(chunk.csv()));
+      return workers_[static_cast<size_t>(outcome.split_worker[split])]->Export(req, Deadline());
+    });
+  };
+  std::deque<std::future<absl::StatusOr<v1::ExportResponse>>> in_flight;
+  size_t next = 0;
+  absl::Status status;
+  while (next < outcome.splits.size() || !in_flight.empty()) {
+    while (status.ok() && next < outcome.splits.size() && in_flight.size() < window) {
+      in_flight.push_back(fetch(next++));
+    }
+    if (in_flight.empty()) break;
+    absl::StatusOr<v1::ExportResponse> chunk = in_flight.front().get();
+    in_flight.pop_front();
+    if (!status.ok()) continue;  // drain what is in flight, then report
+    status = chunk.ok() ? sink(chunk->csv()) : chunk.status();
   }
-  return absl::OkStatus();
+  return status;
 }
 
 void JobRunner::Release(const std::string& job_id) {

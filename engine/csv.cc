@@ -6,6 +6,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -127,6 +131,24 @@ absl::StatusOr<std::string> ReadGzip(const std::string& path, int64_t limit) {
   return out;
 }
 
+// The first ',' or '\n' at or after `p` (or `size`). Fields are short, so
+// this is the parser's innermost loop: 16 bytes per step with SSE2.
+inline size_t FindDelimiter(const char* base, size_t p, size_t size) {
+#if defined(__SSE2__)
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i newline = _mm_set1_epi8('\n');
+  while (p + 16 <= size) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + p));
+    const int mask = _mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, newline)));
+    if (mask != 0) return p + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    p += 16;
+  }
+#endif
+  while (p < size && base[p] != ',' && base[p] != '\n') ++p;
+  return p;
+}
+
 // Counts the newlines in [0, offset) of a file: the line number of a split's
 // first record, needed only to report an error.
 absl::StatusOr<int64_t> CountNewlinesBefore(const std::string& path, int64_t offset) {
@@ -207,8 +229,7 @@ class RecordReader {
         if (!ReadQuoted(&value)) return false;
       } else {
         // The hot path: an unquoted field.
-        size_t p = pos_;
-        while (p < size && base[p] != ',' && base[p] != '\n') ++p;
+        const size_t p = FindDelimiter(base, pos_, size);
         size_t end = p;
         if (p < size && base[p] == '\n' && end > pos_ && base[end - 1] == '\r') --end;
         value = std::string_view(base + pos_, end - pos_);
@@ -331,6 +352,46 @@ absl::StatusOr<std::vector<std::string>> ParseHeaderRecord(RecordReader& reader,
   return names;
 }
 
+// Parses a plain decimal ("-123.45") exactly like std::from_chars, faster.
+// Clinger's fast path: a mantissa below 2^53 and a power of ten up to 1e22
+// are both exact doubles, so one IEEE multiplication or division gives the
+// correctly rounded result, the same bits from_chars gives. Returns false
+// when the text is not of that simple form (the caller falls back).
+bool ParseSimpleDecimal(const char* p, const char* last, double* out) {
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  bool negative = false;
+  if (p < last && *p == '-') {
+    negative = true;
+    ++p;
+  }
+  uint64_t mantissa = 0;
+  int digits = 0;  // significant digits taken into the mantissa
+  int exp10 = 0;
+  bool any = false;
+  for (; p < last && static_cast<unsigned>(*p - '0') < 10; ++p) {
+    any = true;
+    if (digits >= 16) return false;
+    mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+    if (mantissa != 0) ++digits;
+  }
+  if (p < last && *p == '.') {
+    for (++p; p < last && static_cast<unsigned>(*p - '0') < 10; ++p) {
+      any = true;
+      if (digits >= 16) return false;
+      mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+      if (mantissa != 0) ++digits;
+      --exp10;
+    }
+  }
+  if (p != last || !any || mantissa > (uint64_t{1} << 53) || exp10 < -22) return false;
+  double v = static_cast<double>(mantissa);
+  v = exp10 < 0 ? v / kPow10[-exp10] : v;
+  *out = negative ? -v : v;
+  return true;
+}
+
 // Where each field of a record goes.
 struct Slot {
   enum Kind { kSkip, kId, kColumn } kind = kSkip;
@@ -434,6 +495,10 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
     const char* last = value.data() + value.size();
     if (*first == '+') ++first;
     double v = 0;
+    if (ParseSimpleDecimal(first, last, &v)) {
+      col.numbers.push_back(v);
+      return true;
+    }
     auto [ptr, ec] = std::from_chars(first, last, v);
     if (ec != std::errc() || ptr != last || !std::isfinite(v)) {
       reader.Fail(absl::InvalidArgumentError(

@@ -97,7 +97,9 @@ struct PartialProbe {
 };
 
 void AppendCsvField(std::string_view field, std::string* out) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+  bool plain = true;
+  for (char c : field) plain &= c != ',' && c != '"' && c != '\r' && c != '\n';
+  if (plain) {
     out->append(field);
     return;
   }
@@ -107,6 +109,21 @@ void AppendCsvField(std::string_view field, std::string* out) {
     out->push_back(c);
   }
   out->push_back('"');
+}
+
+// Micro-units as a decimal without trailing zeros: 2527520000 -> "2527.52".
+// Exact (it is the value tiers were computed from) and cheaper than a double.
+void AppendMicros(int64_t micros, std::string* out) {
+  char buf[32];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, micros / 1000000);
+  out->append(buf, static_cast<size_t>(ptr - buf));
+  int64_t frac = micros % 1000000;
+  if (frac == 0) return;
+  char digits[7] = {'.', '0', '0', '0', '0', '0', '0'};
+  for (int i = 6; i >= 1; --i, frac /= 10) digits[i] = static_cast<char>('0' + frac % 10);
+  int len = 7;
+  while (digits[len - 1] == '0') --len;
+  out->append(digits, static_cast<size_t>(len));
 }
 
 void AppendDouble(double v, std::string* out) {
@@ -309,37 +326,47 @@ absl::StatusOr<v1::ProbeResponse> WorkerCore::Probe(const v1::ProbeRequest& requ
     }
   }
   const size_t ns = shards.size();
+  // One pass over each shard's rows answers every probe: the score bounds
+  // are checked first, so most rows cost a few comparisons.
+  std::vector<double> lo(static_cast<size_t>(np)), hi(static_cast<size_t>(np));
+  for (int p = 0; p < np; ++p) {
+    lo[static_cast<size_t>(p)] = request.probes(p).range().score_lo();
+    hi[static_cast<size_t>(p)] = request.probes(p).range().score_hi();
+  }
   std::vector<std::vector<PartialProbe>> partial(ns, std::vector<PartialProbe>(static_cast<size_t>(np)));
   pool_.ParallelFor(static_cast<int>(ns), [&](int si) {
     const Shard& shard = *shards[static_cast<size_t>(si)];
     const size_t rows = static_cast<size_t>(shard.table.rows);
+    std::vector<PartialProbe>& out = partial[static_cast<size_t>(si)];
     for (int p = 0; p < np; ++p) {
       const v1::Probe& probe = request.probes(p);
-      const v1::KeyRange& r = probe.range();
-      PartialProbe& out = partial[static_cast<size_t>(si)][static_cast<size_t>(p)];
-      const int bins = probe.score_bins() > 0 ? probe.score_bins()
-                                              : probe.id_splitters_size() + 1;
-      out.buckets.resize(static_cast<size_t>(bins));
-      for (size_t row = 0; row < rows; ++row) {
-        const double s = shard.scores[row];
-        if (s < r.score_lo() || s > r.score_hi()) continue;
+      out[static_cast<size_t>(p)].buckets.resize(static_cast<size_t>(
+          probe.score_bins() > 0 ? probe.score_bins() : probe.id_splitters_size() + 1));
+    }
+    for (size_t row = 0; row < rows; ++row) {
+      const double s = shard.scores[row];
+      for (int p = 0; p < np; ++p) {
+        const size_t pp = static_cast<size_t>(p);
+        if (s < lo[pp] || s > hi[pp]) continue;
+        const v1::Probe& probe = request.probes(p);
         const std::string_view id = shard.table.ids[row];
-        if (!InRange(r, s, id)) continue;
+        if (!InRange(probe.range(), s, id)) continue;
+        PartialProbe& part = out[pp];
         if (probe.fetch()) {
           v1::Item item;
           item.set_score(s);
           item.set_id(std::string(id));
           item.set_value(shard.values[row]);
-          out.items.push_back(std::move(item));
+          part.items.push_back(std::move(item));
           continue;
         }
         if (probe.sample() > 0) {
-          out.ids.push_back(id);
+          part.ids.push_back(id);
           continue;
         }
         int b;
         if (probe.score_bins() > 0) {
-          b = BinOf(s, r.score_lo(), r.score_hi(), bins);
+          b = BinOf(s, lo[pp], hi[pp], probe.score_bins());
         } else {
           const auto& sp = probe.id_splitters();
           b = static_cast<int>(std::lower_bound(sp.begin(), sp.end(), id,
@@ -348,7 +375,7 @@ absl::StatusOr<v1::ProbeResponse> WorkerCore::Probe(const v1::ProbeRequest& requ
                                                 }) -
                                sp.begin());
         }
-        PartialBucket& bucket = out.buckets[static_cast<size_t>(b)];
+        PartialBucket& bucket = part.buckets[static_cast<size_t>(b)];
         ++bucket.count;
         bucket.value += shard.values[row];
         bucket.min = std::min(bucket.min, s);
@@ -510,7 +537,7 @@ absl::StatusOr<v1::ExportResponse> WorkerCore::Export(const v1::ExportRequest& r
         AppendCsvField(schemes[s].names[shard.tiers[s][row]], &csv);
       }
       csv.push_back(',');
-      AppendDouble(static_cast<double>(shard.values[row]) / engine::kValueScale, &csv);
+      AppendMicros(shard.values[row], &csv);
       for (size_t c = 0; c < nc; ++c) {
         csv.push_back(',');
         AppendDouble(contributions[static_cast<size_t>(i) * nc + c], &csv);
