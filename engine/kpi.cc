@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -149,45 +150,28 @@ absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec,
   return out;
 }
 
+// Calls fn with the aggregation as a compile-time constant.
+template <typename Fn>
+void WithAggregation(v1::Aggregation agg, Fn&& fn) {
+  using A = v1::Aggregation;
+  switch (agg) {
+    case v1::AGGREGATION_COUNT: return fn(std::integral_constant<A, v1::AGGREGATION_COUNT>());
+    case v1::AGGREGATION_COUNT_IF: return fn(std::integral_constant<A, v1::AGGREGATION_COUNT_IF>());
+    case v1::AGGREGATION_SUM: return fn(std::integral_constant<A, v1::AGGREGATION_SUM>());
+    case v1::AGGREGATION_SHARE: return fn(std::integral_constant<A, v1::AGGREGATION_SHARE>());
+    case v1::AGGREGATION_MEAN: return fn(std::integral_constant<A, v1::AGGREGATION_MEAN>());
+    case v1::AGGREGATION_MIN: return fn(std::integral_constant<A, v1::AGGREGATION_MIN>());
+    case v1::AGGREGATION_MAX: return fn(std::integral_constant<A, v1::AGGREGATION_MAX>());
+    case v1::AGGREGATION_STDDEV: return fn(std::integral_constant<A, v1::AGGREGATION_STDDEV>());
+    case v1::AGGREGATION_NPS: return fn(std::integral_constant<A, v1::AGGREGATION_NPS>());
+    case v1::AGGREGATION_RATIO: return fn(std::integral_constant<A, v1::AGGREGATION_RATIO>());
+    case v1::AGGREGATION_QUANTILE: return fn(std::integral_constant<A, v1::AGGREGATION_QUANTILE>());
+    default: return;
+  }
+}
+
 void MetricAcc::AddRow(v1::Aggregation agg, double v, double d) {
-  switch (agg) {
-    case v1::AGGREGATION_COUNT:
-    case v1::AGGREGATION_COUNT_IF:
-      ++count;
-      return;
-    case v1::AGGREGATION_RATIO:
-      if (std::isnan(v) || std::isnan(d)) return;
-      ++count;
-      sum.Add(v);
-      den.Add(d);
-      return;
-    default:
-      break;
-  }
-  if (std::isnan(v)) return;
-  ++count;
-  switch (agg) {
-    case v1::AGGREGATION_NPS:
-      promoters += v >= 9 ? 1 : 0;
-      detractors += v <= 6 ? 1 : 0;
-      return;
-    case v1::AGGREGATION_QUANTILE:
-      sketch.Add(v);
-      return;
-    case v1::AGGREGATION_MIN:
-    case v1::AGGREGATION_MAX:
-      // +0.0: min(-0.0, 0.0) would depend on the order of the rows.
-      min = std::min(min, v + 0.0);
-      max = std::max(max, v + 0.0);
-      return;
-    case v1::AGGREGATION_STDDEV:
-      sum.Add(v);
-      sum_sq.Add(v * v);
-      return;
-    default:  // sum, share, mean
-      sum.Add(v);
-      return;
-  }
+  WithAggregation(agg, [&](auto a) { Add<decltype(a)::value>(v, d); });
 }
 
 void MetricAcc::Merge(const MetricAcc& o) {
@@ -368,14 +352,15 @@ absl::Status AggregateShard(const CompiledKpis& kpis, const CompiledPolicy& poli
       if (metric.expr) metric.expr->Eval(table, begin, n, vals.data());
       if (metric.den) metric.den->Eval(table, begin, n, dens.data());
       for (size_t l = 0; l < leaves.size(); ++l) {
-        Leaf& leaf = leaves[l];
+        auto& accs = leaves[l].accs;
         const int32_t* sl = slots[l].data();
-        for (int64_t i = 0; i < n; ++i) {
-          const size_t ii = static_cast<size_t>(i);
-          if (has_filter && !(mask[ii] != 0 && !std::isnan(mask[ii]))) continue;
-          leaf.accs[static_cast<size_t>(sl[i])][m].AddRow(metric.agg, vals[ii],
-                                                          dens[ii]);
-        }
+        WithAggregation(metric.agg, [&](auto a) {
+          for (int64_t i = 0; i < n; ++i) {
+            const size_t ii = static_cast<size_t>(i);
+            if (has_filter && !(mask[ii] != 0 && !std::isnan(mask[ii]))) continue;
+            accs[static_cast<size_t>(sl[i])][m].Add<decltype(a)::value>(vals[ii], dens[ii]);
+          }
+        });
       }
     }
   }

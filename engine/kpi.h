@@ -1,6 +1,8 @@
 #ifndef TIERSCORE_ENGINE_KPI_H_
 #define TIERSCORE_ENGINE_KPI_H_
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -69,12 +71,45 @@ struct MetricAcc {
   QuantileSketch sketch;
 
   // Adds one row's input (v; and d, a ratio's denominator). Rows with a
-  // null input are not counted, except by count and count_if.
+  // null input are not counted, except by count and count_if. The template
+  // form is for loops that know the aggregation up front.
   void AddRow(v1::Aggregation agg, double v, double d);
+  template <v1::Aggregation A>
+  void Add(double v, double d);
   void Merge(const MetricAcc& other);
   void ToProto(v1::MetricState* out) const;
   static MetricAcc FromProto(const v1::MetricState& state);
 };
+
+template <v1::Aggregation A>
+inline void MetricAcc::Add(double v, double d) {
+  if constexpr (A == v1::AGGREGATION_COUNT || A == v1::AGGREGATION_COUNT_IF) {
+    ++count;
+  } else if constexpr (A == v1::AGGREGATION_RATIO) {
+    if (std::isnan(v) || std::isnan(d)) return;
+    ++count;
+    sum.Add(v);
+    den.Add(d);
+  } else {
+    if (std::isnan(v)) return;
+    ++count;
+    if constexpr (A == v1::AGGREGATION_NPS) {
+      promoters += v >= 9 ? 1 : 0;
+      detractors += v <= 6 ? 1 : 0;
+    } else if constexpr (A == v1::AGGREGATION_QUANTILE) {
+      sketch.Add(v);
+    } else if constexpr (A == v1::AGGREGATION_MIN || A == v1::AGGREGATION_MAX) {
+      // +0.0: min(-0.0, 0.0) would depend on the order of the rows.
+      min = std::min(min, v + 0.0);
+      max = std::max(max, v + 0.0);
+    } else if constexpr (A == v1::AGGREGATION_STDDEV) {
+      sum.Add(v);
+      sum_sq.Add(v * v);
+    } else {  // sum, share, mean
+      sum.Add(v);
+    }
+  }
+}
 
 // KPI states keyed by the string values of each grouping set's columns
 // (tier names, text values, "" for null): the form in which states from
