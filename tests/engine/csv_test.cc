@@ -1,6 +1,8 @@
 #include "engine/csv.h"
 
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -197,6 +199,43 @@ TEST(CsvTest, HeaderOnlyAndBomAndMissingFile) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   auto empty = ReadHeader(dir.Write("e.csv", ""));
   EXPECT_THAT(empty.status().message(), HasSubstr("empty file"));
+}
+
+}  // namespace
+}  // namespace tierscore::engine
+
+namespace tierscore::engine {
+namespace {
+
+// The parser's fast decimal path must give exactly the bits from_chars gives.
+TEST(CsvTest, NumbersParseToTheSameBitsAsFromChars) {
+  std::mt19937_64 rng(17);
+  std::vector<std::string> texts = {"0",     "-0",   "0.1",  "1e3",     "1.5E-7", ".5",
+                                    "5.",    "+2",   "007.250", "9007199254740993",
+                                    "123456789012345678901234567890", "0.000000000000000000000001",
+                                    "-123.456", "4.35", "2.675", "1.000000000000001"};
+  for (int i = 0; i < 20000; ++i) {
+    std::string t = (rng() % 4 == 0) ? "-" : "";
+    t += std::to_string(rng() % 100000000);
+    if (rng() % 2) {
+      t += ".";
+      const int decimals = static_cast<int>(rng() % 9);
+      for (int d = 0; d < decimals; ++d) t += static_cast<char>('0' + rng() % 10);
+    }
+    texts.push_back(t);
+  }
+  std::string csv = "id,amount,note\n";
+  for (size_t i = 0; i < texts.size(); ++i) csv += "r" + std::to_string(i) + "," + texts[i] + ",x\n";
+  auto t = ParseCsvText(csv, "n.csv", "id", kCols);
+  ASSERT_TRUE(t.ok()) << t.status();
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::string& s = texts[i];
+    const char* first = s.data() + (s[0] == '+' ? 1 : 0);
+    double want = 0;
+    std::from_chars(first, s.data() + s.size(), want);
+    const double got = t->columns[0].numbers[i];
+    ASSERT_EQ(std::memcmp(&got, &want, sizeof got), 0) << s << ": " << got << " vs " << want;
+  }
 }
 
 }  // namespace
