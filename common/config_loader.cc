@@ -33,14 +33,14 @@ class YamlToProto {
  public:
   explicit YamlToProto(std::string source) : source_(std::move(source)) {}
 
-  absl::Status Message(const YAML::Node& node, const std::string& path,
+  absl::Status ParseMessage(const YAML::Node& node, const std::string& path,
                        google::protobuf::Message* msg) {
     const Descriptor* desc = msg->GetDescriptor();
     if (node.IsNull()) return absl::OkStatus();
     if (node.IsSequence()) {
       // Shorthand: a message with a single repeated field, written as a list.
       if (desc->field_count() == 1 && desc->field(0)->is_repeated()) {
-        return Repeated(node, path, desc->field(0), msg);
+        return ParseRepeated(node, path, desc->field(0), msg);
       }
       return Error(node, path, "expected a mapping, got a list");
     }
@@ -61,16 +61,16 @@ class YamlToProto {
                                   absl::StrJoin(names, ", "), ")"));
       }
       if (field->is_repeated()) {
-        TS_RETURN_IF_ERROR(Repeated(kv.second, child, field, msg));
+        TS_RETURN_IF_ERROR(ParseRepeated(kv.second, child, field, msg));
       } else {
-        TS_RETURN_IF_ERROR(Singular(kv.second, child, field, msg));
+        TS_RETURN_IF_ERROR(ParseSingular(kv.second, child, field, msg));
       }
     }
     return absl::OkStatus();
   }
 
  private:
-  absl::Status Repeated(const YAML::Node& node, const std::string& path,
+  absl::Status ParseRepeated(const YAML::Node& node, const std::string& path,
                         const FieldDescriptor* field,
                         google::protobuf::Message* msg) {
     if (node.IsNull()) return absl::OkStatus();
@@ -80,13 +80,13 @@ class YamlToProto {
     if (!node.IsSequence()) return Error(node, path, "expected a list");
     for (size_t i = 0; i < node.size(); ++i) {
       const std::string child = absl::StrCat(path, "[", i, "]");
-      TS_RETURN_IF_ERROR(Singular(node[i], child, field, msg));
+      TS_RETURN_IF_ERROR(ParseSingular(node[i], child, field, msg));
     }
     return absl::OkStatus();
   }
 
   // Sets (or, for a repeated field, appends) one value.
-  absl::Status Singular(const YAML::Node& node, const std::string& path,
+  absl::Status ParseSingular(const YAML::Node& node, const std::string& path,
                         const FieldDescriptor* field,
                         google::protobuf::Message* msg) {
     const Reflection* r = msg->GetReflection();
@@ -94,7 +94,7 @@ class YamlToProto {
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       google::protobuf::Message* child =
           rep ? r->AddMessage(msg, field) : r->MutableMessage(msg, field);
-      return Message(node, path, child);
+      return ParseMessage(node, path, child);
     }
     if (!node.IsScalar()) {
       return Error(node, path,
@@ -257,7 +257,7 @@ absl::Status ParseYamlToProto(const std::string& text,
   }
   YamlToProto walker(source_name);
   try {
-    return walker.Message(root, "", message);
+    return walker.ParseMessage(root, "", message);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(source_name, ":", e.mark.line + 1, ":", e.mark.column + 1,

@@ -145,215 +145,255 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
   return splits;
 }
 
+struct JobRunner::Job {
+  Job(std::string id, const v1::JobSpec& spec, ProgressFn progress)
+      : spec(spec), progress_fn(std::move(progress)) {
+    outcome.job_id = std::move(id);
+  }
+
+  // Closes the running phase in the stats and reports the next one.
+  void StartPhase(const std::string& name) {
+    const absl::Time now = absl::Now();
+    absl::MutexLock lock(&mu);
+    if (!progress.phase.empty()) {
+      auto* phase = outcome.result.mutable_stats()->add_phases();
+      phase->set_name(progress.phase);
+      phase->set_seconds(absl::ToDoubleSeconds(now - phase_start));
+    }
+    phase_start = now;
+    progress.phase = name;
+    if (progress_fn) progress_fn(progress);
+  }
+
+  const v1::JobSpec& spec;
+  JobOutcome outcome;
+  std::vector<std::vector<int32_t>> placed;  // worker -> split indices
+  std::vector<size_t> active;                // workers holding splits
+
+  absl::Mutex mu;
+  JobProgress progress ABSL_GUARDED_BY(mu);
+  const ProgressFn progress_fn;
+  absl::Time phase_start ABSL_GUARDED_BY(mu);
+};
+
 absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
                                           const v1::JobSpec& spec,
                                           const ProgressFn& progress) {
-  JobOutcome outcome;
-  outcome.job_id = job_id;
+  Job job(job_id, spec, progress);
+  JobOutcome& outcome = job.outcome;
   TS_ASSIGN_OR_RETURN(outcome.compiled, engine::CompileJob(spec.policy(), spec.kpis()));
-  const engine::CompiledJob& job = *outcome.compiled;
-  const engine::CompiledPolicy& policy = job.policy;
-  JobProgress state;
-  absl::Mutex progress_mu;
-  v1::JobStats& job_stats = *outcome.result.mutable_stats();
-  absl::Time phase_start = absl::Now();
-  // Closes the running phase (if any) in the stats and reports the next.
-  auto report = [&](const std::string& phase) {
-    const absl::Time now = absl::Now();
-    if (!state.phase.empty()) {
-      auto* p = job_stats.add_phases();
-      p->set_name(state.phase);
-      p->set_seconds(absl::ToDoubleSeconds(now - phase_start));
-    }
-    phase_start = now;
-    state.phase = phase;
-    if (progress) progress(state);
-  };
+  const engine::CompiledPolicy& policy = outcome.compiled->policy;
 
-  report("plan");
-  TS_ASSIGN_OR_RETURN(outcome.splits, PlanSplits(spec, job));
+  job.StartPhase("plan");
+  TS_ASSIGN_OR_RETURN(outcome.splits, PlanSplits(spec, *outcome.compiled));
+  PlaceSplits(job);
+
+  job.StartPhase("load");
+  TS_ASSIGN_OR_RETURN(std::vector<engine::CriterionStatsAcc> stats, Load(job));
+
+  job.StartPhase("score");
+  TS_ASSIGN_OR_RETURN(ScoreTotals totals,
+                      Score(job, engine::NormalizationParams(policy, stats)));
+
+  job.StartPhase("search");
+  TS_ASSIGN_OR_RETURN(std::vector<v1::CutKey> cuts, Search(job, totals));
+
+  job.StartPhase("assign");
+  TS_RETURN_IF_ERROR(AssignAndAggregate(job, cuts));
+  outcome.result.set_customers(totals.count);
+  outcome.result.set_total_value(engine::MicrosToValue(totals.value));
+
+  v1::JobStats& stats_out = *outcome.result.mutable_stats();
+  stats_out.set_splits(static_cast<int32_t>(outcome.splits.size()));
+  stats_out.set_search_rounds(outcome.search.rounds);
+  stats_out.set_search_items_fetched(outcome.search.items_fetched);
+  job.StartPhase("done");
+  {
+    absl::MutexLock lock(&job.mu);
+    stats_out.set_bytes(job.progress.bytes);
+  }
+  return std::move(job.outcome);
+}
+
+void JobRunner::PlaceSplits(Job& job) {
+  // Largest first onto the least loaded worker.
+  JobOutcome& outcome = job.outcome;
   const size_t nw = workers_.size();
-  state.splits_total = static_cast<int>(outcome.splits.size());
-
-  // Place splits: largest first onto the least loaded worker.
-  std::vector<std::vector<int32_t>> placed(nw);
-  {
-    std::vector<int64_t> load(nw, 0);
-    std::vector<int> order(outcome.splits.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-    auto size_of = [&](int i) {
-      return outcome.splits[static_cast<size_t>(i)].end() - outcome.splits[static_cast<size_t>(i)].begin();
-    };
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return size_of(a) > size_of(b); });
-    outcome.split_worker.assign(outcome.splits.size(), 0);
-    for (int i : order) {
-      const size_t w = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-      load[w] += size_of(i);
-      outcome.split_worker[static_cast<size_t>(i)] = static_cast<int>(w);
-    }
-    for (size_t i = 0; i < outcome.splits.size(); ++i) {
-      placed[static_cast<size_t>(outcome.split_worker[i])].push_back(static_cast<int32_t>(i));
-    }
+  auto size_of = [&](size_t i) { return outcome.splits[i].end() - outcome.splits[i].begin(); };
+  std::vector<size_t> order(outcome.splits.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return size_of(a) > size_of(b); });
+  std::vector<int64_t> load(nw, 0);
+  outcome.split_worker.assign(outcome.splits.size(), 0);
+  for (size_t i : order) {
+    const size_t w = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[w] += size_of(i);
+    outcome.split_worker[i] = static_cast<int>(w);
   }
-  std::vector<int> active;  // workers holding splits
+  job.placed.assign(nw, {});
+  for (size_t i = 0; i < outcome.splits.size(); ++i) {
+    job.placed[static_cast<size_t>(outcome.split_worker[i])].push_back(static_cast<int32_t>(i));
+  }
   for (size_t w = 0; w < nw; ++w) {
-    if (!placed[w].empty()) active.push_back(static_cast<int>(w));
+    if (!job.placed[w].empty()) job.active.push_back(w);
   }
+  absl::MutexLock lock(&job.mu);
+  job.progress.splits_total = static_cast<int>(outcome.splits.size());
+}
 
-  // Load + stats: one call per split, several at a time per worker.
-  report("load");
+absl::Status JobRunner::ForEachWorker(
+    Job& job,
+    const std::function<absl::Status(WorkerClient&, const std::vector<int32_t>&, size_t)>& fn) {
+  return FanOut(static_cast<int>(job.active.size()), [&](int a) {
+    const size_t w = job.active[static_cast<size_t>(a)];
+    return fn(*workers_[w], job.placed[w], static_cast<size_t>(a));
+  });
+}
+
+absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job) {
+  // One call per split, several at a time per worker, so that progress is
+  // per split and a split is the unit of any retry.
+  const engine::CompiledPolicy& policy = job.outcome.compiled->policy;
   std::vector<engine::CriterionStatsAcc> stats(policy.criteria.size());
-  {
-    int per_worker = options_.load_calls_per_worker > 0
-                         ? options_.load_calls_per_worker
-                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    std::vector<std::atomic<size_t>> next(nw);
-    std::atomic<bool> failed{false};
-    std::vector<std::pair<int, int>> lanes;  // (worker, lane)
-    for (int w : active) {
-      const int lanes_here = std::min<int>(per_worker, static_cast<int>(placed[static_cast<size_t>(w)].size()));
-      for (int l = 0; l < lanes_here; ++l) lanes.emplace_back(w, l);
-    }
-    TS_RETURN_IF_ERROR(FanOut(static_cast<int>(lanes.size()), [&](int lane) -> absl::Status {
-      const size_t w = static_cast<size_t>(lanes[static_cast<size_t>(lane)].first);
-      while (!failed.load()) {
-        const size_t i = next[w].fetch_add(1);
-        if (i >= placed[w].size()) break;
-        v1::LoadRequest req;
-        req.set_job_id(job_id);
-        *req.mutable_spec() = spec;
-        *req.add_splits() = outcome.splits[static_cast<size_t>(placed[w][i])];
-        auto resp = workers_[w]->Load(req, Deadline());
-        if (!resp.ok()) {
-          failed = true;
-          return resp.status();
-        }
-        absl::MutexLock lock(&progress_mu);
-        for (size_t c = 0; c < stats.size() && static_cast<int>(c) < resp->stats_size(); ++c) {
-          stats[c].Merge(engine::CriterionStatsAcc::FromProto(resp->stats(static_cast<int>(c))));
-        }
-        ++state.splits_done;
-        state.rows += resp->rows();
-        state.bytes += resp->bytes();
-        if (progress) progress(state);
+  const int per_worker = options_.load_calls_per_worker > 0
+                             ? options_.load_calls_per_worker
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::atomic<size_t>> next(workers_.size());
+  std::atomic<bool> failed{false};
+  std::vector<size_t> lanes;  // a worker index per concurrent caller
+  for (size_t w : job.active) {
+    const int here = std::min<int>(per_worker, static_cast<int>(job.placed[w].size()));
+    for (int l = 0; l < here; ++l) lanes.push_back(w);
+  }
+  TS_RETURN_IF_ERROR(FanOut(static_cast<int>(lanes.size()), [&](int lane) -> absl::Status {
+    const size_t w = lanes[static_cast<size_t>(lane)];
+    while (!failed.load()) {
+      const size_t i = next[w].fetch_add(1);
+      if (i >= job.placed[w].size()) break;
+      v1::LoadRequest req;
+      req.set_job_id(job.outcome.job_id);
+      *req.mutable_spec() = job.spec;
+      *req.add_splits() = job.outcome.splits[static_cast<size_t>(job.placed[w][i])];
+      auto resp = workers_[w]->Load(req, Deadline());
+      if (!resp.ok()) {
+        failed = true;
+        return resp.status();
       }
-      return absl::OkStatus();
-    }));
-  }
-
-  // Score.
-  report("score");
-  const std::vector<v1::CriterionParams> params = engine::NormalizationParams(policy, stats);
-  int64_t count = 0;
-  int128 total_value = 0;
-  double min_score = 0, max_score = 0;
-  {
-    std::vector<v1::ScoreResponse> scored(active.size());
-    TS_RETURN_IF_ERROR(FanOut(static_cast<int>(active.size()), [&](int a) -> absl::Status {
-      const size_t w = static_cast<size_t>(active[static_cast<size_t>(a)]);
-      v1::ScoreRequest req;
-      req.set_job_id(job_id);
-      for (int32_t s : placed[w]) req.add_splits(s);
-      for (const auto& p : params) *req.add_criteria() = p;
-      TS_ASSIGN_OR_RETURN(scored[static_cast<size_t>(a)], workers_[w]->Score(req, Deadline()));
-      return absl::OkStatus();
-    }));
-    bool first = true;
-    for (const v1::ScoreResponse& r : scored) {
-      count += r.count();
-      total_value += engine::FromProto(r.value_total());
-      if (r.count() == 0) continue;
-      min_score = first ? r.min_score() : std::min(min_score, r.min_score());
-      max_score = first ? r.max_score() : std::max(max_score, r.max_score());
-      first = false;
+      absl::MutexLock lock(&job.mu);
+      for (size_t c = 0; c < stats.size() && static_cast<int>(c) < resp->stats_size(); ++c) {
+        stats[c].Merge(engine::CriterionStatsAcc::FromProto(resp->stats(static_cast<int>(c))));
+      }
+      ++job.progress.splits_done;
+      job.progress.rows += resp->rows();
+      job.progress.bytes += resp->bytes();
+      if (job.progress_fn) job.progress_fn(job.progress);
     }
-  }
+    return absl::OkStatus();
+  }));
+  return stats;
+}
 
-  // Cut-point search.
-  report("search");
+absl::StatusOr<JobRunner::ScoreTotals> JobRunner::Score(
+    Job& job, const std::vector<v1::CriterionParams>& params) {
+  std::vector<v1::ScoreResponse> scored(job.active.size());
+  TS_RETURN_IF_ERROR(ForEachWorker(job, [&](WorkerClient& worker, const std::vector<int32_t>& splits,
+                                            size_t a) -> absl::Status {
+    v1::ScoreRequest req;
+    req.set_job_id(job.outcome.job_id);
+    for (int32_t s : splits) req.add_splits(s);
+    for (const auto& p : params) *req.add_criteria() = p;
+    TS_ASSIGN_OR_RETURN(scored[a], worker.Score(req, Deadline()));
+    return absl::OkStatus();
+  }));
+  ScoreTotals totals;
+  bool first = true;
+  for (const v1::ScoreResponse& r : scored) {
+    totals.count += r.count();
+    totals.value += engine::FromProto(r.value_total());
+    if (r.count() == 0) continue;
+    totals.min_score = first ? r.min_score() : std::min(totals.min_score, r.min_score());
+    totals.max_score = first ? r.max_score() : std::max(totals.max_score, r.max_score());
+    first = false;
+  }
+  return totals;
+}
+
+absl::StatusOr<std::vector<v1::CutKey>> JobRunner::Search(Job& job, const ScoreTotals& totals) {
   std::vector<CutTarget> targets;
-  for (const engine::CompiledScheme& scheme : policy.schemes) {
+  for (const engine::CompiledScheme& scheme : job.outcome.compiled->policy.schemes) {
     if (scheme.kind == engine::SchemeKind::kThresholds) continue;
     const bool by_value = scheme.kind == engine::SchemeKind::kPareto;
-    for (double b : scheme.boundaries) {
-      targets.push_back({by_value, engine::ShareThreshold(
-                                       b, by_value ? total_value : static_cast<int128>(count))});
-    }
+    const int128 total = by_value ? totals.value : static_cast<int128>(totals.count);
+    for (double b : scheme.boundaries) targets.push_back({by_value, engine::ShareThreshold(b, total)});
   }
   ProbeFn probe = [&](const std::vector<v1::Probe>& probes)
       -> absl::StatusOr<std::vector<v1::ProbeResult>> {
-    std::vector<v1::ProbeResponse> responses(active.size());
-    TS_RETURN_IF_ERROR(FanOut(static_cast<int>(active.size()), [&](int a) -> absl::Status {
-      const size_t w = static_cast<size_t>(active[static_cast<size_t>(a)]);
+    std::vector<v1::ProbeResponse> responses(job.active.size());
+    TS_RETURN_IF_ERROR(ForEachWorker(job, [&](WorkerClient& worker,
+                                              const std::vector<int32_t>& splits,
+                                              size_t a) -> absl::Status {
       v1::ProbeRequest req;
-      req.set_job_id(job_id);
-      for (int32_t s : placed[w]) req.add_splits(s);
+      req.set_job_id(job.outcome.job_id);
+      for (int32_t s : splits) req.add_splits(s);
       for (const auto& p : probes) *req.add_probes() = p;
-      TS_ASSIGN_OR_RETURN(responses[static_cast<size_t>(a)], workers_[w]->Probe(req, Deadline()));
-      if (responses[static_cast<size_t>(a)].results_size() != static_cast<int>(probes.size())) {
-        return absl::InternalError(absl::StrCat(workers_[w]->name(), ": wrong number of probe results"));
+      TS_ASSIGN_OR_RETURN(responses[a], worker.Probe(req, Deadline()));
+      if (responses[a].results_size() != static_cast<int>(probes.size())) {
+        return absl::InternalError(absl::StrCat(worker.name(), ": wrong number of probe results"));
       }
       return absl::OkStatus();
     }));
     std::vector<v1::ProbeResult> merged;
     for (auto& r : responses) MergeResults(merged, std::move(r));
-    for (auto& m : merged) {
-      std::sort(m.mutable_sample()->begin(), m.mutable_sample()->end());
-    }
+    for (auto& m : merged) std::sort(m.mutable_sample()->begin(), m.mutable_sample()->end());
     return merged;
   };
-  TS_ASSIGN_OR_RETURN(std::vector<v1::CutKey> cuts,
-                      FindCuts(targets, count, total_value, min_score, max_score, probe,
-                               options_.cut_search, &outcome.search));
+  return FindCuts(targets, totals.count, totals.value, totals.min_score, totals.max_score, probe,
+                  options_.cut_search, &job.outcome.search);
+}
 
-  // Assign + aggregate.
-  report("assign");
+absl::Status JobRunner::AssignAndAggregate(Job& job, const std::vector<v1::CutKey>& cuts) {
+  const engine::CompiledJob& compiled = *job.outcome.compiled;
+  const engine::CompiledPolicy& policy = compiled.policy;
+  // Cuts come in scheme order; threshold schemes need none.
   std::vector<v1::SchemeCuts> scheme_cuts;
-  {
-    size_t t = 0;
-    for (const engine::CompiledScheme& scheme : policy.schemes) {
-      v1::SchemeCuts sc;
-      if (scheme.kind != engine::SchemeKind::kThresholds) {
-        for (size_t b = 0; b < scheme.boundaries.size(); ++b) *sc.add_cuts() = cuts[t++];
-      }
-      scheme_cuts.push_back(std::move(sc));
+  size_t t = 0;
+  for (const engine::CompiledScheme& scheme : policy.schemes) {
+    v1::SchemeCuts sc;
+    if (scheme.kind != engine::SchemeKind::kThresholds) {
+      for (size_t b = 0; b < scheme.boundaries.size(); ++b) *sc.add_cuts() = cuts[t++];
     }
+    scheme_cuts.push_back(std::move(sc));
   }
-  std::vector<v1::AssignResponse> assigned(active.size());
-  TS_RETURN_IF_ERROR(FanOut(static_cast<int>(active.size()), [&](int a) -> absl::Status {
-    const size_t w = static_cast<size_t>(active[static_cast<size_t>(a)]);
+  std::vector<v1::AssignResponse> assigned(job.active.size());
+  TS_RETURN_IF_ERROR(ForEachWorker(job, [&](WorkerClient& worker, const std::vector<int32_t>& splits,
+                                            size_t a) -> absl::Status {
     v1::AssignRequest req;
-    req.set_job_id(job_id);
-    for (int32_t s : placed[w]) req.add_splits(s);
+    req.set_job_id(job.outcome.job_id);
+    for (int32_t s : splits) req.add_splits(s);
     for (const auto& sc : scheme_cuts) *req.add_schemes() = sc;
-    TS_ASSIGN_OR_RETURN(assigned[static_cast<size_t>(a)], workers_[w]->Assign(req, Deadline()));
+    TS_ASSIGN_OR_RETURN(assigned[a], worker.Assign(req, Deadline()));
     return absl::OkStatus();
   }));
 
-  engine::GroupedState kpis(job.kpis.sets.size());
+  v1::JobResult& result = job.outcome.result;
   for (size_t s = 0; s < policy.schemes.size(); ++s) {
     const size_t tiers = policy.schemes[s].names.size();
     std::vector<int64_t> customers(tiers, 0);
     std::vector<int128> values(tiers, 0);
     for (const v1::AssignResponse& r : assigned) {
       const v1::TierTotals& totals = r.tiers(static_cast<int>(s));
-      for (size_t t = 0; t < tiers; ++t) {
-        customers[t] += totals.customers(static_cast<int>(t));
-        values[t] += engine::FromProto(totals.value(static_cast<int>(t)));
+      for (size_t k = 0; k < tiers; ++k) {
+        customers[k] += totals.customers(static_cast<int>(k));
+        values[k] += engine::FromProto(totals.value(static_cast<int>(k)));
       }
     }
-    *outcome.result.add_tiers() = engine::BuildTierSummary(policy.schemes[s], customers, values);
+    *result.add_tiers() = engine::BuildTierSummary(policy.schemes[s], customers, values);
   }
-  for (const v1::AssignResponse& r : assigned) kpis.MergeProto(r.kpis(), job.kpis.metrics.size());
-  outcome.result.set_customers(count);
-  outcome.result.set_total_value(engine::MicrosToValue(total_value));
-  *outcome.result.mutable_kpis() = engine::FinalizeKpis(job.kpis, policy, std::move(kpis));
-  job_stats.set_splits(static_cast<int32_t>(outcome.splits.size()));
-  job_stats.set_bytes(state.bytes);
-  job_stats.set_search_rounds(outcome.search.rounds);
-  job_stats.set_search_items_fetched(outcome.search.items_fetched);
-  report("done");
-  return outcome;
+  engine::GroupedState kpis(compiled.kpis.sets.size());
+  for (const v1::AssignResponse& r : assigned) kpis.MergeProto(r.kpis(), compiled.kpis.metrics.size());
+  *result.mutable_kpis() = engine::FinalizeKpis(compiled.kpis, policy, std::move(kpis));
+  return absl::OkStatus();
 }
 
 absl::Status JobRunner::ExportResults(

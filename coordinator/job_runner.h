@@ -11,7 +11,9 @@
 #include "absl/time/time.h"
 #include "coordinator/cut_search.h"
 #include "coordinator/worker_client.h"
+#include "engine/int128.h"
 #include "engine/job.h"
+#include "engine/scoring.h"
 #include "tierscore/v1/job.pb.h"
 
 namespace tierscore::coordinator {
@@ -75,13 +77,32 @@ class JobRunner {
   static std::string ResultsHeader(const engine::CompiledJob& job, bool explain);
 
  private:
+  struct Job;  // one running job: placement, progress, stats
+  struct ScoreTotals {
+    int64_t count = 0;
+    engine::int128 value = 0;
+    double min_score = 0;
+    double max_score = 0;
+  };
+
   JobRunner(std::vector<WorkerClient*> workers, const JobRunnerOptions& options)
       : workers_(std::move(workers)), options_(options) {}
 
   absl::Time Deadline() const { return absl::Now() + options_.call_timeout; }
 
+  // The phases, in order.
   absl::StatusOr<std::vector<v1::Split>> PlanSplits(const v1::JobSpec& spec,
                                                     const engine::CompiledJob& job);
+  void PlaceSplits(Job& job);
+  absl::StatusOr<std::vector<engine::CriterionStatsAcc>> Load(Job& job);
+  absl::StatusOr<ScoreTotals> Score(Job& job, const std::vector<v1::CriterionParams>& params);
+  absl::StatusOr<std::vector<v1::CutKey>> Search(Job& job, const ScoreTotals& totals);
+  absl::Status AssignAndAggregate(Job& job, const std::vector<v1::CutKey>& cuts);
+
+  // Runs fn(worker, its splits, index) for every worker holding splits of
+  // the job, concurrently; the first error by index wins.
+  absl::Status ForEachWorker(
+      Job& job, const std::function<absl::Status(WorkerClient&, const std::vector<int32_t>&, size_t)>& fn);
 
   std::vector<WorkerClient*> workers_;
   JobRunnerOptions options_;

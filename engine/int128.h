@@ -24,8 +24,4 @@ std::string Int128ToString(int128 v);
 
 }  // namespace tierscore::engine
 
-namespace tierscore {
-namespace v1 = ::tierscore::v1;
-}  // namespace tierscore
-
 #endif  // TIERSCORE_ENGINE_INT128_H_

@@ -17,7 +17,7 @@ PACKAGES=(
   libxxhash-dev
   zlib1g-dev
   libgtest-dev libgmock-dev googletest
-  libbenchmark-dev
+  bc  # bench/run.sh
 )
 
 missing=()
