@@ -561,6 +561,7 @@ absl::Status Expr::Bind(const std::vector<ColumnRequest>& columns) {
 
 void Expr::Eval(const Table& table, int64_t begin, int64_t count,
                 double* out) const {
+  if (count <= 0) return;  // an empty shard's columns have no data pointer
   EvalNode(*root_, table, begin, count, out);
 }
 
