@@ -475,16 +475,34 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
         col.codes.push_back(-1);
         return true;
       }
-      auto& dict = dicts[static_cast<size_t>(slot.column)];
-      auto it = dict.find(absl::string_view(value.data(), value.size()));
-      if (it == dict.end()) {
-        const int32_t code = static_cast<int32_t>(col.dictionary.size());
-        col.dictionary.emplace_back(value);
-        dict.emplace(std::string(value), code);
-        col.codes.push_back(code);
-      } else {
-        col.codes.push_back(it->second);
+      // Most grouping columns have a handful of values: compare directly
+      // while the dictionary is small, hash once it grows.
+      constexpr size_t kLinear = 16;
+      if (col.dictionary.size() < kLinear) {
+        for (size_t k = 0; k < col.dictionary.size(); ++k) {
+          if (col.dictionary[k] == value) {
+            col.codes.push_back(static_cast<int32_t>(k));
+            return true;
+          }
+        }
       }
+      auto& dict = dicts[static_cast<size_t>(slot.column)];
+      if (dict.empty() && col.dictionary.size() >= kLinear) {
+        for (size_t k = 0; k < col.dictionary.size(); ++k) {
+          dict.emplace(col.dictionary[k], static_cast<int32_t>(k));
+        }
+      }
+      if (!dict.empty()) {
+        auto it = dict.find(absl::string_view(value.data(), value.size()));
+        if (it != dict.end()) {
+          col.codes.push_back(it->second);
+          return true;
+        }
+      }
+      const int32_t code = static_cast<int32_t>(col.dictionary.size());
+      col.dictionary.emplace_back(value);
+      if (col.dictionary.size() > kLinear) dict.emplace(std::string(value), code);
+      col.codes.push_back(code);
       return true;
     }
     if (value.empty()) {

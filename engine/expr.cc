@@ -177,44 +177,42 @@ class Parser {
     return n;
   }
 
-  absl::StatusOr<std::unique_ptr<Node>> ParseAdd() {
-    TS_ASSIGN_OR_RETURN(auto left, ParseMul());
+  struct OpToken {
+    const char* token;
+    Node::Op op;
+  };
+
+  // One left-associative level of arithmetic operators over `operand`.
+  template <size_t N>
+  absl::StatusOr<std::unique_ptr<Node>> ParseArithmetic(
+      const OpToken (&ops)[N], absl::StatusOr<std::unique_ptr<Node>> (Parser::*operand)()) {
+    TS_ASSIGN_OR_RETURN(auto left, (this->*operand)());
     while (true) {
       SkipSpace();
       const int at = static_cast<int>(pos_) + 1;
-      Node::Op op;
-      if (Accept("+")) {
-        op = Node::kAdd;
-      } else if (Accept("-")) {
-        op = Node::kSub;
-      } else {
-        return left;
+      const OpToken* found = nullptr;
+      for (const OpToken& op : ops) {
+        if (Accept(op.token)) {
+          found = &op;
+          break;
+        }
       }
+      if (found == nullptr) return left;
       TS_ASSIGN_OR_RETURN(left, CheckNotString(std::move(left)));
-      TS_ASSIGN_OR_RETURN(auto right, ParseMul());
+      TS_ASSIGN_OR_RETURN(auto right, (this->*operand)());
       TS_ASSIGN_OR_RETURN(right, CheckNotString(std::move(right)));
-      left = Binary(op, std::move(left), std::move(right), at);
+      left = Binary(found->op, std::move(left), std::move(right), at);
     }
   }
 
+  absl::StatusOr<std::unique_ptr<Node>> ParseAdd() {
+    static constexpr OpToken kOps[] = {{"+", Node::kAdd}, {"-", Node::kSub}};
+    return ParseArithmetic(kOps, &Parser::ParseMul);
+  }
+
   absl::StatusOr<std::unique_ptr<Node>> ParseMul() {
-    TS_ASSIGN_OR_RETURN(auto left, ParseUnary());
-    while (true) {
-      SkipSpace();
-      const int at = static_cast<int>(pos_) + 1;
-      Node::Op op;
-      if (Accept("*")) {
-        op = Node::kMul;
-      } else if (Accept("/")) {
-        op = Node::kDiv;
-      } else {
-        return left;
-      }
-      TS_ASSIGN_OR_RETURN(left, CheckNotString(std::move(left)));
-      TS_ASSIGN_OR_RETURN(auto right, ParseUnary());
-      TS_ASSIGN_OR_RETURN(right, CheckNotString(std::move(right)));
-      left = Binary(op, std::move(left), std::move(right), at);
-    }
+    static constexpr OpToken kOps[] = {{"*", Node::kMul}, {"/", Node::kDiv}};
+    return ParseArithmetic(kOps, &Parser::ParseUnary);
   }
 
   absl::StatusOr<std::unique_ptr<Node>> ParseUnary() {

@@ -240,3 +240,27 @@ TEST(CsvTest, NumbersParseToTheSameBitsAsFromChars) {
 
 }  // namespace
 }  // namespace tierscore::engine
+
+namespace tierscore::engine {
+namespace {
+
+// Text columns switch from a linear scan to a hash map as they grow; codes
+// must stay consistent across the switch.
+TEST(CsvTest, TextDictionariesOfAnySize) {
+  std::string csv = "id,amount,note\n";
+  std::vector<std::string> notes;
+  for (int i = 0; i < 500; ++i) {
+    notes.push_back("n" + std::to_string((i * 7919) % 61));
+    csv += "r" + std::to_string(i) + ",1," + notes.back() + "\n";
+  }
+  auto t = ParseCsvText(csv, "d.csv", "id", kCols);
+  ASSERT_TRUE(t.ok()) << t.status();
+  const Column& note = t->columns[1];
+  EXPECT_EQ(note.dictionary.size(), 61u);
+  for (size_t i = 0; i < notes.size(); ++i) {
+    ASSERT_EQ(note.dictionary[static_cast<size_t>(note.codes[i])], notes[i]) << i;
+  }
+}
+
+}  // namespace
+}  // namespace tierscore::engine
