@@ -25,6 +25,15 @@ struct WorkerCore::Shard {
   std::vector<std::vector<uint8_t>> tiers;  // after Assign, [scheme][row]
 };
 
+// The rows that matched the last Probe request, per shard. The cut search
+// only ever narrows ranges, so a request whose ranges all lie inside the
+// last ones needs to look at these rows only.
+struct ProbeCandidates {
+  std::vector<int32_t> splits;
+  std::vector<v1::KeyRange> ranges;
+  std::vector<std::vector<uint32_t>> rows;  // per split, in `splits` order
+};
+
 struct WorkerCore::Job {
   std::shared_ptr<const engine::CompiledJob> compiled;
   std::string spec_key;  // the serialised policy and KPI spec
@@ -32,6 +41,7 @@ struct WorkerCore::Job {
   std::map<int, std::shared_ptr<Shard>> shards ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, engine::CsvHeader> headers ABSL_GUARDED_BY(mu);
   std::shared_ptr<const engine::Scorer> scorer ABSL_GUARDED_BY(mu);
+  std::shared_ptr<const ProbeCandidates> candidates ABSL_GUARDED_BY(mu);
 };
 
 namespace {
@@ -64,6 +74,18 @@ bool InRange(const v1::KeyRange& r, double score, std::string_view id) {
   if (!r.id_after().empty() && !(id > std::string_view(r.id_after()))) return false;
   if (!r.id_upto().empty() && id > std::string_view(r.id_upto())) return false;
   return true;
+}
+
+// True when every key in `inner` is also in `outer`.
+bool Within(const v1::KeyRange& inner, const v1::KeyRange& outer) {
+  if (inner.score_lo() < outer.score_lo() || inner.score_hi() > outer.score_hi()) return false;
+  if (!outer.id_bounded()) return true;
+  if (!inner.id_bounded()) return false;  // outer is one tied score, inner all of it
+  const bool after_ok = outer.id_after().empty() ||
+                        (!inner.id_after().empty() && inner.id_after() >= outer.id_after());
+  const bool upto_ok = outer.id_upto().empty() ||
+                       (!inner.id_upto().empty() && inner.id_upto() <= outer.id_upto());
+  return after_ok && upto_ok;
 }
 
 // Histogram bin of a score in [lo, hi]; bin 0 holds the highest scores.
@@ -333,24 +355,55 @@ absl::StatusOr<v1::ProbeResponse> WorkerCore::Probe(const v1::ProbeRequest& requ
     lo[static_cast<size_t>(p)] = request.probes(p).range().score_lo();
     hi[static_cast<size_t>(p)] = request.probes(p).range().score_hi();
   }
+  // Reuse the last request's matches when this one only narrows it.
+  std::shared_ptr<const ProbeCandidates> previous;
+  {
+    absl::MutexLock lock(&job->mu);
+    previous = job->candidates;
+  }
+  const std::vector<int32_t> splits(request.splits().begin(), request.splits().end());
+  bool narrowing = previous != nullptr && previous->splits == splits;
+  for (int p = 0; narrowing && p < np; ++p) {
+    bool inside = false;
+    for (const v1::KeyRange& r : previous->ranges) inside |= Within(request.probes(p).range(), r);
+    narrowing = inside;
+  }
+  auto next = std::make_shared<ProbeCandidates>();
+  next->splits = splits;
+  for (const v1::Probe& p : request.probes()) next->ranges.push_back(p.range());
+  next->rows.resize(ns);
+
   std::vector<std::vector<PartialProbe>> partial(ns, std::vector<PartialProbe>(static_cast<size_t>(np)));
   pool_.ParallelFor(static_cast<int>(ns), [&](int si) {
     const Shard& shard = *shards[static_cast<size_t>(si)];
-    const size_t rows = static_cast<size_t>(shard.table.rows);
+    const size_t rows = narrowing ? previous->rows[static_cast<size_t>(si)].size()
+                                  : static_cast<size_t>(shard.table.rows);
+    const uint32_t* row_ids = narrowing ? previous->rows[static_cast<size_t>(si)].data() : nullptr;
+    std::vector<uint32_t>& matched = next->rows[static_cast<size_t>(si)];
+    // Past a quarter of the shard the matches are not worth keeping.
+    const size_t keep_limit = static_cast<size_t>(shard.table.rows) / 4;
+    bool keeping = true;
     std::vector<PartialProbe>& out = partial[static_cast<size_t>(si)];
     for (int p = 0; p < np; ++p) {
       const v1::Probe& probe = request.probes(p);
       out[static_cast<size_t>(p)].buckets.resize(static_cast<size_t>(
           probe.score_bins() > 0 ? probe.score_bins() : probe.id_splitters_size() + 1));
     }
-    for (size_t row = 0; row < rows; ++row) {
+    for (size_t k = 0; k < rows; ++k) {
+      const size_t row = row_ids != nullptr ? row_ids[k] : k;
       const double s = shard.scores[row];
+      bool any = false;
       for (int p = 0; p < np; ++p) {
         const size_t pp = static_cast<size_t>(p);
         if (s < lo[pp] || s > hi[pp]) continue;
         const v1::Probe& probe = request.probes(p);
         const std::string_view id = shard.table.ids[row];
         if (!InRange(probe.range(), s, id)) continue;
+        if (!any && keeping) {
+          matched.push_back(static_cast<uint32_t>(row));
+          keeping = matched.size() <= keep_limit;
+        }
+        any = true;
         PartialProbe& part = out[pp];
         if (probe.fetch()) {
           v1::Item item;
@@ -383,6 +436,21 @@ absl::StatusOr<v1::ProbeResponse> WorkerCore::Probe(const v1::ProbeRequest& requ
       }
     }
   });
+
+  {
+    // Keep the matches when every shard kept all of its own and they are
+    // few enough to be worth keeping.
+    size_t kept = 0, total = 0;
+    bool complete = true;
+    for (size_t si = 0; si < ns; ++si) {
+      const size_t shard_rows = static_cast<size_t>(shards[si]->table.rows);
+      complete &= next->rows[si].size() <= shard_rows / 4;
+      kept += next->rows[si].size();
+      total += shard_rows;
+    }
+    absl::MutexLock lock(&job->mu);
+    job->candidates = complete && kept * 4 <= total ? std::move(next) : nullptr;
+  }
 
   v1::ProbeResponse response;
   for (int p = 0; p < np; ++p) {
@@ -468,9 +536,10 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
         if (scheme.kind == engine::SchemeKind::kThresholds) {
           tier = engine::ThresholdTier(scheme.boundaries, score);
         } else {
+          // Cuts are in global order: past one means past all before it.
           tier = 0;
           const std::string_view id = shard.table.ids[row];
-          for (const v1::CutKey& cut : cuts) tier += engine::PastCut(cut, score, id) ? 1 : 0;
+          while (tier < cuts.size() && engine::PastCut(cuts[tier], score, id)) ++tier;
         }
         shard.tiers[s][row] = static_cast<uint8_t>(tier);
         ++cnt[static_cast<size_t>(tier)];
