@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "engine/generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/job_harness.h"
@@ -20,7 +19,9 @@ criteria: [{name: r, expr: "log1p(revenue_12m)", normalize: max, weight: 1}]
 tiers: [{name: abc, abc: {}}]
 )yaml";
 
-// A worker with one generated base loaded (two splits) and scored.
+// A worker holding two unequal splits, scored by log1p(revenue): split 0 is
+// 200 customers with revenue 10000..10199 (scores 9.21..9.23), split 1 is
+// 3800 customers with revenue 0..3799 in a few tied values (0..8.24).
 class WorkerCoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<WorkerCore> Loaded() {
@@ -28,15 +29,13 @@ class WorkerCoreTest : public ::testing::Test {
     v1::LoadRequest load;
     load.set_job_id("j");
     *load.mutable_spec()->mutable_policy() = testing::PolicyFromYaml(kPolicy);
-    const int64_t size = static_cast<int64_t>(testing::TempDir::Read(path_).size());
-    const int64_t header = static_cast<int64_t>(csv_.find('\n') + 1);
-    const int64_t middle = static_cast<int64_t>(csv_.find('\n', static_cast<size_t>(size / 2)) + 1);
-    for (auto [b, e] : {std::pair{header, middle}, {middle, size}}) {
+    for (const std::string& path : {high_, low_}) {
+      const std::string text = testing::TempDir::Read(path);
       v1::Split* s = load.add_splits();
       s->set_index(load.splits_size() - 1);
-      s->set_path(path_);
-      s->set_begin(b);
-      s->set_end(e);
+      s->set_path(path);
+      s->set_begin(static_cast<int64_t>(text.find('\n') + 1));
+      s->set_end(static_cast<int64_t>(text.size()));
     }
     auto loaded = core->Load(load);
     EXPECT_TRUE(loaded.ok()) << loaded.status();
@@ -44,8 +43,7 @@ class WorkerCoreTest : public ::testing::Test {
     score.set_job_id("j");
     score.add_splits(0);
     score.add_splits(1);
-    v1::CriterionParams* p = score.add_criteria();
-    p->set_divisor(1);
+    score.add_criteria()->set_divisor(1);  // scores are log1p(revenue) itself
     auto scored = core->Score(score);
     EXPECT_TRUE(scored.ok()) << scored.status();
     return core;
@@ -66,27 +64,27 @@ class WorkerCoreTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    engine::GeneratorOptions gen;
-    gen.rows = 4000;
-    gen.distinct_values = 50;  // ties
-    csv_ = engine::GenerateCustomersCsv(gen);
-    path_ = dir_.Write("c.csv", csv_);
+    std::string high = "customer_id,revenue_12m\n", low = high;
+    for (int i = 0; i < 200; ++i) high += "H" + std::to_string(i) + "," + std::to_string(10000 + i) + "\n";
+    for (int i = 0; i < 3800; ++i) low += "L" + std::to_string(i) + "," + std::to_string((i % 40) * 95) + "\n";
+    high_ = dir_.Write("high.csv", high);
+    low_ = dir_.Write("low.csv", low);
   }
 
   testing::TempDir dir_;
-  std::string csv_;
-  std::string path_;
+  std::string high_;
+  std::string low_;
 };
 
 TEST_F(WorkerCoreTest, NarrowingProbesAnswerLikeAFreshWorker) {
   auto cached = Loaded();
-  // Scores are log1p(100 k) for k = 1..50, from 4.6 to 8.52, and 0. First
-  // everything; then [8.3, 8.6], a fifth of the rows, kept; then ranges
-  // inside it (answered from the kept rows); then one outside (must not
-  // be); then narrow again, and a mix.
+  // First everything; then [9, 10], all of split 0 but 5% of the rows: it
+  // must not be kept, since split 0 matched more than it can keep. Then
+  // ranges inside it, one outside, and a narrowing sequence in split 1:
+  // [7, 8.3] is a fifth of the rows (kept), [7.5, 8] and [7.9, 8] inside it.
   const std::vector<std::vector<std::pair<double, double>>> sequence = {
-      {{0, 20}},   {{8.3, 8.6}},   {{8.4, 8.5}},  {{8.45, 8.47}},
-      {{0, 7}},    {{8.4, 8.5}},   {{8.4, 8.5}, {0, 20}}};
+      {{0, 20}},   {{9, 10}},    {{9.215, 9.22}}, {{0, 7}},
+      {{7, 8.3}},  {{7.5, 8}},   {{7.9, 8}},      {{7.9, 8}, {0, 20}}};
   for (const auto& ranges : sequence) {
     auto fresh = Loaded();
     auto want = fresh->Probe(Request(ranges));
