@@ -85,15 +85,22 @@ std::string JobRunner::ResultsHeader(const engine::CompiledJob& job, bool explai
   return h;
 }
 
+int JobRunner::LoadCallsPerWorker() const {
+  return options_.load_calls_per_worker > 0
+             ? options_.load_calls_per_worker
+             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
     const v1::JobSpec& spec, const engine::CompiledJob& job) {
   if (spec.inputs_size() == 0) {
     return absl::InvalidArgumentError("inputs: at least one input file is required");
   }
-  const int64_t split_bytes = spec.split_bytes() > 0 ? spec.split_bytes() : options_.split_bytes;
+  // Headers first: they validate the inputs and size the splits.
   absl::flat_hash_set<std::string> seen;
-  std::vector<v1::Split> splits;
   const int nw = static_cast<int>(workers_.size());
+  std::vector<engine::CsvHeader> headers;
+  int64_t splittable_bytes = 0;
   for (int f = 0; f < spec.inputs_size(); ++f) {
     const std::string& path = spec.inputs(f);
     if (!seen.insert(path).second) {
@@ -102,13 +109,28 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
     v1::ScanRequest head;
     head.set_path(path);
     TS_ASSIGN_OR_RETURN(v1::ScanResponse scan, workers_[static_cast<size_t>(f % nw)]->Scan(head, Deadline()));
-    std::vector<std::string> columns(scan.header().begin(), scan.header().end());
-    TS_RETURN_IF_ERROR(engine::CheckHeader(job, path, columns));
     engine::CsvHeader header;
-    header.columns = columns;
+    header.columns.assign(scan.header().begin(), scan.header().end());
+    TS_RETURN_IF_ERROR(engine::CheckHeader(job, path, header.columns));
     header.data_begin = scan.header_end();
     header.file_size = scan.file_size();
     header.gzip = scan.gzip();
+    if (!header.gzip) splittable_bytes += header.file_size - header.data_begin;
+    headers.push_back(std::move(header));
+  }
+  // By default, several splits per load lane so that every core stays busy
+  // to the end; never smaller than 4 MiB nor larger than the configured size.
+  int64_t split_bytes = spec.split_bytes();
+  if (split_bytes <= 0) {
+    const int64_t lanes = static_cast<int64_t>(nw) * LoadCallsPerWorker();
+    split_bytes = std::clamp<int64_t>(splittable_bytes / (4 * lanes), int64_t{4} << 20,
+                                      std::max<int64_t>(options_.split_bytes, int64_t{4} << 20));
+  }
+
+  std::vector<v1::Split> splits;
+  for (int f = 0; f < spec.inputs_size(); ++f) {
+    const std::string& path = spec.inputs(f);
+    const engine::CsvHeader& header = headers[static_cast<size_t>(f)];
     if (header.gzip) {
       v1::Split split;
       split.set_index(static_cast<int>(splits.size()));
@@ -256,9 +278,7 @@ absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job)
   // per split and a split is the unit of any retry.
   const engine::CompiledPolicy& policy = job.outcome.compiled->policy;
   std::vector<engine::CriterionStatsAcc> stats(policy.criteria.size());
-  const int per_worker = options_.load_calls_per_worker > 0
-                             ? options_.load_calls_per_worker
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int per_worker = LoadCallsPerWorker();
   std::vector<std::atomic<size_t>> next(workers_.size());
   std::atomic<bool> failed{false};
   std::vector<size_t> lanes;  // a worker index per concurrent caller

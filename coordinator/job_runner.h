@@ -19,7 +19,9 @@
 namespace tierscore::coordinator {
 
 struct JobRunnerOptions {
-  int64_t split_bytes = 64 << 20;      // used when the spec does not set one
+  // Largest split when the spec sets none; smaller ones are chosen so that
+  // each load lane gets about four splits (at least 4 MiB each).
+  int64_t split_bytes = 64 << 20;
   int load_calls_per_worker = 0;       // concurrent Load calls; <= 0: cores
   int export_calls_per_worker = 2;     // concurrent Export calls
   absl::Duration call_timeout = absl::Minutes(10);  // per worker call
@@ -89,6 +91,7 @@ class JobRunner {
       : workers_(std::move(workers)), options_(options) {}
 
   absl::Time Deadline() const { return absl::Now() + options_.call_timeout; }
+  int LoadCallsPerWorker() const;
 
   // The phases, in order.
   absl::StatusOr<std::vector<v1::Split>> PlanSplits(const v1::JobSpec& spec,
