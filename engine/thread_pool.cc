@@ -34,11 +34,16 @@ void ThreadPool::Loop() {
           },
           this));
       if (queue_.empty()) return;  // stopping
-      task = std::move(queue_.back());
-      queue_.pop_back();
+      task = std::move(queue_.front());
+      queue_.pop_front();
     }
     task();
   }
+}
+
+void ThreadPool::Schedule(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(task));
 }
 
 void ThreadPool::ParallelFor(int n, const std::function<void(int)>& fn) {

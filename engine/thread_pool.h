@@ -1,6 +1,7 @@
 #ifndef TIERSCORE_ENGINE_THREAD_POOL_H_
 #define TIERSCORE_ENGINE_THREAD_POOL_H_
 
+#include <deque>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -27,11 +28,14 @@ class ThreadPool {
   // Runs fn(i) for i in [0, n) on the pool and returns when all are done.
   void ParallelFor(int n, const std::function<void(int)>& fn);
 
+  // Runs `task` on a pool thread later (first in, first out).
+  void Schedule(std::function<void()> task);
+
  private:
   void Loop();
 
   absl::Mutex mu_;
-  std::vector<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

@@ -30,22 +30,13 @@ struct ClusterRun {
   std::map<std::string, ResultRow> rows;  // by customer id
 };
 
-// Runs a job through the phased job code on `workers` in-process workers
-// (each with its own threads), exports the per-customer results and parses
-// them back.
-inline absl::StatusOr<ClusterRun> RunCluster(const v1::JobSpec& spec, int workers,
-                                             coordinator::JobRunnerOptions options = {}) {
-  std::vector<std::unique_ptr<worker::WorkerCore>> cores;
-  std::vector<std::unique_ptr<coordinator::InProcessWorkerClient>> clients;
-  std::vector<coordinator::WorkerClient*> seams;
-  for (int i = 0; i < workers; ++i) {
-    cores.push_back(worker::WorkerCore::Create({.threads = 2}));
-    clients.push_back(std::make_unique<coordinator::InProcessWorkerClient>(
-        cores.back().get(), "w" + std::to_string(i)));
-    seams.push_back(clients.back().get());
-  }
+// Runs a job through the phased job code on the given workers, exports the
+// per-customer results and parses them back.
+inline absl::StatusOr<ClusterRun> RunOnWorkers(const v1::JobSpec& spec,
+                                               std::vector<coordinator::WorkerClient*> workers,
+                                               coordinator::JobRunnerOptions options = {}) {
   if (options.load_calls_per_worker <= 0) options.load_calls_per_worker = 2;
-  auto runner = coordinator::JobRunner::Create(seams, options);
+  auto runner = coordinator::JobRunner::Create(std::move(workers), options);
   if (!runner.ok()) return runner.status();
   ClusterRun run;
   auto outcome = (*runner)->Run("test-job", spec);
@@ -66,6 +57,24 @@ inline absl::StatusOr<ClusterRun> RunCluster(const v1::JobSpec& spec, int worker
     run.rows[f[0]] = row;
   }
   (*runner)->Release("test-job");
+  return run;
+}
+
+// The same on `workers` in-process workers (each with its own threads);
+// also checks that every worker freed the job.
+inline absl::StatusOr<ClusterRun> RunCluster(const v1::JobSpec& spec, int workers,
+                                             coordinator::JobRunnerOptions options = {}) {
+  std::vector<std::unique_ptr<worker::WorkerCore>> cores;
+  std::vector<std::unique_ptr<coordinator::InProcessWorkerClient>> clients;
+  std::vector<coordinator::WorkerClient*> seams;
+  for (int i = 0; i < workers; ++i) {
+    cores.push_back(worker::WorkerCore::Create({.threads = 2}));
+    clients.push_back(std::make_unique<coordinator::InProcessWorkerClient>(
+        cores.back().get(), "w" + std::to_string(i)));
+    seams.push_back(clients.back().get());
+  }
+  auto run = RunOnWorkers(spec, seams, options);
+  if (!run.ok()) return run;
   for (const auto& core : cores) {
     if (core->JobCount() != 0) return absl::InternalError("worker kept the job after Release");
   }

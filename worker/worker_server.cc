@@ -1,0 +1,52 @@
+#include "worker/worker_server.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+
+namespace tierscore::worker {
+
+absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
+    const WorkerServerOptions& options) {
+  std::unique_ptr<WorkerServer> s(new WorkerServer());
+  s->core_ = WorkerCore::Create({.threads = options.threads});
+  const int cores = options.threads > 0
+                        ? options.threads
+                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  s->executor_ = std::make_unique<engine::ThreadPool>(
+      options.call_threads > 0 ? options.call_threads : 2 * cores);
+  s->service_ = std::make_unique<WorkerService>(s->core_.get(), s->executor_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.RegisterService(s->service_.get());
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  }
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  s->address_ = absl::StrCat(host, ":", s->port_);
+  s->server_->GetHealthCheckService()->SetServingStatus(true);
+  return s;
+}
+
+WorkerServer::~WorkerServer() { Shutdown(absl::ZeroDuration()); }
+
+void WorkerServer::Shutdown(absl::Duration grace) {
+  if (server_ == nullptr) return;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+}
+
+void WorkerServer::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+}  // namespace tierscore::worker

@@ -1,0 +1,57 @@
+#ifndef TIERSCORE_WORKER_WORKER_SERVER_H_
+#define TIERSCORE_WORKER_WORKER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/thread_pool.h"
+#include "grpcpp/server.h"
+#include "worker/worker_core.h"
+#include "worker/worker_service.h"
+
+namespace tierscore::worker {
+
+struct WorkerServerOptions {
+  std::string listen = "127.0.0.1:0";  // port 0: any free port (see port())
+  int threads = 0;                     // cores for phase work; <= 0: all
+  int call_threads = 0;                // calls run at once; <= 0: 2 x threads
+  int max_message_bytes = 1 << 30;     // results of one split can be large
+};
+
+// A running worker: WorkerCore behind the Worker gRPC service, with the
+// standard grpc.health.v1 service (SERVING until Shutdown) and server
+// reflection. Thread-safe.
+class WorkerServer {
+ public:
+  // UNAVAILABLE if the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<WorkerServer>> Create(const WorkerServerOptions& options);
+  ~WorkerServer();  // Shutdown(zero grace)
+
+  int port() const { return port_; }
+  // "host:port" with the bound port.
+  const std::string& address() const { return address_; }
+  WorkerCore* core() const { return core_.get(); }
+
+  // Reports NOT_SERVING, stops accepting calls, lets calls in flight finish
+  // for up to `grace`, then cancels the rest. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+  // Blocks until the server has shut down.
+  void Wait();
+
+ private:
+  WorkerServer() = default;
+
+  std::unique_ptr<WorkerCore> core_;
+  std::unique_ptr<engine::ThreadPool> executor_;
+  std::unique_ptr<WorkerService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::string address_;
+};
+
+}  // namespace tierscore::worker
+
+#endif  // TIERSCORE_WORKER_WORKER_SERVER_H_
