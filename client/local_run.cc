@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "client/output.h"
 #include "common/config_loader.h"
+#include "common/files.h"
 #include "common/status_macros.h"
 #include "coordinator/in_process_worker_client.h"
 #include "engine/policy.h"
@@ -86,7 +87,7 @@ absl::StatusOr<v1::JobResult> RunLocal(const LocalRunOptions& options) {
   phase->set_name("export");
   phase->set_seconds(absl::ToDoubleSeconds(absl::Now() - export_start));
   if (!options.kpis_out_path.empty()) {
-    TS_RETURN_IF_ERROR(WriteFileAtomically(options.kpis_out_path,
+    TS_RETURN_IF_ERROR(common::WriteFileAtomically(options.kpis_out_path,
                                            KpiTableCsv(outcome->result.kpis())));
   }
   return outcome->result;

@@ -21,10 +21,6 @@ std::string FormatKpiTable(const v1::KpiTable& table);
 // Phase durations and search traffic, one line each.
 std::string FormatStats(const v1::JobStats& stats);
 
-// Writes `text` to `path` atomically (a temporary file renamed into place),
-// so a failed run never leaves a half-written output.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& text);
-
 }  // namespace tierscore::client
 
 #endif  // TIERSCORE_CLIENT_OUTPUT_H_

@@ -1,0 +1,57 @@
+// tierscore-worker: runs job phases for a coordinator (the Worker service).
+// Flags live here only; WorkerServer does the work.
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/files.h"
+#include "spdlog/spdlog.h"
+#include "worker/worker_server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tierscore-worker: runs tierscore job phases for a coordinator"};
+  tierscore::worker::WorkerServerOptions options;
+  std::string port_file;
+  double grace_seconds = 30;
+  app.add_option("--listen", options.listen, "host:port to serve on; port 0 picks a free port")
+      ->capture_default_str();
+  app.add_option("--port-file", port_file, "Write the bound port to this file once serving");
+  app.add_option("--threads", options.threads, "Cores for phase work (default: all)");
+  app.add_option("--grace", grace_seconds, "Seconds in-flight calls may finish after SIGTERM")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  auto server = tierscore::worker::WorkerServer::Create(options);
+  if (!server.ok()) {
+    spdlog::error("{}", std::string(server.status().message()));
+    return 1;
+  }
+  if (!port_file.empty()) {
+    absl::Status st = tierscore::common::WriteFileAtomically(
+        port_file, absl::StrCat((*server)->port(), "\n"));
+    if (!st.ok()) {
+      spdlog::error("{}", std::string(st.message()));
+      return 1;
+    }
+  }
+  spdlog::info("tierscore-worker serving on {}", (*server)->address());
+
+  int signal = 0;
+  sigwait(&stop, &signal);
+  spdlog::info("signal {}: draining for up to {}s", signal, grace_seconds);
+  (*server)->Shutdown(absl::Seconds(grace_seconds));
+  (*server)->Wait();
+  spdlog::info("stopped");
+  return 0;
+}
