@@ -4,6 +4,7 @@
 #include <atomic>
 #include <deque>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
@@ -169,8 +170,9 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
 
 struct JobRunner::Job {
   Job(std::string id, const v1::JobSpec& spec, ProgressFn progress)
-      : spec(spec), progress_fn(std::move(progress)) {
+      : progress_fn(std::move(progress)) {
     outcome.job_id = std::move(id);
+    outcome.spec = spec;
   }
 
   // Closes the running phase in the stats and reports the next one.
@@ -187,10 +189,8 @@ struct JobRunner::Job {
     if (progress_fn) progress_fn(progress);
   }
 
-  const v1::JobSpec& spec;
   JobOutcome outcome;
-  std::vector<std::vector<int32_t>> placed;  // worker -> split indices
-  std::vector<size_t> active;                // workers holding splits
+  std::vector<int> merged;  // per split: the last Stage merged
 
   absl::Mutex mu;
   JobProgress progress ABSL_GUARDED_BY(mu);
@@ -204,24 +204,38 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
   Job job(job_id, spec, progress);
   JobOutcome& outcome = job.outcome;
   TS_ASSIGN_OR_RETURN(outcome.compiled, engine::CompileJob(spec.policy(), spec.kpis()));
-  const engine::CompiledPolicy& policy = outcome.compiled->policy;
+  outcome.alive.assign(workers_.size(), true);
 
   job.StartPhase("plan");
   TS_ASSIGN_OR_RETURN(outcome.splits, PlanSplits(spec, *outcome.compiled));
-  PlaceSplits(job);
+  PlaceSplits(outcome);
+  job.merged.assign(outcome.splits.size(), kPlanned);
+  {
+    absl::MutexLock lock(&job.mu);
+    job.progress.splits_total = static_cast<int>(outcome.splits.size());
+  }
 
   job.StartPhase("load");
   TS_ASSIGN_OR_RETURN(std::vector<engine::CriterionStatsAcc> stats, Load(job));
+  outcome.params = engine::NormalizationParams(outcome.compiled->policy, stats);
 
   job.StartPhase("score");
-  TS_ASSIGN_OR_RETURN(ScoreTotals totals,
-                      Score(job, engine::NormalizationParams(policy, stats)));
+  TS_ASSIGN_OR_RETURN(ScoreTotals totals, Score(job));
 
   job.StartPhase("search");
   TS_ASSIGN_OR_RETURN(std::vector<v1::CutKey> cuts, Search(job, totals));
+  // Cuts come in scheme order; threshold schemes need none.
+  size_t t = 0;
+  for (const engine::CompiledScheme& scheme : outcome.compiled->policy.schemes) {
+    v1::SchemeCuts sc;
+    if (scheme.kind != engine::SchemeKind::kThresholds) {
+      for (size_t b = 0; b < scheme.boundaries.size(); ++b) *sc.add_cuts() = cuts[t++];
+    }
+    outcome.cuts.push_back(std::move(sc));
+  }
 
   job.StartPhase("assign");
-  TS_RETURN_IF_ERROR(AssignAndAggregate(job, cuts));
+  TS_RETURN_IF_ERROR(AssignAndAggregate(job));
   outcome.result.set_customers(totals.count);
   outcome.result.set_total_value(engine::MicrosToValue(totals.value));
 
@@ -229,6 +243,7 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
   stats_out.set_splits(static_cast<int32_t>(outcome.splits.size()));
   stats_out.set_search_rounds(outcome.search.rounds);
   stats_out.set_search_items_fetched(outcome.search.items_fetched);
+  stats_out.set_recoveries(outcome.recoveries);
   job.StartPhase("done");
   {
     absl::MutexLock lock(&job.mu);
@@ -237,95 +252,229 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
   return std::move(job.outcome);
 }
 
-void JobRunner::PlaceSplits(Job& job) {
+void JobRunner::PlaceSplits(JobOutcome& outcome) {
   // Largest first onto the least loaded worker.
-  JobOutcome& outcome = job.outcome;
-  const size_t nw = workers_.size();
   auto size_of = [&](size_t i) { return outcome.splits[i].end() - outcome.splits[i].begin(); };
   std::vector<size_t> order(outcome.splits.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return size_of(a) > size_of(b); });
-  std::vector<int64_t> load(nw, 0);
+  std::vector<int64_t> load(workers_.size(), 0);
   outcome.split_worker.assign(outcome.splits.size(), 0);
   for (size_t i : order) {
     const size_t w = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
     load[w] += size_of(i);
     outcome.split_worker[i] = static_cast<int>(w);
   }
-  job.placed.assign(nw, {});
-  for (size_t i = 0; i < outcome.splits.size(); ++i) {
-    job.placed[static_cast<size_t>(outcome.split_worker[i])].push_back(static_cast<int32_t>(i));
-  }
-  for (size_t w = 0; w < nw; ++w) {
-    if (!job.placed[w].empty()) job.active.push_back(w);
-  }
-  absl::MutexLock lock(&job.mu);
-  job.progress.splits_total = static_cast<int>(outcome.splits.size());
 }
 
-absl::Status JobRunner::ForEachWorker(
-    Job& job,
-    const std::function<absl::Status(WorkerClient&, const std::vector<int32_t>&, size_t)>& fn) {
-  return FanOut(static_cast<int>(job.active.size()), [&](int a) {
-    const size_t w = job.active[static_cast<size_t>(a)];
-    return fn(*workers_[w], job.placed[w], static_cast<size_t>(a));
-  });
+std::vector<int32_t> JobRunner::SplitsOn(const JobOutcome& outcome, size_t w) const {
+  std::vector<int32_t> out;
+  for (size_t i = 0; i < outcome.split_worker.size(); ++i) {
+    if (static_cast<size_t>(outcome.split_worker[i]) == w) out.push_back(static_cast<int32_t>(i));
+  }
+  return out;
+}
+
+absl::Status JobRunner::OnWorkerFailure(JobOutcome& outcome, size_t w,
+                                        const absl::Status& status) {
+  const bool lost = absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+  const bool forgot = absl::IsFailedPrecondition(status);
+  if (!lost && !forgot) return status;  // bad input or a bug: final
+  // Each recovery loses at most one worker or reloads one worker's splits;
+  // more than this means the same failure keeps coming back.
+  const int limit = 4 * static_cast<int>(workers_.size()) + 4;
+  if (++outcome.recoveries > limit) {
+    return absl::Status(status.code(), absl::StrCat("giving up after ", limit,
+                                                    " recoveries; last: ", workers_[w]->name(),
+                                                    ": ", status.message()));
+  }
+  if (lost) outcome.alive[w] = false;
+  if (std::none_of(outcome.alive.begin(), outcome.alive.end(), [](bool a) { return a; })) {
+    return absl::UnavailableError(absl::StrCat("all ", workers_.size(),
+                                               " workers are gone; last: ", workers_[w]->name(),
+                                               ": ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobRunner::Rebuild(JobOutcome& outcome, size_t w, const std::vector<int>& merged) {
+  // Moves the splits of worker `v` off it if it is dead (least loaded live
+  // worker first) and returns them: their state there is gone either way.
+  auto release_worker = [&](size_t v) {
+    std::vector<int32_t> splits = SplitsOn(outcome, v);
+    if (outcome.alive[v]) return splits;
+    std::vector<int64_t> load(workers_.size(), 0);
+    for (int owner : outcome.split_worker) ++load[static_cast<size_t>(owner)];
+    for (int32_t s : splits) {
+      size_t best = workers_.size();
+      for (size_t u = 0; u < workers_.size(); ++u) {
+        if (outcome.alive[u] && (best == workers_.size() || load[u] < load[best])) best = u;
+      }
+      outcome.split_worker[static_cast<size_t>(s)] = static_cast<int>(best);
+      ++load[best];
+    }
+    return splits;
+  };
+  // Replays one split on its owner: load, then score and assign where
+  // those results were merged already (the replayed results are dropped).
+  auto replay = [&](int32_t s) -> absl::Status {
+    WorkerClient& worker = *workers_[static_cast<size_t>(outcome.split_worker[static_cast<size_t>(s)])];
+    const int stage = merged[static_cast<size_t>(s)];
+    v1::LoadRequest load;
+    load.set_job_id(outcome.job_id);
+    *load.mutable_spec() = outcome.spec;
+    *load.add_splits() = outcome.splits[static_cast<size_t>(s)];
+    TS_RETURN_IF_ERROR(worker.Load(load, Deadline()).status());
+    if (stage >= kScored) {
+      v1::ScoreRequest score;
+      score.set_job_id(outcome.job_id);
+      score.add_splits(s);
+      for (const auto& p : outcome.params) *score.add_criteria() = p;
+      TS_RETURN_IF_ERROR(worker.Score(score, Deadline()).status());
+    }
+    if (stage >= kAssigned) {
+      v1::AssignRequest assign;
+      assign.set_job_id(outcome.job_id);
+      assign.add_splits(s);
+      for (const auto& c : outcome.cuts) *assign.add_schemes() = c;
+      TS_RETURN_IF_ERROR(worker.Assign(assign, Deadline()).status());
+    }
+    return absl::OkStatus();
+  };
+
+  std::deque<int32_t> todo;
+  for (int32_t s : release_worker(w)) todo.push_back(s);
+  while (!todo.empty()) {
+    const int32_t s = todo.front();
+    todo.pop_front();
+    if (merged[static_cast<size_t>(s)] < kLoaded) continue;  // nothing to rebuild yet
+    const size_t owner = static_cast<size_t>(outcome.split_worker[static_cast<size_t>(s)]);
+    absl::Status st = replay(s);
+    if (st.ok()) continue;
+    // The new owner failed too: everything it held must be rebuilt.
+    TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, owner, st));
+    for (int32_t t : release_worker(owner)) todo.push_back(t);
+  }
+  return absl::OkStatus();
+}
+
+template <typename Response>
+absl::StatusOr<std::vector<Response>> JobRunner::RunPhase(
+    Job& job, Stage stage,
+    const std::function<absl::StatusOr<Response>(WorkerClient&, const std::vector<int32_t>&)>& call) {
+  JobOutcome& outcome = job.outcome;
+  std::vector<Response> done;
+  while (true) {
+    // One unit per live worker: its splits not yet merged at this stage.
+    std::vector<std::pair<size_t, std::vector<int32_t>>> units;
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      if (!outcome.alive[w]) continue;
+      std::vector<int32_t> todo;
+      for (int32_t s : SplitsOn(outcome, w)) {
+        if (job.merged[static_cast<size_t>(s)] < stage) todo.push_back(s);
+      }
+      if (!todo.empty()) units.emplace_back(w, std::move(todo));
+    }
+    if (units.empty()) return done;
+    std::vector<absl::StatusOr<Response>> results(units.size(), absl::UnknownError("not run"));
+    FanOut(static_cast<int>(units.size()), [&](int u) {
+      results[static_cast<size_t>(u)] =
+          call(*workers_[units[static_cast<size_t>(u)].first], units[static_cast<size_t>(u)].second);
+      return absl::OkStatus();
+    }).IgnoreError();
+    std::vector<size_t> failed;
+    for (size_t u = 0; u < units.size(); ++u) {
+      if (results[u].ok()) {
+        for (int32_t s : units[u].second) job.merged[static_cast<size_t>(s)] = stage;
+        done.push_back(*std::move(results[u]));
+      } else {
+        TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, units[u].first, results[u].status()));
+        failed.push_back(units[u].first);
+      }
+    }
+    for (size_t w : failed) TS_RETURN_IF_ERROR(Rebuild(outcome, w, job.merged));
+  }
 }
 
 absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job) {
   // One call per split, several at a time per worker, so that progress is
   // per split and a split is the unit of any retry.
-  const engine::CompiledPolicy& policy = job.outcome.compiled->policy;
-  std::vector<engine::CriterionStatsAcc> stats(policy.criteria.size());
+  JobOutcome& outcome = job.outcome;
+  std::vector<std::optional<v1::LoadResponse>> per_split(outcome.splits.size());
   const int per_worker = LoadCallsPerWorker();
-  std::vector<std::atomic<size_t>> next(workers_.size());
-  std::atomic<bool> failed{false};
-  std::vector<size_t> lanes;  // a worker index per concurrent caller
-  for (size_t w : job.active) {
-    const int here = std::min<int>(per_worker, static_cast<int>(job.placed[w].size()));
-    for (int l = 0; l < here; ++l) lanes.push_back(w);
-  }
-  TS_RETURN_IF_ERROR(FanOut(static_cast<int>(lanes.size()), [&](int lane) -> absl::Status {
-    const size_t w = lanes[static_cast<size_t>(lane)];
-    while (!failed.load()) {
-      const size_t i = next[w].fetch_add(1);
-      if (i >= job.placed[w].size()) break;
-      v1::LoadRequest req;
-      req.set_job_id(job.outcome.job_id);
-      *req.mutable_spec() = job.spec;
-      *req.add_splits() = job.outcome.splits[static_cast<size_t>(job.placed[w][i])];
-      auto resp = workers_[w]->Load(req, Deadline());
-      if (!resp.ok()) {
-        failed = true;
-        return resp.status();
-      }
-      absl::MutexLock lock(&job.mu);
-      for (size_t c = 0; c < stats.size() && static_cast<int>(c) < resp->stats_size(); ++c) {
-        stats[c].Merge(engine::CriterionStatsAcc::FromProto(resp->stats(static_cast<int>(c))));
-      }
-      ++job.progress.splits_done;
-      job.progress.rows += resp->rows();
-      job.progress.bytes += resp->bytes();
-      if (job.progress_fn) job.progress_fn(job.progress);
+  while (true) {
+    std::vector<std::vector<int32_t>> queues(workers_.size());
+    for (size_t s = 0; s < outcome.splits.size(); ++s) {
+      if (job.merged[s] < kLoaded) queues[static_cast<size_t>(outcome.split_worker[s])].push_back(static_cast<int32_t>(s));
     }
-    return absl::OkStatus();
-  }));
+    std::vector<size_t> lanes;  // a worker index per concurrent caller
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      const int here = std::min<int>(per_worker, static_cast<int>(queues[w].size()));
+      for (int l = 0; l < here; ++l) lanes.push_back(w);
+    }
+    if (lanes.empty()) break;
+    std::vector<std::atomic<size_t>> next(workers_.size());
+    std::vector<absl::Status> worker_error(workers_.size());
+    absl::Mutex error_mu;
+    FanOut(static_cast<int>(lanes.size()), [&](int lane) {
+      const size_t w = lanes[static_cast<size_t>(lane)];
+      while (true) {
+        {
+          absl::MutexLock lock(&error_mu);
+          if (!worker_error[w].ok()) break;  // stop feeding a failing worker
+        }
+        const size_t i = next[w].fetch_add(1);
+        if (i >= queues[w].size()) break;
+        const size_t s = static_cast<size_t>(queues[w][i]);
+        v1::LoadRequest req;
+        req.set_job_id(outcome.job_id);
+        *req.mutable_spec() = outcome.spec;
+        *req.add_splits() = outcome.splits[s];
+        auto resp = workers_[w]->Load(req, Deadline());
+        if (!resp.ok()) {
+          absl::MutexLock lock(&error_mu);
+          if (worker_error[w].ok()) worker_error[w] = resp.status();
+          break;
+        }
+        absl::MutexLock lock(&job.mu);
+        ++job.progress.splits_done;
+        job.progress.rows += resp->rows();
+        job.progress.bytes += resp->bytes();
+        per_split[s] = *std::move(resp);
+        job.merged[s] = kLoaded;
+        if (job.progress_fn) job.progress_fn(job.progress);
+      }
+      return absl::OkStatus();
+    }).IgnoreError();
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      if (worker_error[w].ok()) continue;
+      TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, w, worker_error[w]));
+      TS_RETURN_IF_ERROR(Rebuild(outcome, w, job.merged));
+    }
+  }
+  // Merged per split, once, in split order.
+  std::vector<engine::CriterionStatsAcc> stats(outcome.compiled->policy.criteria.size());
+  for (const auto& resp : per_split) {
+    for (size_t c = 0; c < stats.size() && static_cast<int>(c) < resp->stats_size(); ++c) {
+      stats[c].Merge(engine::CriterionStatsAcc::FromProto(resp->stats(static_cast<int>(c))));
+    }
+  }
   return stats;
 }
 
-absl::StatusOr<JobRunner::ScoreTotals> JobRunner::Score(
-    Job& job, const std::vector<v1::CriterionParams>& params) {
-  std::vector<v1::ScoreResponse> scored(job.active.size());
-  TS_RETURN_IF_ERROR(ForEachWorker(job, [&](WorkerClient& worker, const std::vector<int32_t>& splits,
-                                            size_t a) -> absl::Status {
-    v1::ScoreRequest req;
-    req.set_job_id(job.outcome.job_id);
-    for (int32_t s : splits) req.add_splits(s);
-    for (const auto& p : params) *req.add_criteria() = p;
-    TS_ASSIGN_OR_RETURN(scored[a], worker.Score(req, Deadline()));
-    return absl::OkStatus();
-  }));
+absl::StatusOr<JobRunner::ScoreTotals> JobRunner::Score(Job& job) {
+  const JobOutcome& outcome = job.outcome;
+  TS_ASSIGN_OR_RETURN(
+      std::vector<v1::ScoreResponse> scored,
+      RunPhase<v1::ScoreResponse>(job, kScored, [&](WorkerClient& worker,
+                                                    const std::vector<int32_t>& splits) {
+        v1::ScoreRequest req;
+        req.set_job_id(outcome.job_id);
+        for (int32_t s : splits) req.add_splits(s);
+        for (const auto& p : outcome.params) *req.add_criteria() = p;
+        return worker.Score(req, Deadline());
+      }));
   ScoreTotals totals;
   bool first = true;
   for (const v1::ScoreResponse& r : scored) {
@@ -340,63 +489,78 @@ absl::StatusOr<JobRunner::ScoreTotals> JobRunner::Score(
 }
 
 absl::StatusOr<std::vector<v1::CutKey>> JobRunner::Search(Job& job, const ScoreTotals& totals) {
+  JobOutcome& outcome = job.outcome;
   std::vector<CutTarget> targets;
-  for (const engine::CompiledScheme& scheme : job.outcome.compiled->policy.schemes) {
+  for (const engine::CompiledScheme& scheme : outcome.compiled->policy.schemes) {
     if (scheme.kind == engine::SchemeKind::kThresholds) continue;
     const bool by_value = scheme.kind == engine::SchemeKind::kPareto;
     const int128 total = by_value ? totals.value : static_cast<int128>(totals.count);
     for (double b : scheme.boundaries) targets.push_back({by_value, engine::ShareThreshold(b, total)});
   }
+  // A round is asked of every live worker; if one is lost, its splits are
+  // rebuilt elsewhere and the whole round is asked again.
   ProbeFn probe = [&](const std::vector<v1::Probe>& probes)
       -> absl::StatusOr<std::vector<v1::ProbeResult>> {
-    std::vector<v1::ProbeResponse> responses(job.active.size());
-    TS_RETURN_IF_ERROR(ForEachWorker(job, [&](WorkerClient& worker,
-                                              const std::vector<int32_t>& splits,
-                                              size_t a) -> absl::Status {
-      v1::ProbeRequest req;
-      req.set_job_id(job.outcome.job_id);
-      for (int32_t s : splits) req.add_splits(s);
-      for (const auto& p : probes) *req.add_probes() = p;
-      TS_ASSIGN_OR_RETURN(responses[a], worker.Probe(req, Deadline()));
-      if (responses[a].results_size() != static_cast<int>(probes.size())) {
-        return absl::InternalError(absl::StrCat(worker.name(), ": wrong number of probe results"));
+    while (true) {
+      std::vector<size_t> owners;
+      std::vector<std::vector<int32_t>> splits;
+      for (size_t w = 0; w < workers_.size(); ++w) {
+        std::vector<int32_t> mine = SplitsOn(outcome, w);
+        if (outcome.alive[w] && !mine.empty()) {
+          owners.push_back(w);
+          splits.push_back(std::move(mine));
+        }
       }
-      return absl::OkStatus();
-    }));
-    std::vector<v1::ProbeResult> merged;
-    for (auto& r : responses) MergeResults(merged, std::move(r));
-    for (auto& m : merged) std::sort(m.mutable_sample()->begin(), m.mutable_sample()->end());
-    return merged;
+      std::vector<absl::StatusOr<v1::ProbeResponse>> responses(owners.size(),
+                                                               absl::UnknownError("not run"));
+      FanOut(static_cast<int>(owners.size()), [&](int a) {
+        v1::ProbeRequest req;
+        req.set_job_id(outcome.job_id);
+        for (int32_t s : splits[static_cast<size_t>(a)]) req.add_splits(s);
+        for (const auto& p : probes) *req.add_probes() = p;
+        responses[static_cast<size_t>(a)] = workers_[owners[static_cast<size_t>(a)]]->Probe(req, Deadline());
+        return absl::OkStatus();
+      }).IgnoreError();
+      bool retry = false;
+      for (size_t a = 0; a < owners.size(); ++a) {
+        if (responses[a].ok()) {
+          if (responses[a]->results_size() != static_cast<int>(probes.size())) {
+            return absl::InternalError(absl::StrCat(workers_[owners[a]]->name(),
+                                                    ": wrong number of probe results"));
+          }
+          continue;
+        }
+        TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, owners[a], responses[a].status()));
+        TS_RETURN_IF_ERROR(Rebuild(outcome, owners[a], job.merged));
+        retry = true;
+      }
+      if (retry) continue;
+      std::vector<v1::ProbeResult> merged;
+      for (auto& r : responses) MergeResults(merged, *std::move(r));
+      for (auto& m : merged) std::sort(m.mutable_sample()->begin(), m.mutable_sample()->end());
+      return merged;
+    }
   };
   return FindCuts(targets, totals.count, totals.value, totals.min_score, totals.max_score, probe,
-                  options_.cut_search, &job.outcome.search);
+                  options_.cut_search, &outcome.search);
 }
 
-absl::Status JobRunner::AssignAndAggregate(Job& job, const std::vector<v1::CutKey>& cuts) {
-  const engine::CompiledJob& compiled = *job.outcome.compiled;
+absl::Status JobRunner::AssignAndAggregate(Job& job) {
+  JobOutcome& outcome = job.outcome;
+  const engine::CompiledJob& compiled = *outcome.compiled;
   const engine::CompiledPolicy& policy = compiled.policy;
-  // Cuts come in scheme order; threshold schemes need none.
-  std::vector<v1::SchemeCuts> scheme_cuts;
-  size_t t = 0;
-  for (const engine::CompiledScheme& scheme : policy.schemes) {
-    v1::SchemeCuts sc;
-    if (scheme.kind != engine::SchemeKind::kThresholds) {
-      for (size_t b = 0; b < scheme.boundaries.size(); ++b) *sc.add_cuts() = cuts[t++];
-    }
-    scheme_cuts.push_back(std::move(sc));
-  }
-  std::vector<v1::AssignResponse> assigned(job.active.size());
-  TS_RETURN_IF_ERROR(ForEachWorker(job, [&](WorkerClient& worker, const std::vector<int32_t>& splits,
-                                            size_t a) -> absl::Status {
-    v1::AssignRequest req;
-    req.set_job_id(job.outcome.job_id);
-    for (int32_t s : splits) req.add_splits(s);
-    for (const auto& sc : scheme_cuts) *req.add_schemes() = sc;
-    TS_ASSIGN_OR_RETURN(assigned[a], worker.Assign(req, Deadline()));
-    return absl::OkStatus();
-  }));
+  TS_ASSIGN_OR_RETURN(
+      std::vector<v1::AssignResponse> assigned,
+      RunPhase<v1::AssignResponse>(job, kAssigned, [&](WorkerClient& worker,
+                                                       const std::vector<int32_t>& splits) {
+        v1::AssignRequest req;
+        req.set_job_id(outcome.job_id);
+        for (int32_t s : splits) req.add_splits(s);
+        for (const auto& sc : outcome.cuts) *req.add_schemes() = sc;
+        return worker.Assign(req, Deadline());
+      }));
 
-  v1::JobResult& result = job.outcome.result;
+  v1::JobResult& result = outcome.result;
   for (size_t s = 0; s < policy.schemes.size(); ++s) {
     const size_t tiers = policy.schemes[s].names.size();
     std::vector<int64_t> customers(tiers, 0);
@@ -417,35 +581,56 @@ absl::Status JobRunner::AssignAndAggregate(Job& job, const std::vector<v1::CutKe
 }
 
 absl::Status JobRunner::ExportResults(
-    const JobOutcome& outcome, bool explain,
+    JobOutcome& outcome, bool explain,
     const std::function<absl::Status(const std::string&)>& sink) {
   // A pipeline: up to `window` splits are being formatted by workers while
   // the sink writes the oldest one, so formatting and writing overlap.
   const size_t window = static_cast<size_t>(std::max(1, options_.export_calls_per_worker)) *
                         workers_.size();
-  auto fetch = [&](size_t split) {
-    return std::async(std::launch::async, [&, split]() -> absl::StatusOr<v1::ExportResponse> {
+  auto fetch = [&](size_t split, size_t owner) {
+    return std::async(std::launch::async, [&, split, owner]() -> absl::StatusOr<v1::ExportResponse> {
       v1::ExportRequest req;
       req.set_job_id(outcome.job_id);
       req.set_split_index(static_cast<int32_t>(split));
       req.set_explain(explain);
-      return workers_[static_cast<size_t>(outcome.split_worker[split])]->Export(req, Deadline());
+      return workers_[owner]->Export(req, Deadline());
     });
   };
-  std::deque<std::future<absl::StatusOr<v1::ExportResponse>>> in_flight;
+  struct InFlight {
+    size_t split;
+    size_t owner;
+    std::future<absl::StatusOr<v1::ExportResponse>> result;
+  };
+  std::deque<InFlight> in_flight;
+  const std::vector<int> all_merged(outcome.splits.size(), kAssigned);
   size_t next = 0;
-  absl::Status status;
   while (next < outcome.splits.size() || !in_flight.empty()) {
-    while (status.ok() && next < outcome.splits.size() && in_flight.size() < window) {
-      in_flight.push_back(fetch(next++));
+    while (next < outcome.splits.size() && in_flight.size() < window) {
+      const size_t owner = static_cast<size_t>(outcome.split_worker[next]);
+      in_flight.push_back({next, owner, fetch(next, owner)});
+      ++next;
     }
-    if (in_flight.empty()) break;
-    absl::StatusOr<v1::ExportResponse> chunk = in_flight.front().get();
+    InFlight head = std::move(in_flight.front());
     in_flight.pop_front();
-    if (!status.ok()) continue;  // drain what is in flight, then report
-    status = chunk.ok() ? sink(chunk->csv()) : chunk.status();
+    absl::StatusOr<v1::ExportResponse> chunk = head.result.get();
+    while (!chunk.ok()) {
+      // Rebuild the owner's splits elsewhere and ask the new owner.
+      absl::Status st = OnWorkerFailure(outcome, head.owner, chunk.status());
+      if (st.ok()) st = Rebuild(outcome, head.owner, all_merged);
+      if (!st.ok()) {
+        for (auto& f : in_flight) f.result.wait();  // they borrow this frame
+        return st;
+      }
+      head.owner = static_cast<size_t>(outcome.split_worker[head.split]);
+      chunk = fetch(head.split, head.owner).get();
+    }
+    absl::Status written = sink(chunk->csv());
+    if (!written.ok()) {
+      for (auto& f : in_flight) f.result.wait();
+      return written;
+    }
   }
-  return status;
+  return absl::OkStatus();
 }
 
 void JobRunner::Release(const std::string& job_id) {
@@ -453,7 +638,7 @@ void JobRunner::Release(const std::string& job_id) {
   req.set_job_id(job_id);
   // Best effort: a worker that is gone has nothing left to free.
   FanOut(static_cast<int>(workers_.size()), [&](int w) {
-    return workers_[static_cast<size_t>(w)]->Release(req, Deadline());
+    return workers_[static_cast<size_t>(w)]->Release(req, ShortDeadline());
   }).IgnoreError();
 }
 

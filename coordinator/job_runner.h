@@ -40,16 +40,32 @@ using ProgressFn = std::function<void(const JobProgress&)>;
 // A finished job: its result, and where its splits live for export.
 struct JobOutcome {
   std::string job_id;
+  v1::JobSpec spec;
   std::shared_ptr<const engine::CompiledJob> compiled;
   v1::JobResult result;
   std::vector<v1::Split> splits;
   std::vector<int> split_worker;  // split index -> index into the workers
   CutSearchStats search;
+
+  // What a split moved to another worker is replayed with.
+  std::vector<v1::CriterionParams> params;  // once scored
+  std::vector<v1::SchemeCuts> cuts;         // once assigned
+  std::vector<bool> alive;                  // per worker
+  int recoveries = 0;                       // workers lost or restarted
 };
 
 // Runs a job in phases against workers (DESIGN.md §4): plan splits, load +
 // stats, score, cut-point search, assign + aggregate. The same code runs
 // local mode (in-process workers) and the cluster (gRPC workers).
+//
+// Worker loss. A worker whose call ends UNAVAILABLE or DEADLINE_EXCEEDED is
+// taken out of the job; one that answers FAILED_PRECONDITION (it restarted
+// and forgot its shards) stays. Either way its splits are loaded again (on
+// live workers), replayed up to the last phase whose result for them was
+// already merged (replayed results are dropped), and then take part in the
+// phase in progress. Every split's result is merged exactly once, so the
+// result equals a run without faults. With no live worker left the job
+// fails UNAVAILABLE.
 //
 // Thread-safe: Run may be called for several jobs at once. The workers are
 // borrowed and must outlive the runner.
@@ -68,8 +84,9 @@ class JobRunner {
   // Streams the per-customer results of a finished job as CSV chunks (no
   // header), split by split in input order. Several splits are formatted at
   // once; `sink` is called from this thread only. `explain` adds each
-  // criterion's contribution.
-  absl::Status ExportResults(const JobOutcome& outcome, bool explain,
+  // criterion's contribution. A lost worker's splits are rebuilt elsewhere
+  // (which updates the outcome's placement).
+  absl::Status ExportResults(JobOutcome& outcome, bool explain,
                              const std::function<absl::Status(const std::string&)>& sink);
 
   // Frees the job's memory on every worker.
@@ -91,21 +108,38 @@ class JobRunner {
       : workers_(std::move(workers)), options_(options) {}
 
   absl::Time Deadline() const { return absl::Now() + options_.call_timeout; }
+  // Release must not wait long on a worker that hangs.
+  absl::Time ShortDeadline() const {
+    return absl::Now() + std::min(options_.call_timeout, absl::Seconds(10));
+  }
   int LoadCallsPerWorker() const;
 
   // The phases, in order.
   absl::StatusOr<std::vector<v1::Split>> PlanSplits(const v1::JobSpec& spec,
                                                     const engine::CompiledJob& job);
-  void PlaceSplits(Job& job);
+  void PlaceSplits(JobOutcome& outcome);
   absl::StatusOr<std::vector<engine::CriterionStatsAcc>> Load(Job& job);
-  absl::StatusOr<ScoreTotals> Score(Job& job, const std::vector<v1::CriterionParams>& params);
+  absl::StatusOr<ScoreTotals> Score(Job& job);
   absl::StatusOr<std::vector<v1::CutKey>> Search(Job& job, const ScoreTotals& totals);
-  absl::Status AssignAndAggregate(Job& job, const std::vector<v1::CutKey>& cuts);
+  absl::Status AssignAndAggregate(Job& job);
 
-  // Runs fn(worker, its splits, index) for every worker holding splits of
-  // the job, concurrently; the first error by index wins.
-  absl::Status ForEachWorker(
-      Job& job, const std::function<absl::Status(WorkerClient&, const std::vector<int32_t>&, size_t)>& fn);
+  // Recovery (see the class comment). `merged[s]` is the last phase whose
+  // result for split s has been merged.
+  enum Stage { kPlanned = 0, kLoaded, kScored, kAssigned };
+  // OK when the failure of worker `w` with `status` can be recovered from
+  // (and marks a lost worker dead); the error to fail the job with if not.
+  absl::Status OnWorkerFailure(JobOutcome& outcome, size_t w, const absl::Status& status);
+  // Moves the splits of dead worker `w` to live workers (or keeps them on a
+  // live `w`) and rebuilds them there up to merged[split].
+  absl::Status Rebuild(JobOutcome& outcome, size_t w, const std::vector<int>& merged);
+  // Runs `call` once per worker over its splits that are not yet merged at
+  // `stage`, recovering from lost workers, and returns the successful
+  // responses; marks the covered splits merged.
+  template <typename Response>
+  absl::StatusOr<std::vector<Response>> RunPhase(
+      Job& job, Stage stage,
+      const std::function<absl::StatusOr<Response>(WorkerClient&, const std::vector<int32_t>&)>& call);
+  std::vector<int32_t> SplitsOn(const JobOutcome& outcome, size_t w) const;
 
   std::vector<WorkerClient*> workers_;
   JobRunnerOptions options_;

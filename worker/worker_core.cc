@@ -172,7 +172,9 @@ absl::StatusOr<std::shared_ptr<WorkerCore::Job>> WorkerCore::FindJob(
   absl::MutexLock lock(&mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
-    return absl::NotFoundError(absl::StrCat("job ", id, " is not loaded on this worker"));
+    // Not final: the coordinator loads the job's splits here and retries.
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", id, " is not loaded on this worker"));
   }
   return it->second;
 }

@@ -30,9 +30,9 @@ namespace tierscore::worker {
 // the same split (the coordinator runs them in order).
 //
 // Errors: INVALID_ARGUMENT for bad input or specs (naming file, line,
-// column), NOT_FOUND for unknown jobs or unreadable files,
-// FAILED_PRECONDITION when a phase names a split that is not loaded here or
-// runs before the phase it needs.
+// column), NOT_FOUND for unreadable files, FAILED_PRECONDITION when a phase
+// names a job or split that is not loaded here (say, after a restart) or
+// runs before the phase it needs: load the splits and retry.
 class WorkerCore {
  public:
   struct Options {

@@ -129,11 +129,11 @@ TEST_F(GrpcClusterTest, StatusCodesCrossTheWireIntact) {
   EXPECT_EQ(r4.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r4.status().message(), HasSubstr("criteria[0] (revenue).expr"));
 
-  // An unknown job on a worker: NOT_FOUND.
+  // A job the worker does not hold: FAILED_PRECONDITION (load it first).
   v1::ScoreRequest unknown;
   unknown.set_job_id("no-such-job");
   auto r5 = clients_[0]->Score(unknown, absl::Now() + absl::Seconds(5));
-  EXPECT_EQ(r5.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(r5.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(GrpcClusterTest, UnreachableWorkerIsUnavailableAndDeadlinesHold) {

@@ -98,7 +98,7 @@ TEST_F(WorkerCoreTest, PhasesCheckTheirPreconditions) {
   auto core = WorkerCore::Create({.threads = 1});
   v1::ScoreRequest score;
   score.set_job_id("nope");
-  EXPECT_EQ(core->Score(score).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(core->Score(score).status().code(), absl::StatusCode::kFailedPrecondition);
 
   auto loaded = Loaded();
   v1::ProbeRequest probe = Request({{0, 1}});
