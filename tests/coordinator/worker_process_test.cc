@@ -1,0 +1,113 @@
+// Real tierscore-worker processes on loopback: one is SIGKILLed while the
+// job loads, another SIGSTOPped during the cut search. The job must finish
+// on the last worker with the reference's result.
+#include <signal.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coordinator/grpc_worker_client.h"
+#include "engine/generator.h"
+#include "gtest/gtest.h"
+#include "tests/testing/job_harness.h"
+#include "tests/testing/process.h"
+#include "tests/testing/temp_dir.h"
+
+namespace tierscore::coordinator {
+namespace {
+
+constexpr char kPolicy[] = R"yaml(
+id_column: customer_id
+value: revenue_12m
+criteria:
+  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.5}
+  - {name: margin, expr: margin_12m, normalize: minmax, weight: 0.3}
+  - {name: recency, expr: 1 - days_since_last_order / 730, weight: 0.2}
+tiers:
+  - name: ladder
+    pareto: {boundaries: [0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
+             names: [Diamond, Platinum, Gold, Silver, Bronze, Standard, Basic]}
+  - {name: abc, abc: {}}
+)yaml";
+
+constexpr char kKpis[] = R"yaml(
+grouping_sets: [[ladder, segment], [ladder], []]
+metrics:
+  - {name: customers, agg: count}
+  - {name: revenue, agg: sum, expr: revenue_12m}
+  - {name: p90, agg: quantile, q: 0.9, expr: revenue_12m}
+)yaml";
+
+TEST(WorkerProcessTest, KilledAndHungWorkersCostTimeNotResults) {
+  testing::TempDir dir;
+  engine::GeneratorOptions gen;
+  gen.rows = 150000;
+  gen.seed = 8;
+  const std::string input = dir.path() + "/customers.csv";
+  ASSERT_TRUE(engine::GenerateCustomers(gen, input).ok());
+
+  std::vector<std::unique_ptr<testing::ChildProcess>> workers;
+  std::vector<std::unique_ptr<GrpcWorkerClient>> clients;
+  std::vector<WorkerClient*> seams;
+  for (int i = 0; i < 3; ++i) {
+    const std::string port_file = dir.path() + "/port" + std::to_string(i);
+    auto child = testing::ChildProcess::Start(
+        {std::string(TIERSCORE_BINARY_DIR) + "/worker/tierscore-worker", "--listen",
+         "127.0.0.1:0", "--port-file", port_file, "--threads", "1"});
+    ASSERT_TRUE(child.ok()) << child.status();
+    workers.push_back(*std::move(child));
+    auto port = testing::WaitForPortFile(port_file, absl::Seconds(20));
+    ASSERT_TRUE(port.ok()) << port.status();
+    clients.push_back(GrpcWorkerClient::Create("127.0.0.1:" + std::to_string(*port)));
+    seams.push_back(clients.back().get());
+  }
+
+  v1::JobSpec spec;
+  spec.add_inputs(input);
+  *spec.mutable_policy() = testing::PolicyFromYaml(kPolicy);
+  *spec.mutable_kpis() = testing::KpisFromYaml(kKpis);
+  spec.set_split_bytes(400000);  // ~35 splits
+
+  JobRunnerOptions options;
+  options.load_calls_per_worker = 1;
+  options.call_timeout = absl::Seconds(3);  // how long a hung worker costs
+  auto runner = JobRunner::Create(seams, options);
+  ASSERT_TRUE(runner.ok());
+  std::atomic<bool> killed{false}, stopped{false};
+  auto outcome = (*runner)->Run("killjob", spec, [&](const JobProgress& p) {
+    if (p.phase == "load" && p.splits_done >= 4 && !killed.exchange(true)) {
+      workers[0]->Signal(SIGKILL);
+    }
+    if (p.phase == "search" && !stopped.exchange(true)) workers[1]->Signal(SIGSTOP);
+  });
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_TRUE(killed && stopped);
+  EXPECT_GE(outcome->recoveries, 2);
+  EXPECT_FALSE(outcome->alive[0]);
+  EXPECT_FALSE(outcome->alive[1]);
+
+  testing::ClusterRun run;
+  run.outcome = *std::move(outcome);
+  std::string csv;
+  ASSERT_TRUE((*runner)
+                  ->ExportResults(run.outcome, false,
+                                  [&](const std::string& chunk) {
+                                    csv += chunk;
+                                    return absl::OkStatus();
+                                  })
+                  .ok());
+  for (absl::string_view line : absl::StrSplit(csv, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, ',');
+    testing::ResultRow row;
+    std::from_chars(f[1].data(), f[1].data() + f[1].size(), row.score);
+    row.tiers = {f[2], f[3]};
+    run.rows[f[0]] = row;
+  }
+  (*runner)->Release("killjob");
+  testing::ExpectSameAsReference(spec, run);
+}
+
+}  // namespace
+}  // namespace tierscore::coordinator

@@ -1,0 +1,74 @@
+#ifndef TIERSCORE_TESTS_TESTING_PROCESS_H_
+#define TIERSCORE_TESTS_TESTING_PROCESS_H_
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace tierscore::testing {
+
+// A child process for tests. The destructor resumes and kills it and reaps
+// it, so no process outlives its test, whatever the test's outcome.
+class ChildProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) return absl::InternalError("fork failed");
+    if (pid == 0) {
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    return std::unique_ptr<ChildProcess>(new ChildProcess(pid));
+  }
+
+  ~ChildProcess() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGCONT);
+    kill(pid_, SIGKILL);
+    int status;
+    waitpid(pid_, &status, 0);
+  }
+
+  pid_t pid() const { return pid_; }
+  void Signal(int sig) const { kill(pid_, sig); }
+
+ private:
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  pid_t pid_;
+};
+
+// Waits for a port file written by a server (`--port-file`).
+inline absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (absl::Now() < give_up) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string s = text.str();
+    int port = 0;
+    if (!s.empty() && std::from_chars(s.data(), s.data() + s.size(), port).ec == std::errc() &&
+        port > 0) {
+      return port;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("no port in ", path));
+}
+
+}  // namespace tierscore::testing
+
+#endif  // TIERSCORE_TESTS_TESTING_PROCESS_H_
