@@ -10,6 +10,7 @@
 #include "client/local_run.h"
 #include "client/output.h"
 #include "client/progress.h"
+#include "client/remote_run.h"
 #include "engine/generator.h"
 
 namespace {
@@ -52,7 +53,53 @@ int main(int argc, char** argv) {
   gen_cmd->add_option("--profile", profile, "realistic, ties (few distinct values) or zeros")
       ->check(CLI::IsMember({"realistic", "ties", "zeros"}));
 
+  tierscore::client::RemoteRunOptions submit;
+  CLI::App* submit_cmd = app.add_subcommand("submit", "Submit a job to a tierscore coordinator");
+  submit_cmd->add_option("--target", submit.target, "Coordinator host:port")->required();
+  submit_cmd->add_option("--input", submit.inputs,
+                         "Input CSV file, readable by the workers; repeatable")
+      ->required();
+  submit_cmd->add_option("--policy", submit.policy_path, "Policy file (YAML or JSON)")->required();
+  submit_cmd->add_option("--kpis", submit.kpis_path, "KPI spec file (YAML or JSON)");
+  submit_cmd->add_flag("--wait", submit.wait, "Follow the job to the end and write the outputs");
+  submit_cmd->add_option("--out", submit.results_path, "Per-customer results CSV (with --wait)");
+  submit_cmd->add_flag("--explain", submit.explain, "Add each criterion's contribution");
+  submit_cmd->add_option("--kpi-out", submit.kpis_out_path, "KPI table CSV (with --wait)");
+  bool submit_quiet = false;
+  submit_cmd->add_flag("--quiet", submit_quiet, "Print nothing but errors and the job id");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*submit_cmd) {
+    if ((!submit.results_path.empty() || !submit.kpis_out_path.empty()) && !submit.wait) {
+      return Fail(absl::InvalidArgumentError("--out and --kpi-out need --wait"));
+    }
+    absl::StatusOr<tierscore::v1::Job> job;
+    {
+      tierscore::client::ProgressBar bar;
+      if (!submit_quiet) {
+        submit.on_update = [&bar](const tierscore::v1::Job& j) {
+          tierscore::coordinator::JobProgress p;
+          p.phase = j.state() == tierscore::v1::JOB_STATE_QUEUED ? "queued" : j.progress().phase();
+          p.splits_done = j.progress().splits_done();
+          p.splits_total = j.progress().splits_total();
+          p.rows = j.progress().rows();
+          p.bytes = j.progress().bytes();
+          bar.Update(p);
+        };
+      }
+      job = tierscore::client::SubmitJob(submit);
+    }
+    if (!job.ok()) return Fail(job.status());
+    if (!submit.wait || submit_quiet) {
+      std::printf("%s\n", job->id().c_str());
+      return 0;
+    }
+    std::cout << "job " << job->id() << "\n"
+              << tierscore::client::FormatTierSummary(job->result()) << "\n"
+              << tierscore::client::FormatKpiTable(job->result().kpis());
+    return 0;
+  }
 
   if (*gen_cmd) {
     if (profile == "ties") gen.distinct_values = 20;

@@ -169,14 +169,22 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
 }
 
 struct JobRunner::Job {
-  Job(std::string id, const v1::JobSpec& spec, ProgressFn progress)
-      : progress_fn(std::move(progress)) {
+  Job(std::string id, const v1::JobSpec& spec, ProgressFn progress,
+      const std::atomic<bool>* cancel)
+      : progress_fn(std::move(progress)), cancelled(cancel) {
     outcome.job_id = std::move(id);
     outcome.spec = spec;
   }
 
+  absl::Status CheckCancelled() const {
+    if (cancelled != nullptr && cancelled->load()) {
+      return absl::CancelledError(absl::StrCat("job ", outcome.job_id, " was cancelled"));
+    }
+    return absl::OkStatus();
+  }
+
   // Closes the running phase in the stats and reports the next one.
-  void StartPhase(const std::string& name) {
+  absl::Status StartPhase(const std::string& name) {
     const absl::Time now = absl::Now();
     absl::MutexLock lock(&mu);
     if (!progress.phase.empty()) {
@@ -187,6 +195,7 @@ struct JobRunner::Job {
     phase_start = now;
     progress.phase = name;
     if (progress_fn) progress_fn(progress);
+    return CheckCancelled();
   }
 
   JobOutcome outcome;
@@ -195,18 +204,20 @@ struct JobRunner::Job {
   absl::Mutex mu;
   JobProgress progress ABSL_GUARDED_BY(mu);
   const ProgressFn progress_fn;
+  const std::atomic<bool>* const cancelled;  // may be null
   absl::Time phase_start ABSL_GUARDED_BY(mu);
 };
 
 absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
                                           const v1::JobSpec& spec,
-                                          const ProgressFn& progress) {
-  Job job(job_id, spec, progress);
+                                          const ProgressFn& progress,
+                                          const std::atomic<bool>* cancelled) {
+  Job job(job_id, spec, progress, cancelled);
   JobOutcome& outcome = job.outcome;
   TS_ASSIGN_OR_RETURN(outcome.compiled, engine::CompileJob(spec.policy(), spec.kpis()));
   outcome.alive.assign(workers_.size(), true);
 
-  job.StartPhase("plan");
+  TS_RETURN_IF_ERROR(job.StartPhase("plan"));
   TS_ASSIGN_OR_RETURN(outcome.splits, PlanSplits(spec, *outcome.compiled));
   PlaceSplits(outcome);
   job.merged.assign(outcome.splits.size(), kPlanned);
@@ -215,14 +226,14 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
     job.progress.splits_total = static_cast<int>(outcome.splits.size());
   }
 
-  job.StartPhase("load");
+  TS_RETURN_IF_ERROR(job.StartPhase("load"));
   TS_ASSIGN_OR_RETURN(std::vector<engine::CriterionStatsAcc> stats, Load(job));
   outcome.params = engine::NormalizationParams(outcome.compiled->policy, stats);
 
-  job.StartPhase("score");
+  TS_RETURN_IF_ERROR(job.StartPhase("score"));
   TS_ASSIGN_OR_RETURN(ScoreTotals totals, Score(job));
 
-  job.StartPhase("search");
+  TS_RETURN_IF_ERROR(job.StartPhase("search"));
   TS_ASSIGN_OR_RETURN(std::vector<v1::CutKey> cuts, Search(job, totals));
   // Cuts come in scheme order; threshold schemes need none.
   size_t t = 0;
@@ -234,7 +245,7 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
     outcome.cuts.push_back(std::move(sc));
   }
 
-  job.StartPhase("assign");
+  TS_RETURN_IF_ERROR(job.StartPhase("assign"));
   TS_RETURN_IF_ERROR(AssignAndAggregate(job));
   outcome.result.set_customers(totals.count);
   outcome.result.set_total_value(engine::MicrosToValue(totals.value));
@@ -244,7 +255,7 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
   stats_out.set_search_rounds(outcome.search.rounds);
   stats_out.set_search_items_fetched(outcome.search.items_fetched);
   stats_out.set_recoveries(outcome.recoveries);
-  job.StartPhase("done");
+  job.StartPhase("done").IgnoreError();  // finished: too late to cancel
   {
     absl::MutexLock lock(&job.mu);
     stats_out.set_bytes(job.progress.bytes);
@@ -377,6 +388,7 @@ absl::StatusOr<std::vector<Response>> JobRunner::RunPhase(
       if (!todo.empty()) units.emplace_back(w, std::move(todo));
     }
     if (units.empty()) return done;
+    TS_RETURN_IF_ERROR(job.CheckCancelled());
     std::vector<absl::StatusOr<Response>> results(units.size(), absl::UnknownError("not run"));
     FanOut(static_cast<int>(units.size()), [&](int u) {
       results[static_cast<size_t>(u)] =
@@ -414,6 +426,7 @@ absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job)
       for (int l = 0; l < here; ++l) lanes.push_back(w);
     }
     if (lanes.empty()) break;
+    TS_RETURN_IF_ERROR(job.CheckCancelled());
     std::vector<std::atomic<size_t>> next(workers_.size());
     std::vector<absl::Status> worker_error(workers_.size());
     absl::Mutex error_mu;
@@ -424,6 +437,7 @@ absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job)
           absl::MutexLock lock(&error_mu);
           if (!worker_error[w].ok()) break;  // stop feeding a failing worker
         }
+        if (!job.CheckCancelled().ok()) break;
         const size_t i = next[w].fetch_add(1);
         if (i >= queues[w].size()) break;
         const size_t s = static_cast<size_t>(queues[w][i]);
@@ -502,6 +516,7 @@ absl::StatusOr<std::vector<v1::CutKey>> JobRunner::Search(Job& job, const ScoreT
   ProbeFn probe = [&](const std::vector<v1::Probe>& probes)
       -> absl::StatusOr<std::vector<v1::ProbeResult>> {
     while (true) {
+      TS_RETURN_IF_ERROR(job.CheckCancelled());
       std::vector<size_t> owners;
       std::vector<std::vector<int32_t>> splits;
       for (size_t w = 0; w < workers_.size(); ++w) {

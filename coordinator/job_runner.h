@@ -1,6 +1,7 @@
 #ifndef TIERSCORE_COORDINATOR_JOB_RUNNER_H_
 #define TIERSCORE_COORDINATOR_JOB_RUNNER_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -78,8 +79,11 @@ class JobRunner {
   static absl::StatusOr<std::unique_ptr<JobRunner>> Create(
       std::vector<WorkerClient*> workers, const JobRunnerOptions& options);
 
+  // Runs the job. `cancelled`, when given, is polled between calls; once it
+  // is true the job stops with CANCELLED (the caller releases it).
   absl::StatusOr<JobOutcome> Run(const std::string& job_id, const v1::JobSpec& spec,
-                                 const ProgressFn& progress = nullptr);
+                                 const ProgressFn& progress = nullptr,
+                                 const std::atomic<bool>* cancelled = nullptr);
 
   // Streams the per-customer results of a finished job as CSV chunks (no
   // header), split by split in input order. Several splits are formatted at

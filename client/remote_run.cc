@@ -1,0 +1,74 @@
+#include "client/remote_run.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "client/coordinator_client.h"
+#include "client/local_run.h"
+#include "client/output.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+
+namespace tierscore::client {
+
+absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
+  std::vector<std::string> inputs;
+  for (const std::string& in : options.inputs) {
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(in, ec);
+    inputs.push_back(ec ? in : absolute.string());
+  }
+  TS_ASSIGN_OR_RETURN(v1::JobSpec spec,
+                      LoadJobSpec(inputs, options.policy_path, options.kpis_path));
+  auto client = CoordinatorClient::Create(options.target);
+  TS_ASSIGN_OR_RETURN(v1::Job job, client->Submit(spec));
+  if (!options.wait) return job;
+
+  TS_ASSIGN_OR_RETURN(job, client->Wait(job.id(), options.on_update, options.timeout));
+  if (job.state() == v1::JOB_STATE_CANCELLED) {
+    return absl::CancelledError(absl::StrCat("job ", job.id(), " was cancelled"));
+  }
+  if (job.state() != v1::JOB_STATE_SUCCEEDED) {
+    return absl::Status(static_cast<absl::StatusCode>(job.error_code()),
+                        absl::StrCat("job ", job.id(), " failed: ", job.error()));
+  }
+  TS_ASSIGN_OR_RETURN(v1::KpiTable kpis, client->Kpis(job.id()));
+  *job.mutable_result()->mutable_kpis() = kpis;
+
+  if (!options.results_path.empty()) {
+    const std::string tmp = absl::StrCat(options.results_path, ".tmp");
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (f == nullptr) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot write ", options.results_path, ": ", std::strerror(errno)));
+    }
+    absl::Status st = client->StreamResults(
+        job.id(), options.explain,
+        [&](const std::string& csv) -> absl::Status {
+          if (std::fwrite(csv.data(), 1, csv.size(), f) != csv.size()) {
+            return absl::DataLossError(absl::StrCat("failed writing ", options.results_path));
+          }
+          return absl::OkStatus();
+        },
+        options.timeout);
+    if (std::fclose(f) != 0 && st.ok()) {
+      st = absl::DataLossError(absl::StrCat("failed writing ", options.results_path));
+    }
+    if (st.ok() && std::rename(tmp.c_str(), options.results_path.c_str()) != 0) {
+      st = absl::DataLossError(absl::StrCat("failed writing ", options.results_path));
+    }
+    if (!st.ok()) {
+      std::remove(tmp.c_str());
+      return st;
+    }
+  }
+  if (!options.kpis_out_path.empty()) {
+    TS_RETURN_IF_ERROR(common::WriteFileAtomically(options.kpis_out_path, KpiTableCsv(kpis)));
+  }
+  return job;
+}
+
+}  // namespace tierscore::client

@@ -1,0 +1,36 @@
+#ifndef TIERSCORE_CLIENT_REMOTE_RUN_H_
+#define TIERSCORE_CLIENT_REMOTE_RUN_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tierscore/v1/coordinator.pb.h"
+
+namespace tierscore::client {
+
+// `tierscore submit`: a job on a cluster, with the same inputs and outputs
+// as local mode.
+struct RemoteRunOptions {
+  std::string target;  // coordinator "host:port"
+  std::vector<std::string> inputs;  // made absolute: workers resolve them
+  std::string policy_path;
+  std::string kpis_path;
+  bool wait = false;  // otherwise return once the job is queued
+  std::string results_path;
+  bool explain = false;
+  std::string kpis_out_path;
+  absl::Duration timeout = absl::Hours(24);
+  std::function<void(const v1::Job&)> on_update;  // progress while waiting
+};
+
+// Submits the job and, with `wait`, follows it to the end and writes the
+// outputs (atomically: nothing is written unless the job succeeded). A
+// failed job's status is returned as the error (its code and message).
+absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options);
+
+}  // namespace tierscore::client
+
+#endif  // TIERSCORE_CLIENT_REMOTE_RUN_H_

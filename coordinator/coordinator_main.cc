@@ -1,0 +1,69 @@
+// tierscore-coordinator: the public Coordinator service over a set of
+// workers. Flags live here only; CoordinatorServer does the work.
+#include <signal.h>
+
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/files.h"
+#include "coordinator/coordinator_server.h"
+#include "spdlog/spdlog.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tierscore-coordinator: runs tierscore jobs on a set of workers"};
+  tierscore::coordinator::CoordinatorServerOptions options;
+  std::string port_file;
+  std::string workers;
+  double grace_seconds = 30;
+  double call_timeout_seconds = 120;
+  app.add_option("--listen", options.listen, "host:port to serve on; port 0 picks a free port")
+      ->capture_default_str();
+  app.add_option("--port-file", port_file, "Write the bound port to this file once serving");
+  app.add_option("--workers", workers, "Worker addresses, host:port,host:port")->required();
+  app.add_option("--max-running", options.jobs.max_running, "Jobs run at once")
+      ->capture_default_str();
+  app.add_option("--max-queued", options.jobs.max_queued, "Jobs waiting at most")
+      ->capture_default_str();
+  app.add_option("--call-timeout", call_timeout_seconds,
+                 "Seconds before a worker call counts as hung and its splits move")
+      ->capture_default_str();
+  app.add_option("--grace", grace_seconds, "Seconds in-flight calls may finish after SIGTERM")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  for (absl::string_view w : absl::StrSplit(workers, ',', absl::SkipWhitespace())) {
+    options.workers.emplace_back(w);
+  }
+  options.jobs.runner.call_timeout = absl::Seconds(call_timeout_seconds);
+
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  auto server = tierscore::coordinator::CoordinatorServer::Create(options);
+  if (!server.ok()) {
+    spdlog::error("{}", std::string(server.status().message()));
+    return 1;
+  }
+  if (!port_file.empty()) {
+    absl::Status st = tierscore::common::WriteFileAtomically(
+        port_file, absl::StrCat((*server)->port(), "\n"));
+    if (!st.ok()) {
+      spdlog::error("{}", std::string(st.message()));
+      return 1;
+    }
+  }
+  spdlog::info("tierscore-coordinator serving on {} with {} workers", (*server)->address(),
+               options.workers.size());
+  int signal = 0;
+  sigwait(&stop, &signal);
+  spdlog::info("signal {}: draining for up to {}s", signal, grace_seconds);
+  (*server)->Shutdown(absl::Seconds(grace_seconds));
+  (*server)->Wait();
+  spdlog::info("stopped");
+  return 0;
+}

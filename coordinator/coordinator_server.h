@@ -1,0 +1,56 @@
+#ifndef TIERSCORE_COORDINATOR_COORDINATOR_SERVER_H_
+#define TIERSCORE_COORDINATOR_COORDINATOR_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "coordinator/coordinator_service.h"
+#include "coordinator/grpc_worker_client.h"
+#include "coordinator/job_manager.h"
+#include "grpcpp/server.h"
+
+namespace tierscore::coordinator {
+
+struct CoordinatorServerOptions {
+  std::string listen = "127.0.0.1:0";  // port 0: any free port (see port())
+  std::vector<std::string> workers;     // "host:port" of each worker
+  JobManagerOptions jobs;
+};
+
+// A running coordinator: JobManager over gRPC workers, behind the public
+// Coordinator service, with grpc.health.v1 (SERVING until Shutdown) and
+// server reflection. Thread-safe.
+class CoordinatorServer {
+ public:
+  // INVALID_ARGUMENT without workers; UNAVAILABLE if the address cannot be
+  // bound.
+  static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Create(
+      const CoordinatorServerOptions& options);
+  ~CoordinatorServer();
+
+  int port() const { return port_; }
+  const std::string& address() const { return address_; }
+  JobManager* jobs() const { return manager_.get(); }
+
+  // NOT_SERVING, stop accepting calls, let calls in flight finish for up to
+  // `grace`, then cancel the rest and stop running jobs. Idempotent.
+  void Shutdown(absl::Duration grace);
+  void Wait();
+
+ private:
+  CoordinatorServer() = default;
+
+  std::vector<std::unique_ptr<GrpcWorkerClient>> workers_;
+  std::unique_ptr<JobManager> manager_;
+  std::unique_ptr<CoordinatorService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::string address_;
+};
+
+}  // namespace tierscore::coordinator
+
+#endif  // TIERSCORE_COORDINATOR_COORDINATOR_SERVER_H_

@@ -1,0 +1,204 @@
+#include "coordinator/coordinator_service.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "common/grpc_status.h"
+
+namespace tierscore::coordinator {
+namespace {
+
+using common::ToGrpcStatus;
+
+bool Final(v1::JobState s) {
+  return s == v1::JOB_STATE_SUCCEEDED || s == v1::JOB_STATE_FAILED ||
+         s == v1::JOB_STATE_CANCELLED;
+}
+
+// Answers a unary call at once: the manager's calls do not block.
+template <typename Response>
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, Response* resp,
+                                absl::StatusOr<Response> result) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (result.ok()) *resp = *std::move(result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+// Writes a job's state on every change until it is final.
+class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
+ public:
+  WatchReactor(JobManager* manager, std::string id) : manager_(manager), id_(std::move(id)) {
+    auto token = manager_->Subscribe(id_, [this](const v1::Job& job) { OnUpdate(job); });
+    if (!token.ok()) {
+      absl::MutexLock lock(&mu_);
+      finished_ = true;
+      Finish(ToGrpcStatus(token.status()));
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    token_ = *token;
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (finished_) return;
+    if (!ok || last_written_) {
+      finished_ = true;
+      Finish(ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
+      return;
+    }
+    if (has_pending_) WriteNext();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    finished_ = true;
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled"));
+  }
+
+  void OnDone() override {
+    int64_t token;
+    {
+      absl::MutexLock lock(&mu_);
+      token = token_;
+    }
+    // After this no update can reach us (updates run under the job's lock).
+    if (token != 0) manager_->Unsubscribe(id_, token);
+    delete this;
+  }
+
+ private:
+  void OnUpdate(const v1::Job& job) {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || last_written_) return;
+    pending_ = job;
+    pending_.clear_spec();
+    has_pending_ = true;
+    if (!writing_) WriteNext();
+  }
+
+  void WriteNext() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    current_ = std::move(pending_);
+    has_pending_ = false;
+    writing_ = true;
+    last_written_ = Final(current_.state());
+    StartWrite(&current_);
+  }
+
+  JobManager* const manager_;
+  const std::string id_;
+  absl::Mutex mu_;
+  int64_t token_ ABSL_GUARDED_BY(mu_) = 0;
+  v1::Job current_ ABSL_GUARDED_BY(mu_);
+  v1::Job pending_ ABSL_GUARDED_BY(mu_);
+  bool has_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool last_written_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Runs the export on a thread of its own, one chunk in flight at a time.
+class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
+ public:
+  ResultsReactor(JobManager* manager, v1::StreamResultsRequest request)
+      : manager_(manager), request_(std::move(request)) {
+    producer_ = std::thread([this] { Produce(); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) gone_ = true;
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    gone_ = true;
+  }
+
+  void OnDone() override {
+    producer_.join();  // it has returned: Finish was its last act
+    delete this;
+  }
+
+ private:
+  static constexpr size_t kChunk = 1 << 20;
+
+  void Produce() {
+    absl::Status st = manager_->ExportResults(
+        request_.id(), request_.explain(), [this](const std::string& csv) -> absl::Status {
+          for (size_t at = 0; at < csv.size(); at += kChunk) {
+            absl::MutexLock lock(&mu_);
+            if (gone_) return absl::CancelledError("the client went away");
+            chunk_.set_csv(csv.substr(at, kChunk));
+            writing_ = true;
+            StartWrite(&chunk_);
+            mu_.Await(absl::Condition(
+                +[](ResultsReactor* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
+                  return !r->writing_ || r->gone_;
+                },
+                this));
+            if (gone_) return absl::CancelledError("the client went away");
+          }
+          return absl::OkStatus();
+        });
+    Finish(ToGrpcStatus(st));
+  }
+
+  JobManager* const manager_;
+  const v1::StreamResultsRequest request_;
+  absl::Mutex mu_;
+  v1::ResultsChunk chunk_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool gone_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread producer_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CoordinatorService::SubmitJob(grpc::CallbackServerContext* ctx,
+                                                        const v1::SubmitJobRequest* req,
+                                                        v1::Job* resp) {
+  return Reply(ctx, resp, manager_->Submit(req->spec()));
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::GetJob(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetJobRequest* req, v1::Job* resp) {
+  return Reply(ctx, resp, manager_->Get(req->id()));
+}
+
+grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(grpc::CallbackServerContext* ctx,
+                                                                const v1::WatchJobRequest* req) {
+  return new WatchReactor(manager_, req->id());
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::CancelJob(grpc::CallbackServerContext* ctx,
+                                                        const v1::CancelJobRequest* req,
+                                                        v1::Job* resp) {
+  return Reply(ctx, resp, manager_->Cancel(req->id()));
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::ListJobs(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListJobsRequest* req,
+                                                       v1::ListJobsResponse* resp) {
+  v1::ListJobsResponse list;
+  for (v1::Job& job : manager_->List()) *list.add_jobs() = std::move(job);
+  return Reply(ctx, resp, absl::StatusOr<v1::ListJobsResponse>(std::move(list)));
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::GetKpis(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetKpisRequest* req,
+                                                      v1::KpiTable* resp) {
+  return Reply(ctx, resp, manager_->Kpis(req->id()));
+}
+
+grpc::ServerWriteReactor<v1::ResultsChunk>* CoordinatorService::StreamResults(
+    grpc::CallbackServerContext* ctx, const v1::StreamResultsRequest* req) {
+  return new ResultsReactor(manager_, *req);
+}
+
+}  // namespace tierscore::coordinator

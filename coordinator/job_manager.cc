@@ -1,0 +1,255 @@
+#include "coordinator/job_manager.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "engine/job.h"
+
+namespace tierscore::coordinator {
+
+struct JobManager::Entry {
+  absl::Mutex mu;
+  v1::Job job ABSL_GUARDED_BY(mu);
+  std::map<int64_t, std::function<void(const v1::Job&)>> subscribers ABSL_GUARDED_BY(mu);
+  int64_t next_token ABSL_GUARDED_BY(mu) = 1;
+  // Exports of a job run one at a time (they may move its splits), without
+  // holding `mu`, so that the job can be read meanwhile.
+  absl::Mutex export_mu ABSL_ACQUIRED_AFTER(mu);
+  std::unique_ptr<JobOutcome> outcome ABSL_GUARDED_BY(export_mu);  // while results are kept
+  std::atomic<bool> cancel{false};
+  absl::Time started;
+};
+
+absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
+    std::vector<WorkerClient*> workers, const JobManagerOptions& options) {
+  TS_ASSIGN_OR_RETURN(auto runner, JobRunner::Create(std::move(workers), options.runner));
+  return std::unique_ptr<JobManager>(new JobManager(std::move(runner), options));
+}
+
+JobManager::JobManager(std::unique_ptr<JobRunner> runner, const JobManagerOptions& options)
+    : runner_(std::move(runner)), options_(options) {
+  for (int i = 0; i < std::max(1, options_.max_running); ++i) {
+    threads_.emplace_back([this] { RunLoop(); });
+  }
+}
+
+JobManager::~JobManager() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    for (auto& [id, entry] : jobs_) entry->cancel = true;
+  }
+  for (auto& t : threads_) t.join();
+}
+
+std::shared_ptr<JobManager::Entry> JobManager::Find(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : it->second;
+}
+
+void JobManager::Update(const std::shared_ptr<Entry>& entry,
+                        const std::function<void(v1::Job&)>& change) {
+  absl::MutexLock lock(&entry->mu);
+  change(entry->job);
+  for (auto& [token, fn] : entry->subscribers) fn(entry->job);
+}
+
+absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
+  // Validate now, so a bad spec fails the call rather than the job.
+  TS_RETURN_IF_ERROR(engine::CompileJob(spec.policy(), spec.kpis()).status());
+  if (spec.inputs_size() == 0) {
+    return absl::InvalidArgumentError("inputs: at least one input file is required");
+  }
+  auto entry = std::make_shared<Entry>();
+  absl::MutexLock lock(&mu_);
+  if (static_cast<int>(queue_.size()) >= options_.max_queued) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("%d jobs are queued already; try again later", queue_.size()));
+  }
+  const std::string id = absl::StrFormat("job-%d-%d", absl::ToUnixSeconds(absl::Now()), next_id_++);
+  {
+    absl::MutexLock entry_lock(&entry->mu);
+    entry->job.set_id(id);
+    entry->job.set_state(v1::JOB_STATE_QUEUED);
+    *entry->job.mutable_spec() = spec;
+    entry->job.set_submitted_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  }
+  jobs_[id] = entry;
+  queue_.push_back(entry);
+  absl::MutexLock entry_lock(&entry->mu);
+  return entry->job;
+}
+
+absl::StatusOr<v1::Job> JobManager::Get(const std::string& id) const {
+  auto entry = Find(id);
+  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  absl::MutexLock lock(&entry->mu);
+  return entry->job;
+}
+
+std::vector<v1::Job> JobManager::List() const {
+  std::vector<v1::Job> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, entry] : jobs_) {
+    absl::MutexLock entry_lock(&entry->mu);
+    v1::Job brief = entry->job;
+    brief.clear_spec();
+    brief.clear_result();
+    out.push_back(std::move(brief));
+  }
+  std::sort(out.begin(), out.end(), [](const v1::Job& a, const v1::Job& b) {
+    return a.submitted_unix() > b.submitted_unix() ||
+           (a.submitted_unix() == b.submitted_unix() && a.id() > b.id());
+  });
+  return out;
+}
+
+absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id) {
+  auto entry = Find(id);
+  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  entry->cancel = true;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = std::find(queue_.begin(), queue_.end(), entry);
+    if (it != queue_.end()) {
+      queue_.erase(it);
+      Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_CANCELLED); });
+    }
+  }
+  absl::MutexLock lock(&entry->mu);
+  return entry->job;  // a running job turns CANCELLED when it stops
+}
+
+absl::StatusOr<int64_t> JobManager::Subscribe(const std::string& id,
+                                              std::function<void(const v1::Job&)> fn) {
+  auto entry = Find(id);
+  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  absl::MutexLock lock(&entry->mu);
+  const int64_t token = entry->next_token++;
+  fn(entry->job);
+  entry->subscribers[token] = std::move(fn);
+  return token;
+}
+
+void JobManager::Unsubscribe(const std::string& id, int64_t token) {
+  auto entry = Find(id);
+  if (entry == nullptr) return;
+  absl::MutexLock lock(&entry->mu);
+  entry->subscribers.erase(token);
+}
+
+absl::StatusOr<v1::KpiTable> JobManager::Kpis(const std::string& id) const {
+  auto entry = Find(id);
+  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  absl::MutexLock lock(&entry->mu);
+  if (entry->job.state() != v1::JOB_STATE_SUCCEEDED) {
+    return absl::FailedPreconditionError(absl::StrCat("job ", id, " has not succeeded"));
+  }
+  return entry->job.result().kpis();
+}
+
+absl::Status JobManager::ExportResults(
+    const std::string& id, bool explain,
+    const std::function<absl::Status(const std::string&)>& sink) {
+  auto entry = Find(id);
+  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  {
+    absl::MutexLock lock(&entry->mu);
+    if (entry->job.state() != v1::JOB_STATE_SUCCEEDED) {
+      return absl::FailedPreconditionError(absl::StrCat("job ", id, " has not succeeded"));
+    }
+  }
+  absl::MutexLock lock(&entry->export_mu);
+  if (entry->outcome == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the per-customer results of job ", id, " were released; submit it again"));
+  }
+  TS_RETURN_IF_ERROR(sink(JobRunner::ResultsHeader(*entry->outcome->compiled, explain)));
+  return runner_->ExportResults(*entry->outcome, explain, sink);
+}
+
+void JobManager::RunLoop() {
+  while (true) {
+    std::shared_ptr<Entry> entry;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](JobManager* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) {
+            return m->stopping_ || !m->queue_.empty();
+          },
+          this));
+      if (stopping_) return;
+      entry = queue_.front();
+      queue_.pop_front();
+    }
+    Execute(entry);
+  }
+}
+
+void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
+  std::string id;
+  v1::JobSpec spec;
+  {
+    absl::MutexLock lock(&entry->mu);
+    id = entry->job.id();
+    spec = entry->job.spec();
+  }
+  entry->started = absl::Now();
+  Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_RUNNING); });
+  auto outcome = runner_->Run(id, spec, [&](const JobProgress& p) {
+    Update(entry, [&](v1::Job& j) {
+      v1::JobProgress* out = j.mutable_progress();
+      out->set_phase(p.phase);
+      out->set_splits_done(p.splits_done);
+      out->set_splits_total(p.splits_total);
+      out->set_rows(p.rows);
+      out->set_bytes(p.bytes);
+      out->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - entry->started));
+    });
+  }, &entry->cancel);
+  if (!outcome.ok()) {
+    runner_->Release(id);
+    const absl::Status st = outcome.status();
+    Update(entry, [&](v1::Job& j) {
+      j.set_state(absl::IsCancelled(st) ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
+      j.set_error_code(static_cast<int32_t>(st.code()));
+      j.set_error(std::string(st.message()));
+    });
+    return;
+  }
+  v1::JobResult result = outcome->result;
+  {
+    absl::MutexLock lock(&entry->export_mu);
+    entry->outcome = std::make_unique<JobOutcome>(*std::move(outcome));
+  }
+  Update(entry, [&](v1::Job& j) {
+    j.set_state(v1::JOB_STATE_SUCCEEDED);
+    *j.mutable_result() = std::move(result);
+    j.mutable_progress()->set_phase("done");
+    j.mutable_progress()->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - entry->started));
+  });
+  // Keep the per-customer results of the last few jobs on the workers.
+  std::shared_ptr<Entry> evicted;
+  {
+    absl::MutexLock lock(&mu_);
+    with_results_.push_back(entry);
+    if (static_cast<int>(with_results_.size()) > std::max(0, options_.keep_results)) {
+      evicted = with_results_.front();
+      with_results_.pop_front();
+    }
+  }
+  if (evicted != nullptr) {
+    std::string evicted_id;
+    {
+      absl::MutexLock lock(&evicted->export_mu);
+      evicted_id = evicted->outcome->job_id;
+      evicted->outcome.reset();
+    }
+    runner_->Release(evicted_id);
+  }
+}
+
+}  // namespace tierscore::coordinator

@@ -1,0 +1,88 @@
+#ifndef TIERSCORE_COORDINATOR_JOB_MANAGER_H_
+#define TIERSCORE_COORDINATOR_JOB_MANAGER_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "coordinator/job_runner.h"
+#include "tierscore/v1/coordinator.pb.h"
+
+namespace tierscore::coordinator {
+
+struct JobManagerOptions {
+  int max_running = 2;      // jobs run at once; the rest wait in the queue
+  int max_queued = 1000;    // beyond this Submit answers RESOURCE_EXHAUSTED
+  // Finished jobs whose per-customer results stay on the workers (for
+  // StreamResults); older ones are released, keeping their summary and KPIs.
+  int keep_results = 4;
+  JobRunnerOptions runner;
+};
+
+// Owns the lifecycle of jobs: validation at submission, a queue, a bounded
+// number of running jobs, progress, cancellation, and the results of
+// finished jobs. The Coordinator gRPC service is a thin adapter over it.
+//
+// Thread-safe. Job ids are unique within the process.
+class JobManager {
+ public:
+  // `workers` are borrowed and must outlive the manager.
+  static absl::StatusOr<std::unique_ptr<JobManager>> Create(std::vector<WorkerClient*> workers,
+                                                            const JobManagerOptions& options);
+  // Cancels running jobs and waits for them to stop.
+  ~JobManager();
+
+  // INVALID_ARGUMENT (naming the field) for a bad spec; the job is queued
+  // and its state returned at once.
+  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec);
+  absl::StatusOr<v1::Job> Get(const std::string& id) const;  // NOT_FOUND
+  std::vector<v1::Job> List() const;                          // newest first
+  // Cancels a queued or running job; a finished job is returned unchanged.
+  absl::StatusOr<v1::Job> Cancel(const std::string& id);
+
+  // Calls `fn` with the job's state now and after every change, from the
+  // thread making the change, until Unsubscribe. Returns a token.
+  absl::StatusOr<int64_t> Subscribe(const std::string& id,
+                                    std::function<void(const v1::Job&)> fn);
+  void Unsubscribe(const std::string& id, int64_t token);
+
+  // FAILED_PRECONDITION until the job has succeeded.
+  absl::StatusOr<v1::KpiTable> Kpis(const std::string& id) const;
+  // The results CSV (header first). FAILED_PRECONDITION until the job has
+  // succeeded or once its results were released.
+  absl::Status ExportResults(const std::string& id, bool explain,
+                             const std::function<absl::Status(const std::string&)>& sink);
+
+ private:
+  struct Entry;
+
+  JobManager(std::unique_ptr<JobRunner> runner, const JobManagerOptions& options);
+  void RunLoop();
+  void Execute(const std::shared_ptr<Entry>& entry);
+  // Applies `change` to the job and notifies its subscribers.
+  void Update(const std::shared_ptr<Entry>& entry, const std::function<void(v1::Job&)>& change);
+  std::shared_ptr<Entry> Find(const std::string& id) const;
+
+  const std::unique_ptr<JobRunner> runner_;
+  const JobManagerOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Entry>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<Entry>> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<Entry>> with_results_ ABSL_GUARDED_BY(mu_);
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tierscore::coordinator
+
+#endif  // TIERSCORE_COORDINATOR_JOB_MANAGER_H_

@@ -1,0 +1,155 @@
+// The public API end to end: a coordinator and two workers, all real gRPC
+// servers on 127.0.0.1:0, driven through the client the CLI uses.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "client/coordinator_client.h"
+#include "client/local_run.h"
+#include "client/remote_run.h"
+#include "coordinator/coordinator_server.h"
+#include "engine/generator.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/job_harness.h"
+#include "tests/testing/temp_dir.h"
+#include "worker/worker_server.h"
+
+namespace tierscore::coordinator {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Example(const std::string& rel) {
+  return std::string(TIERSCORE_SOURCE_DIR) + "/examples/" + rel;
+}
+
+class CoordinatorServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CoordinatorServerOptions options;
+    for (int i = 0; i < 2; ++i) {
+      auto w = worker::WorkerServer::Create({.listen = "127.0.0.1:0", .threads = 1});
+      ASSERT_TRUE(w.ok()) << w.status();
+      options.workers.push_back((*w)->address());
+      workers_.push_back(*std::move(w));
+    }
+    options.jobs.max_running = 1;
+    auto c = CoordinatorServer::Create(options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    coordinator_ = *std::move(c);
+    client_ = client::CoordinatorClient::Create(coordinator_->address());
+
+    engine::GeneratorOptions gen;
+    gen.rows = 40000;
+    gen.seed = 4;
+    input_ = dir_.path() + "/customers.csv";
+    ASSERT_TRUE(engine::GenerateCustomers(gen, input_).ok());
+  }
+
+  client::RemoteRunOptions Submit() {
+    client::RemoteRunOptions o;
+    o.target = coordinator_->address();
+    o.inputs = {input_};
+    o.policy_path = Example("policies/value_ladder.yaml");
+    o.kpis_path = Example("kpis/by_tier_segment.yaml");
+    o.timeout = absl::Minutes(2);
+    return o;
+  }
+
+  testing::TempDir dir_;
+  std::string input_;
+  std::vector<std::unique_ptr<worker::WorkerServer>> workers_;
+  std::unique_ptr<CoordinatorServer> coordinator_;
+  std::unique_ptr<client::CoordinatorClient> client_;
+};
+
+TEST_F(CoordinatorServiceTest, SubmitWatchAndFetchEqualTheReference) {
+  client::RemoteRunOptions o = Submit();
+  o.wait = true;
+  o.results_path = dir_.path() + "/results.csv";
+  o.kpis_out_path = dir_.path() + "/kpis.csv";
+  std::vector<std::string> phases;
+  o.on_update = [&](const v1::Job& j) {
+    if (phases.empty() || phases.back() != j.progress().phase()) phases.push_back(j.progress().phase());
+  };
+  auto job = client::SubmitJob(o);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(phases.back(), "done");
+  EXPECT_GT(job->progress().elapsed_seconds(), 0);
+
+  // The same answer as the reference, and as local mode's files.
+  auto spec = client::LoadJobSpec({input_}, o.policy_path, o.kpis_path);
+  auto compiled = engine::CompileJob(spec->policy(), spec->kpis());
+  auto ref = engine::RunReference(**compiled, {input_});
+  ASSERT_TRUE(ref.ok());
+  EXPECT_EQ(testing::ResultDiff(job->result(), ref->result), "");
+  client::LocalRunOptions local;
+  local.inputs = {input_};
+  local.policy_path = o.policy_path;
+  local.kpis_path = o.kpis_path;
+  local.results_path = dir_.path() + "/local_results.csv";
+  local.kpis_out_path = dir_.path() + "/local_kpis.csv";
+  ASSERT_TRUE(client::RunLocal(local).ok());
+  EXPECT_EQ(testing::TempDir::Read(o.results_path), testing::TempDir::Read(local.results_path));
+  EXPECT_EQ(testing::TempDir::Read(o.kpis_out_path), testing::TempDir::Read(local.kpis_out_path));
+
+  auto listed = client_->List();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->jobs_size(), 1);
+  EXPECT_EQ(listed->jobs(0).id(), job->id());
+}
+
+TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {
+  EXPECT_EQ(client_->Get("no-such-job").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->Kpis("no-such-job").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->Cancel("no-such-job").status().code(), absl::StatusCode::kNotFound);
+
+  // A bad policy is refused at submission, naming the field.
+  client::RemoteRunOptions bad = Submit();
+  bad.policy_path = dir_.Write("bad.yaml", "id_column: customer_id\nvalue: revenue_12m\n"
+                                           "criteria: [{name: r, expr: \"lg(revenue_12m)\"}]\n"
+                                           "tiers: [{name: abc, abc: {}}]\n");
+  auto refused = client::SubmitJob(bad);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("criteria[0] (r).expr"));
+
+  // A missing column or an unreadable path fails the job, with the code.
+  client::RemoteRunOptions missing = Submit();
+  missing.inputs = {dir_.Write("few.csv", "customer_id,revenue_12m\nA,1\n")};
+  missing.wait = true;
+  auto failed = client::SubmitJob(missing);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(failed.status().message(), HasSubstr("column \"margin_12m\" is not in the header"));
+
+  client::RemoteRunOptions unreadable = Submit();
+  unreadable.inputs = {dir_.path() + "/nowhere.csv"};
+  unreadable.wait = true;
+  EXPECT_EQ(client::SubmitJob(unreadable).status().code(), absl::StatusCode::kNotFound);
+
+  // KPIs of a job that has not succeeded: FAILED_PRECONDITION.
+  auto jobs = client_->List();
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_EQ(client_->Kpis(jobs->jobs(0).id()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CoordinatorServiceTest, QueuedJobsCanBeCancelled) {
+  // One job runs at a time: the second waits in the queue.
+  auto first = client::SubmitJob(Submit());
+  auto second = client::SubmitJob(Submit());
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto cancelled = client_->Cancel(second->id());
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  auto end = client_->Wait(second->id(), nullptr, absl::Minutes(1));
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_EQ(end->state(), v1::JOB_STATE_CANCELLED);
+  auto done = client_->Wait(first->id(), nullptr, absl::Minutes(1));
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state(), v1::JOB_STATE_SUCCEEDED);
+}
+
+}  // namespace
+}  // namespace tierscore::coordinator
