@@ -5,7 +5,10 @@
 # ratios against tierscore measured in this run.
 #
 #   bash bench/run.sh [BUILD_DIR] [ROWS...]      (default rows: 1000000 10000000)
+#   ENGINES="cluster polars" bash bench/run.sh build 10000000   (a subset)
 #   make bench
+# "cluster" is the same job through tierscore-coordinator and two
+# tierscore-worker processes (one thread each) on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -13,6 +16,7 @@ shift || true
 ROWS=("$@")
 [ ${#ROWS[@]} -gt 0 ] || ROWS=(1000000 10000000)
 THREADS=${THREADS:-2}
+ENGINES=${ENGINES:-"tierscore cluster duckdb polars"}
 OUT=bench/out
 mkdir -p "$OUT"
 
@@ -33,6 +37,52 @@ measure() {
   rm -f "$log"
 }
 
+wait_port() {
+  for _ in $(seq 1 100); do
+    if [ -s "$1" ]; then cat "$1"; return 0; fi
+    sleep 0.1
+  done
+  echo "bench: no port in $1" >&2
+  return 1
+}
+
+# The same job through a coordinator and two workers (one thread each) on
+# loopback. Prints "wall cpu rss_mb": the submit's wall time, and the CPU
+# and summed peak RSS of the three servers (each measured by /usr/bin/time).
+measure_cluster() {
+  local input=$1 dir
+  dir=$(mktemp -d)
+  local pids=() workers=()
+  for i in 1 2; do
+    /usr/bin/time -f "%e %U %S %M" -o "$dir/w$i.time" "$BUILD/worker/tierscore-worker" \
+      --listen 127.0.0.1:0 --port-file "$dir/w$i.port" --threads 1 > "$dir/w$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in 1 2; do workers+=("127.0.0.1:$(wait_port "$dir/w$i.port")"); done
+  /usr/bin/time -f "%e %U %S %M" -o "$dir/c.time" "$BUILD/coordinator/tierscore-coordinator" \
+    --listen 127.0.0.1:0 --port-file "$dir/c.port" --workers "$(IFS=,; echo "${workers[*]}")" \
+    > "$dir/c.log" 2>&1 &
+  pids+=($!)
+  local target="127.0.0.1:$(wait_port "$dir/c.port")"
+  local start end
+  start=$(date +%s.%N)
+  "$TS" submit --target "$target" --input "$input" --policy "$POLICY" --kpis "$KPIS" --wait \
+    --out "$OUT/cluster_results.csv" --kpi-out "$OUT/cluster_kpis.csv" --quiet --timings \
+    > /dev/null 2> "$OUT/cluster_stats.txt"
+  end=$(date +%s.%N)
+  # Stop the servers (the children of /usr/bin/time, which then reports).
+  for pid in "${pids[@]}"; do pkill -TERM -P "$pid" || true; done
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  cat "$dir"/*.time | awk -v wall="$(echo "$end - $start" | bc)" \
+    '{cpu += $2 + $3; rss += $4} END {printf "%.2f %.2f %.0f\n", wall, cpu, rss / 1024}'
+  rm -rf "$dir"
+}
+
+row() {  # row ROWS ENGINE WALL CPU RSS
+  printf "%-10s %-10s %9s %9s %10s %12.2f %12.2f\n" "$1" "$2" "$3" "$4" "$5" \
+      "$(echo "$3 / $tw" | bc -l)" "$(echo "$5 / $tr" | bc -l)"
+}
+
 printf "\n%-10s %-10s %9s %9s %10s %12s %12s\n" rows engine wall_s cpu_s rss_MB wall_ratio rss_ratio
 for n in "${ROWS[@]}"; do
   input="$OUT/customers_$n.csv"
@@ -42,18 +92,31 @@ for n in "${ROWS[@]}"; do
 
   read -r tw tc tr < <(measure "$TS" run --input "$input" --policy "$POLICY" --kpis "$KPIS" \
       --threads "$THREADS" --out "$OUT/ts_results.csv" --kpi-out "$OUT/ts_kpis.csv" --quiet)
-  read -r dw dc dr < <(measure node bench/duckdb_job.js "$input" "$OUT/duckdb_results.csv" \
-      "$OUT/duckdb_kpis.csv" "$THREADS")
-  read -r pw pc pr < <(POLARS_MAX_THREADS="$THREADS" measure node bench/polars_job.js \
-      "$input" "$OUT/polars_results.csv" "$OUT/polars_kpis.csv")
-
-  printf "%-10s %-10s %9s %9s %10s %12s %12s\n" "$n" tierscore "$tw" "$tc" "$tr" 1.00 1.00
-  printf "%-10s %-10s %9s %9s %10s %12.2f %12.2f\n" "$n" duckdb "$dw" "$dc" "$dr" \
-      "$(echo "$dw / $tw" | bc -l)" "$(echo "$dr / $tr" | bc -l)"
-  printf "%-10s %-10s %9s %9s %10s %12.2f %12.2f\n" "$n" polars "$pw" "$pc" "$pr" \
-      "$(echo "$pw / $tw" | bc -l)" "$(echo "$pr / $tr" | bc -l)"
-  echo "  duckdb vs tierscore: $("$BUILD/bench/compare_results" "$OUT/ts_results.csv" "$OUT/duckdb_results.csv" ladder abc | tail -1)"
-  echo "  polars vs tierscore: $("$BUILD/bench/compare_results" "$OUT/ts_results.csv" "$OUT/polars_results.csv" ladder abc | tail -1)"
+  row "$n" tierscore "$tw" "$tc" "$tr"
+  for engine in $ENGINES; do
+    case $engine in
+      cluster)
+        read -r w c r < <(measure_cluster "$input")
+        row "$n" cluster "$w" "$c" "$r"
+        echo "  cluster: $(tail -1 "$OUT/cluster_stats.txt")"
+        echo "  cluster vs tierscore: $("$BUILD/bench/compare_results" "$OUT/ts_results.csv" "$OUT/cluster_results.csv" ladder abc | tail -1)"
+        cmp -s "$OUT/ts_kpis.csv" "$OUT/cluster_kpis.csv" && echo "  cluster KPI table: identical" \
+          || echo "  cluster KPI table: DIFFERS"
+        ;;
+      duckdb)
+        read -r w c r < <(measure node bench/duckdb_job.js "$input" "$OUT/duckdb_results.csv" \
+            "$OUT/duckdb_kpis.csv" "$THREADS")
+        row "$n" duckdb "$w" "$c" "$r"
+        echo "  duckdb vs tierscore: $("$BUILD/bench/compare_results" "$OUT/ts_results.csv" "$OUT/duckdb_results.csv" ladder abc | tail -1)"
+        ;;
+      polars)
+        read -r w c r < <(POLARS_MAX_THREADS="$THREADS" measure node bench/polars_job.js \
+            "$input" "$OUT/polars_results.csv" "$OUT/polars_kpis.csv")
+        row "$n" polars "$w" "$c" "$r"
+        echo "  polars vs tierscore: $("$BUILD/bench/compare_results" "$OUT/ts_results.csv" "$OUT/polars_results.csv" ladder abc | tail -1)"
+        ;;
+    esac
+  done
 done
 echo
 echo "wall_ratio = engine wall / tierscore wall (higher: tierscore faster);"

@@ -108,6 +108,9 @@ std::string FormatStats(const v1::JobStats& stats) {
   absl::StrAppendFormat(&out, "splits %d, %.1f MB, cut search %d rounds, %d items fetched\n",
                         stats.splits(), stats.bytes() / 1048576.0, stats.search_rounds(),
                         stats.search_items_fetched());
+  absl::StrAppendFormat(&out, "worker calls: %.1f KB sent, %.1f KB received; %d recoveries\n",
+                        stats.bytes_to_workers() / 1024.0, stats.bytes_from_workers() / 1024.0,
+                        stats.recoveries());
   return out;
 }
 

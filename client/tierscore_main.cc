@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--kpi-out", submit.kpis_out_path, "KPI table CSV (with --wait)");
   bool submit_quiet = false;
   submit_cmd->add_flag("--quiet", submit_quiet, "Print nothing but errors and the job id");
+  bool submit_timings = false;
+  submit_cmd->add_flag("--timings", submit_timings,
+                       "Print the duration of each phase and the worker traffic");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -91,6 +94,7 @@ int main(int argc, char** argv) {
       job = tierscore::client::SubmitJob(submit);
     }
     if (!job.ok()) return Fail(job.status());
+    if (submit_timings) std::cerr << tierscore::client::FormatStats(job->result().stats());
     if (!submit.wait || submit_quiet) {
       std::printf("%s\n", job->id().c_str());
       return 0;

@@ -93,7 +93,7 @@ int JobRunner::LoadCallsPerWorker() const {
 }
 
 absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
-    const v1::JobSpec& spec, const engine::CompiledJob& job) {
+    const v1::JobSpec& spec, const engine::CompiledJob& job, WorkerTraffic& traffic) {
   if (spec.inputs_size() == 0) {
     return absl::InvalidArgumentError("inputs: at least one input file is required");
   }
@@ -109,7 +109,9 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
     }
     v1::ScanRequest head;
     head.set_path(path);
-    TS_ASSIGN_OR_RETURN(v1::ScanResponse scan, workers_[static_cast<size_t>(f % nw)]->Scan(head, Deadline()));
+    auto scanned = workers_[static_cast<size_t>(f % nw)]->Scan(head, Deadline());
+    traffic.Count(head, scanned);
+    TS_ASSIGN_OR_RETURN(v1::ScanResponse scan, std::move(scanned));
     engine::CsvHeader header;
     header.columns.assign(scan.header().begin(), scan.header().end());
     TS_RETURN_IF_ERROR(engine::CheckHeader(job, path, header.columns));
@@ -152,8 +154,9 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
       v1::ScanRequest req;
       req.set_path(path);
       for (size_t i = lo; i < hi; ++i) *req.add_ranges() = ranges[i];
-      TS_ASSIGN_OR_RETURN(v1::ScanResponse resp,
-                          workers_[static_cast<size_t>(g)]->Scan(req, Deadline()));
+      auto scanned = workers_[static_cast<size_t>(g)]->Scan(req, Deadline());
+      traffic.Count(req, scanned);
+      TS_ASSIGN_OR_RETURN(v1::ScanResponse resp, std::move(scanned));
       if (resp.ranges_size() != static_cast<int>(hi - lo)) {
         return absl::InternalError("worker returned the wrong number of range scans");
       }
@@ -218,7 +221,7 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
   outcome.alive.assign(workers_.size(), true);
 
   TS_RETURN_IF_ERROR(job.StartPhase("plan"));
-  TS_ASSIGN_OR_RETURN(outcome.splits, PlanSplits(spec, *outcome.compiled));
+  TS_ASSIGN_OR_RETURN(outcome.splits, PlanSplits(spec, *outcome.compiled, *outcome.traffic));
   PlaceSplits(outcome);
   job.merged.assign(outcome.splits.size(), kPlanned);
   {
@@ -255,6 +258,8 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
   stats_out.set_search_rounds(outcome.search.rounds);
   stats_out.set_search_items_fetched(outcome.search.items_fetched);
   stats_out.set_recoveries(outcome.recoveries);
+  stats_out.set_bytes_to_workers(outcome.traffic->sent);
+  stats_out.set_bytes_from_workers(outcome.traffic->received);
   job.StartPhase("done").IgnoreError();  // finished: too late to cancel
   {
     absl::MutexLock lock(&job.mu);
@@ -336,20 +341,26 @@ absl::Status JobRunner::Rebuild(JobOutcome& outcome, size_t w, const std::vector
     load.set_job_id(outcome.job_id);
     *load.mutable_spec() = outcome.spec;
     *load.add_splits() = outcome.splits[static_cast<size_t>(s)];
-    TS_RETURN_IF_ERROR(worker.Load(load, Deadline()).status());
+    auto loaded = worker.Load(load, Deadline());
+    outcome.traffic->Count(load, loaded);
+    TS_RETURN_IF_ERROR(loaded.status());
     if (stage >= kScored) {
       v1::ScoreRequest score;
       score.set_job_id(outcome.job_id);
       score.add_splits(s);
       for (const auto& p : outcome.params) *score.add_criteria() = p;
-      TS_RETURN_IF_ERROR(worker.Score(score, Deadline()).status());
+      auto scored = worker.Score(score, Deadline());
+      outcome.traffic->Count(score, scored);
+      TS_RETURN_IF_ERROR(scored.status());
     }
     if (stage >= kAssigned) {
       v1::AssignRequest assign;
       assign.set_job_id(outcome.job_id);
       assign.add_splits(s);
       for (const auto& c : outcome.cuts) *assign.add_schemes() = c;
-      TS_RETURN_IF_ERROR(worker.Assign(assign, Deadline()).status());
+      auto assigned = worker.Assign(assign, Deadline());
+      outcome.traffic->Count(assign, assigned);
+      TS_RETURN_IF_ERROR(assigned.status());
     }
     return absl::OkStatus();
   };
@@ -446,6 +457,7 @@ absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job)
         *req.mutable_spec() = outcome.spec;
         *req.add_splits() = outcome.splits[s];
         auto resp = workers_[w]->Load(req, Deadline());
+        outcome.traffic->Count(req, resp);
         if (!resp.ok()) {
           absl::MutexLock lock(&error_mu);
           if (worker_error[w].ok()) worker_error[w] = resp.status();
@@ -487,7 +499,9 @@ absl::StatusOr<JobRunner::ScoreTotals> JobRunner::Score(Job& job) {
         req.set_job_id(outcome.job_id);
         for (int32_t s : splits) req.add_splits(s);
         for (const auto& p : outcome.params) *req.add_criteria() = p;
-        return worker.Score(req, Deadline());
+        auto resp = worker.Score(req, Deadline());
+        outcome.traffic->Count(req, resp);
+        return resp;
       }));
   ScoreTotals totals;
   bool first = true;
@@ -534,6 +548,7 @@ absl::StatusOr<std::vector<v1::CutKey>> JobRunner::Search(Job& job, const ScoreT
         for (int32_t s : splits[static_cast<size_t>(a)]) req.add_splits(s);
         for (const auto& p : probes) *req.add_probes() = p;
         responses[static_cast<size_t>(a)] = workers_[owners[static_cast<size_t>(a)]]->Probe(req, Deadline());
+        outcome.traffic->Count(req, responses[static_cast<size_t>(a)]);
         return absl::OkStatus();
       }).IgnoreError();
       bool retry = false;
@@ -572,7 +587,9 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
         req.set_job_id(outcome.job_id);
         for (int32_t s : splits) req.add_splits(s);
         for (const auto& sc : outcome.cuts) *req.add_schemes() = sc;
-        return worker.Assign(req, Deadline());
+        auto resp = worker.Assign(req, Deadline());
+        outcome.traffic->Count(req, resp);
+        return resp;
       }));
 
   v1::JobResult& result = outcome.result;

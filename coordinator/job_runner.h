@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
 #include "absl/time/time.h"
 #include "coordinator/cut_search.h"
 #include "coordinator/worker_client.h"
@@ -38,6 +39,19 @@ struct JobProgress {
 };
 using ProgressFn = std::function<void(const JobProgress&)>;
 
+// Bytes the coordinator sent to and received from workers for a job
+// (serialised request and response sizes). Thread-safe.
+struct WorkerTraffic {
+  std::atomic<int64_t> sent{0};
+  std::atomic<int64_t> received{0};
+
+  template <typename Response>
+  void Count(const google::protobuf::Message& request, const absl::StatusOr<Response>& response) {
+    sent += static_cast<int64_t>(request.ByteSizeLong());
+    if (response.ok()) received += static_cast<int64_t>(response->ByteSizeLong());
+  }
+};
+
 // A finished job: its result, and where its splits live for export.
 struct JobOutcome {
   std::string job_id;
@@ -53,6 +67,8 @@ struct JobOutcome {
   std::vector<v1::SchemeCuts> cuts;         // once assigned
   std::vector<bool> alive;                  // per worker
   int recoveries = 0;                       // workers lost or restarted
+  // Of the job's phases (not of exporting results).
+  std::shared_ptr<WorkerTraffic> traffic = std::make_shared<WorkerTraffic>();
 };
 
 // Runs a job in phases against workers (DESIGN.md §4): plan splits, load +
@@ -120,7 +136,8 @@ class JobRunner {
 
   // The phases, in order.
   absl::StatusOr<std::vector<v1::Split>> PlanSplits(const v1::JobSpec& spec,
-                                                    const engine::CompiledJob& job);
+                                                    const engine::CompiledJob& job,
+                                                    WorkerTraffic& traffic);
   void PlaceSplits(JobOutcome& outcome);
   absl::StatusOr<std::vector<engine::CriterionStatsAcc>> Load(Job& job);
   absl::StatusOr<ScoreTotals> Score(Job& job);
