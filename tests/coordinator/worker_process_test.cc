@@ -1,6 +1,7 @@
 // Real tierscore-worker processes on loopback: one is SIGKILLed while the
 // job loads, another SIGSTOPped during the cut search. The job must finish
-// on the last worker with the reference's result.
+// on the last worker with the reference's result. First with the job runner
+// in this process, then with the tierscore-coordinator binary.
 #include <signal.h>
 
 #include <atomic>
@@ -8,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
+#include "client/coordinator_client.h"
 #include "coordinator/grpc_worker_client.h"
 #include "engine/generator.h"
 #include "gtest/gtest.h"
@@ -107,6 +110,103 @@ TEST(WorkerProcessTest, KilledAndHungWorkersCostTimeNotResults) {
   }
   (*runner)->Release("killjob");
   testing::ExpectSameAsReference(spec, run);
+}
+
+}  // namespace
+}  // namespace tierscore::coordinator
+
+namespace tierscore::coordinator {
+namespace {
+
+// The real binaries: tierscore-coordinator and three tierscore-workers on
+// loopback ports, driven through the public API. One worker is SIGKILLed
+// while the job loads, another SIGSTOPped during the cut search (the
+// coordinator's --call-timeout detects it).
+TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
+  testing::TempDir dir;
+  engine::GeneratorOptions gen;
+  gen.rows = 150000;
+  gen.seed = 9;
+  gen.extra_zero_share = 0.2;
+  const std::string input = dir.path() + "/customers.csv";
+  ASSERT_TRUE(engine::GenerateCustomers(gen, input).ok());
+
+  std::vector<std::unique_ptr<testing::ChildProcess>> workers;
+  std::string addresses;
+  for (int i = 0; i < 3; ++i) {
+    const std::string port_file = dir.path() + "/w" + std::to_string(i);
+    auto child = testing::ChildProcess::Start(
+        {std::string(TIERSCORE_BINARY_DIR) + "/worker/tierscore-worker", "--listen",
+         "127.0.0.1:0", "--port-file", port_file, "--threads", "1"});
+    ASSERT_TRUE(child.ok()) << child.status();
+    workers.push_back(*std::move(child));
+    auto port = testing::WaitForPortFile(port_file, absl::Seconds(20));
+    ASSERT_TRUE(port.ok()) << port.status();
+    addresses += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(*port);
+  }
+  const std::string coordinator_port = dir.path() + "/c";
+  auto coordinator = testing::ChildProcess::Start(
+      {std::string(TIERSCORE_BINARY_DIR) + "/coordinator/tierscore-coordinator", "--listen",
+       "127.0.0.1:0", "--port-file", coordinator_port, "--workers", addresses,
+       "--call-timeout", "3"});
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  auto port = testing::WaitForPortFile(coordinator_port, absl::Seconds(20));
+  ASSERT_TRUE(port.ok()) << port.status();
+  auto client = client::CoordinatorClient::Create("127.0.0.1:" + std::to_string(*port));
+
+  v1::JobSpec spec;
+  spec.add_inputs(input);
+  *spec.mutable_policy() = testing::PolicyFromYaml(kPolicy);
+  *spec.mutable_kpis() = testing::KpisFromYaml(kKpis);
+  spec.set_split_bytes(300000);  // ~45 splits: loading takes a while
+  auto submitted = client->Submit(spec);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  bool killed = false, stopped = false;
+  auto done = client->Wait(
+      submitted->id(),
+      [&](const v1::Job& job) {
+        if (job.progress().phase() == "load" && job.progress().splits_done() >= 3 && !killed) {
+          workers[0]->Signal(SIGKILL);
+          killed = true;
+        }
+        if ((job.progress().phase() == "search" || job.progress().phase() == "assign") &&
+            !stopped) {
+          workers[1]->Signal(SIGSTOP);
+          stopped = true;
+        }
+      },
+      absl::Minutes(3));
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->state(), v1::JOB_STATE_SUCCEEDED) << done->error();
+  EXPECT_TRUE(killed && stopped);
+  EXPECT_GE(done->result().stats().recoveries(), 1);
+
+  auto kpis = client->Kpis(done->id());
+  ASSERT_TRUE(kpis.ok());
+  v1::JobResult result = done->result();
+  *result.mutable_kpis() = *kpis;
+  auto compiled = engine::CompileJob(spec.policy(), spec.kpis());
+  auto ref = engine::RunReference(**compiled, {input});
+  ASSERT_TRUE(ref.ok());
+  EXPECT_EQ(testing::ResultDiff(result, ref->result), "");
+
+  // Per-customer results, streamed from the surviving worker.
+  std::string csv;
+  ASSERT_TRUE(client
+                  ->StreamResults(done->id(), false,
+                                  [&](const std::string& chunk) {
+                                    csv += chunk;
+                                    return absl::OkStatus();
+                                  },
+                                  absl::Minutes(1))
+                  .ok());
+  std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), ref->ids.size() + 1);
+  for (size_t i = 0; i < ref->ids.size(); ++i) {
+    std::vector<std::string> f = absl::StrSplit(lines[i + 1], ',');
+    ASSERT_EQ(f[0], ref->ids[i]);
+    ASSERT_EQ(f[2], compiled->get()->policy.schemes[0].names[static_cast<size_t>(ref->tiers[0][i])]);
+  }
 }
 
 }  // namespace
