@@ -22,7 +22,13 @@ int main(int argc, char** argv) {
   app.add_option("--listen", options.listen, "host:port to serve on; port 0 picks a free port")
       ->capture_default_str();
   app.add_option("--port-file", port_file, "Write the bound port to this file once serving");
-  app.add_option("--workers", workers, "Worker addresses, host:port,host:port")->required();
+  app.add_option("--workers", workers,
+                 "Workers: host:port,host:port or dns:///name:port (every address it resolves to)")
+      ->required();
+  double wait_for_workers_seconds = 300;
+  app.add_option("--wait-for-workers", wait_for_workers_seconds,
+                 "Seconds a job waits in the queue for a healthy worker")
+      ->capture_default_str();
   app.add_option("--max-running", options.jobs.max_running, "Jobs run at once")
       ->capture_default_str();
   app.add_option("--max-queued", options.jobs.max_queued, "Jobs waiting at most")
@@ -34,9 +40,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   for (absl::string_view w : absl::StrSplit(workers, ',', absl::SkipWhitespace())) {
-    options.workers.emplace_back(w);
+    options.pool.targets.emplace_back(w);
   }
   options.jobs.runner.call_timeout = absl::Seconds(call_timeout_seconds);
+  options.jobs.wait_for_workers = absl::Seconds(wait_for_workers_seconds);
 
   sigset_t stop;
   sigemptyset(&stop);
@@ -57,8 +64,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  spdlog::info("tierscore-coordinator serving on {} with {} workers", (*server)->address(),
-               options.workers.size());
+  spdlog::info("tierscore-coordinator serving on {}; {} of {} workers healthy",
+               (*server)->address(), (*server)->workers()->Healthy().size(),
+               (*server)->workers()->Members().size());
   int signal = 0;
   sigwait(&stop, &signal);
   spdlog::info("signal {}: draining for up to {}s", signal, grace_seconds);

@@ -10,16 +10,13 @@ namespace tierscore::coordinator {
 
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
     const CoordinatorServerOptions& options) {
-  if (options.workers.empty()) {
-    return absl::InvalidArgumentError("workers: at least one worker address is required");
-  }
   std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
-  std::vector<WorkerClient*> seams;
-  for (const std::string& address : options.workers) {
-    s->workers_.push_back(GrpcWorkerClient::Create(address));
-    seams.push_back(s->workers_.back().get());
-  }
-  TS_ASSIGN_OR_RETURN(s->manager_, JobManager::Create(seams, options.jobs));
+  TS_ASSIGN_OR_RETURN(s->pool_, WorkerPool::Create(options.pool, DefaultWorkerPoolSeams()));
+  WorkerPool* pool = s->pool_.get();
+  TS_ASSIGN_OR_RETURN(s->manager_,
+                      JobManager::Create([pool](absl::Time deadline) {
+                        return pool->WaitForHealthy(deadline);
+                      }, options.jobs));
   s->service_ = std::make_unique<CoordinatorService>(s->manager_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -38,7 +35,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
 
 CoordinatorServer::~CoordinatorServer() {
   Shutdown(absl::ZeroDuration());
-  manager_.reset();  // stops running jobs before the worker clients go
+  manager_.reset();  // stops running jobs before the pool goes
 }
 
 void CoordinatorServer::Shutdown(absl::Duration grace) {

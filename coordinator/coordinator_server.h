@@ -10,19 +10,21 @@
 #include "coordinator/coordinator_service.h"
 #include "coordinator/grpc_worker_client.h"
 #include "coordinator/job_manager.h"
+#include "coordinator/worker_pool.h"
 #include "grpcpp/server.h"
 
 namespace tierscore::coordinator {
 
 struct CoordinatorServerOptions {
   std::string listen = "127.0.0.1:0";  // port 0: any free port (see port())
-  std::vector<std::string> workers;     // "host:port" of each worker
+  // Worker targets ("host:port" or "dns:///name:port") and health checks.
+  WorkerPoolOptions pool;
   JobManagerOptions jobs;
 };
 
-// A running coordinator: JobManager over gRPC workers, behind the public
-// Coordinator service, with grpc.health.v1 (SERVING until Shutdown) and
-// server reflection. Thread-safe.
+// A running coordinator: JobManager over a health-checked WorkerPool of gRPC
+// workers, behind the public Coordinator service, with grpc.health.v1
+// (SERVING until Shutdown) and server reflection. Thread-safe.
 class CoordinatorServer {
  public:
   // INVALID_ARGUMENT without workers; UNAVAILABLE if the address cannot be
@@ -34,6 +36,7 @@ class CoordinatorServer {
   int port() const { return port_; }
   const std::string& address() const { return address_; }
   JobManager* jobs() const { return manager_.get(); }
+  WorkerPool* workers() const { return pool_.get(); }
 
   // NOT_SERVING, stop accepting calls, let calls in flight finish for up to
   // `grace`, then cancel the rest and stop running jobs. Idempotent.
@@ -43,7 +46,7 @@ class CoordinatorServer {
  private:
   CoordinatorServer() = default;
 
-  std::vector<std::unique_ptr<GrpcWorkerClient>> workers_;
+  std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<JobManager> manager_;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
@@ -20,16 +21,27 @@ struct JobManager::Entry {
   std::unique_ptr<JobOutcome> outcome ABSL_GUARDED_BY(export_mu);  // while results are kept
   std::atomic<bool> cancel{false};
   absl::Time started;
+  // Set when the job starts; the workers it runs on, kept for its export.
+  std::vector<std::shared_ptr<WorkerClient>> workers;
+  std::unique_ptr<JobRunner> runner;
 };
 
 absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
-    std::vector<WorkerClient*> workers, const JobManagerOptions& options) {
-  TS_ASSIGN_OR_RETURN(auto runner, JobRunner::Create(std::move(workers), options.runner));
-  return std::unique_ptr<JobManager>(new JobManager(std::move(runner), options));
+    WorkerProvider provider, const JobManagerOptions& options) {
+  if (!provider) return absl::InvalidArgumentError("no worker provider");
+  return std::unique_ptr<JobManager>(new JobManager(std::move(provider), options));
 }
 
-JobManager::JobManager(std::unique_ptr<JobRunner> runner, const JobManagerOptions& options)
-    : runner_(std::move(runner)), options_(options) {
+absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
+    std::vector<WorkerClient*> workers, const JobManagerOptions& options) {
+  if (workers.empty()) return absl::InvalidArgumentError("no workers");
+  std::vector<std::shared_ptr<WorkerClient>> shared;
+  for (WorkerClient* w : workers) shared.emplace_back(w, [](WorkerClient*) {});  // borrowed
+  return Create([shared](absl::Time) { return shared; }, options);
+}
+
+JobManager::JobManager(WorkerProvider provider, const JobManagerOptions& options)
+    : provider_(std::move(provider)), options_(options) {
   for (int i = 0; i < std::max(1, options_.max_running); ++i) {
     threads_.emplace_back([this] { RunLoop(); });
   }
@@ -168,7 +180,7 @@ absl::Status JobManager::ExportResults(
         "the per-customer results of job ", id, " were released; submit it again"));
   }
   TS_RETURN_IF_ERROR(sink(JobRunner::ResultsHeader(*entry->outcome->compiled, explain)));
-  return runner_->ExportResults(*entry->outcome, explain, sink);
+  return entry->runner->ExportResults(*entry->outcome, explain, sink);
 }
 
 void JobManager::RunLoop() {
@@ -197,9 +209,33 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
     id = entry->job.id();
     spec = entry->job.spec();
   }
+  // The job stays QUEUED until a worker is healthy; waiting in slices
+  // notices a cancellation (or shutdown) within a second.
+  const absl::Time give_up = absl::Now() + options_.wait_for_workers;
+  while (true) {
+    entry->workers = provider_(std::min(give_up, absl::Now() + absl::Seconds(1)));
+    if (!entry->workers.empty() || entry->cancel || absl::Now() >= give_up) break;
+  }
+  std::vector<WorkerClient*> workers;
+  for (const auto& w : entry->workers) workers.push_back(w.get());
+  auto created = JobRunner::Create(workers, options_.runner);
+  if (!created.ok() || entry->cancel) {
+    const absl::Status st =
+        entry->cancel ? absl::CancelledError(absl::StrCat("job ", id, " was cancelled"))
+                      : absl::UnavailableError(absl::StrCat(
+                            "no healthy worker within ", absl::FormatDuration(options_.wait_for_workers)));
+    Update(entry, [&](v1::Job& j) {
+      j.set_state(entry->cancel ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
+      j.set_error_code(static_cast<int32_t>(st.code()));
+      j.set_error(std::string(st.message()));
+    });
+    return;
+  }
+  entry->runner = *std::move(created);
+  JobRunner& runner = *entry->runner;
   entry->started = absl::Now();
   Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_RUNNING); });
-  auto outcome = runner_->Run(id, spec, [&](const JobProgress& p) {
+  auto outcome = runner.Run(id, spec, [&](const JobProgress& p) {
     Update(entry, [&](v1::Job& j) {
       v1::JobProgress* out = j.mutable_progress();
       out->set_phase(p.phase);
@@ -211,7 +247,7 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
     });
   }, &entry->cancel);
   if (!outcome.ok()) {
-    runner_->Release(id);
+    runner.Release(id);
     const absl::Status st = outcome.status();
     Update(entry, [&](v1::Job& j) {
       j.set_state(absl::IsCancelled(st) ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
@@ -248,7 +284,7 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
       evicted_id = evicted->outcome->job_id;
       evicted->outcome.reset();
     }
-    runner_->Release(evicted_id);
+    evicted->runner->Release(evicted_id);
   }
 }
 

@@ -13,6 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "coordinator/job_runner.h"
 #include "tierscore/v1/coordinator.pb.h"
 
@@ -24,8 +25,16 @@ struct JobManagerOptions {
   // Finished jobs whose per-customer results stay on the workers (for
   // StreamResults); older ones are released, keeping their summary and KPIs.
   int keep_results = 4;
+  // How long a job waits in the queue for a healthy worker before it fails
+  // UNAVAILABLE.
+  absl::Duration wait_for_workers = absl::Minutes(5);
   JobRunnerOptions runner;
 };
+
+// The workers a job may use, healthy now; waits until there is one or the
+// deadline passes (then empty). Clients stay valid while a job holds them.
+using WorkerProvider =
+    std::function<std::vector<std::shared_ptr<WorkerClient>>(absl::Time deadline)>;
 
 // Owns the lifecycle of jobs: validation at submission, a queue, a bounded
 // number of running jobs, progress, cancellation, and the results of
@@ -34,7 +43,10 @@ struct JobManagerOptions {
 // Thread-safe. Job ids are unique within the process.
 class JobManager {
  public:
-  // `workers` are borrowed and must outlive the manager.
+  // Each job runs on the workers `provider` gives when it starts.
+  static absl::StatusOr<std::unique_ptr<JobManager>> Create(WorkerProvider provider,
+                                                            const JobManagerOptions& options);
+  // A fixed set of workers, borrowed: they must outlive the manager.
   static absl::StatusOr<std::unique_ptr<JobManager>> Create(std::vector<WorkerClient*> workers,
                                                             const JobManagerOptions& options);
   // Cancels running jobs and waits for them to stop.
@@ -64,14 +76,14 @@ class JobManager {
  private:
   struct Entry;
 
-  JobManager(std::unique_ptr<JobRunner> runner, const JobManagerOptions& options);
+  JobManager(WorkerProvider provider, const JobManagerOptions& options);
   void RunLoop();
   void Execute(const std::shared_ptr<Entry>& entry);
   // Applies `change` to the job and notifies its subscribers.
   void Update(const std::shared_ptr<Entry>& entry, const std::function<void(v1::Job&)>& change);
   std::shared_ptr<Entry> Find(const std::string& id) const;
 
-  const std::unique_ptr<JobRunner> runner_;
+  const WorkerProvider provider_;
   const JobManagerOptions options_;
 
   mutable absl::Mutex mu_;

@@ -32,7 +32,7 @@ class CoordinatorServiceTest : public ::testing::Test {
     for (int i = 0; i < 2; ++i) {
       auto w = worker::WorkerServer::Create({.listen = "127.0.0.1:0", .threads = 1});
       ASSERT_TRUE(w.ok()) << w.status();
-      options.workers.push_back((*w)->address());
+      options.pool.targets.push_back((*w)->address());
       workers_.push_back(*std::move(w));
     }
     options.jobs.max_running = 1;
@@ -149,6 +149,64 @@ TEST_F(CoordinatorServiceTest, QueuedJobsCanBeCancelled) {
   auto done = client_->Wait(first->id(), nullptr, absl::Minutes(1));
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->state(), v1::JOB_STATE_SUCCEEDED);
+}
+
+}  // namespace
+}  // namespace tierscore::coordinator
+
+namespace tierscore::coordinator {
+namespace {
+
+// A job submitted while no worker is healthy waits in the queue, and runs
+// once a worker starts (here: on the address the pool was given); with no
+// worker within the wait it fails UNAVAILABLE.
+TEST(CoordinatorQueueTest, JobsWaitForAHealthyWorker) {
+  testing::TempDir dir;
+  const std::string input = dir.Write("c.csv", engine::GenerateCustomersCsv({.rows = 3000}));
+  int port;
+  {
+    auto probe = worker::WorkerServer::Create({.listen = "127.0.0.1:0", .threads = 1});
+    ASSERT_TRUE(probe.ok());
+    port = (*probe)->port();  // free again once this server is gone
+  }
+  CoordinatorServerOptions options;
+  options.pool.targets = {"127.0.0.1:" + std::to_string(port)};
+  options.pool.check_interval = absl::Milliseconds(100);
+  options.pool.check_timeout = absl::Milliseconds(200);
+  options.jobs.wait_for_workers = absl::Seconds(30);
+  auto coordinator = CoordinatorServer::Create(options);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  EXPECT_TRUE((*coordinator)->workers()->Healthy().empty());
+  auto client = client::CoordinatorClient::Create((*coordinator)->address());
+
+  client::RemoteRunOptions o;
+  o.target = (*coordinator)->address();
+  o.inputs = {input};
+  o.policy_path = std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml";
+  auto submitted = client::SubmitJob(o);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(client->Get(submitted->id())->state(), v1::JOB_STATE_QUEUED);
+
+  auto worker = worker::WorkerServer::Create(
+      {.listen = "127.0.0.1:" + std::to_string(port), .threads = 1});
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  auto done = client->Wait(submitted->id(), nullptr, absl::Minutes(1));
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->state(), v1::JOB_STATE_SUCCEEDED) << done->error();
+  EXPECT_EQ(done->result().customers(), 3000);
+
+  // Nobody at this address: the job gives up after the wait.
+  CoordinatorServerOptions lonely = options;
+  lonely.pool.targets = {"127.0.0.1:1"};
+  lonely.jobs.wait_for_workers = absl::Milliseconds(300);
+  auto alone = CoordinatorServer::Create(lonely);
+  ASSERT_TRUE(alone.ok());
+  o.target = (*alone)->address();
+  o.wait = true;
+  auto failed = client::SubmitJob(o);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+  EXPECT_THAT(failed.status().message(), ::testing::HasSubstr("no healthy worker"));
 }
 
 }  // namespace
