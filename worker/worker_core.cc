@@ -1,6 +1,7 @@
 #include "worker/worker_core.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -35,6 +36,7 @@ struct ProbeCandidates {
 };
 
 struct WorkerCore::Job {
+  std::atomic<int64_t> last_call_ns{absl::GetCurrentTimeNanos()};  // for the lease
   std::shared_ptr<const engine::CompiledJob> compiled;
   std::string spec_key;  // the serialised policy and KPI spec
   absl::Mutex mu;
@@ -171,6 +173,7 @@ absl::StatusOr<std::shared_ptr<WorkerCore::Job>> WorkerCore::FindJob(
     const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = jobs_.find(id);
+  if (it != jobs_.end()) it->second->last_call_ns = absl::GetCurrentTimeNanos();
   if (it == jobs_.end()) {
     // Not final: the coordinator loads the job's splits here and retries.
     return absl::FailedPreconditionError(
@@ -224,6 +227,7 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
     auto it = jobs_.find(request.job_id());
     if (it != jobs_.end()) job = it->second;
   }
+  if (job != nullptr) job->last_call_ns = absl::GetCurrentTimeNanos();
   if (job != nullptr && job->spec_key != key) {
     return absl::FailedPreconditionError(absl::StrCat(
         "job ", request.job_id(), " is already loaded here with a different spec"));
@@ -619,6 +623,21 @@ absl::StatusOr<v1::ExportResponse> WorkerCore::Export(const v1::ExportRequest& r
   response.set_rows(shard.table.rows);
   response.set_csv(std::move(csv));
   return response;
+}
+
+int WorkerCore::ExpireIdle(absl::Duration lease) {
+  const int64_t cutoff = absl::GetCurrentTimeNanos() - absl::ToInt64Nanoseconds(lease);
+  std::vector<std::shared_ptr<Job>> expired;  // freed outside the lock
+  absl::MutexLock lock(&mu_);
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    if (it->second->last_call_ns.load() < cutoff) {
+      expired.push_back(std::move(it->second));
+      jobs_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  return static_cast<int>(expired.size());
 }
 
 absl::Status WorkerCore::Release(const v1::ReleaseRequest& request) {

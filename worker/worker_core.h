@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/csv.h"
 #include "engine/job.h"
 #include "engine/scoring.h"
@@ -52,6 +53,10 @@ class WorkerCore {
 
   // Jobs currently held (for tests and metrics).
   size_t JobCount() const;
+
+  // Frees every job that has had no call for longer than `lease` (its
+  // coordinator is gone or forgot it). Returns how many were freed.
+  int ExpireIdle(absl::Duration lease);
 
  private:
   struct Shard;

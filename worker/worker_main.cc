@@ -23,7 +23,12 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "Cores for phase work (default: all)");
   app.add_option("--grace", grace_seconds, "Seconds in-flight calls may finish after SIGTERM")
       ->capture_default_str();
+  double lease_seconds = 1800;
+  app.add_option("--job-lease", lease_seconds,
+                 "Seconds without a call after which a job's memory is freed")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  options.job_lease = absl::Seconds(lease_seconds);
 
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t stop;

@@ -34,10 +34,24 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   s->address_ = absl::StrCat(host, ":", s->port_);
   s->server_->GetHealthCheckService()->SetServingStatus(true);
+  const absl::Duration lease = options.job_lease;
+  s->sweeper_ = std::thread([server = s.get(), lease] {
+    absl::MutexLock lock(&server->mu_);
+    while (!server->mu_.AwaitWithTimeout(absl::Condition(&server->stopping_), lease / 4)) {
+      server->core_->ExpireIdle(lease);
+    }
+  });
   return s;
 }
 
-WorkerServer::~WorkerServer() { Shutdown(absl::ZeroDuration()); }
+WorkerServer::~WorkerServer() {
+  Shutdown(absl::ZeroDuration());
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (sweeper_.joinable()) sweeper_.join();
+}
 
 void WorkerServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;

@@ -3,8 +3,10 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/thread_pool.h"
 #include "grpcpp/server.h"
@@ -18,6 +20,8 @@ struct WorkerServerOptions {
   int threads = 0;                     // cores for phase work; <= 0: all
   int call_threads = 0;                // calls run at once; <= 0: 2 x threads
   int max_message_bytes = 1 << 30;     // results of one split can be large
+  // A job's shards are freed when no call for it came for this long.
+  absl::Duration job_lease = absl::Minutes(30);
 };
 
 // A running worker: WorkerCore behind the Worker gRPC service, with the
@@ -50,6 +54,11 @@ class WorkerServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string address_;
+
+  // Expires idle jobs every lease / 4.
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread sweeper_;
 };
 
 }  // namespace tierscore::worker

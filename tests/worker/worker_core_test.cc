@@ -123,5 +123,16 @@ TEST_F(WorkerCoreTest, PhasesCheckTheirPreconditions) {
   EXPECT_EQ(loaded->JobCount(), 0u);
 }
 
+TEST_F(WorkerCoreTest, IdleJobsExpireAfterTheirLease) {
+  auto core = Loaded();
+  EXPECT_EQ(core->ExpireIdle(absl::Minutes(1)), 0);  // just used
+  EXPECT_EQ(core->JobCount(), 1u);
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(core->ExpireIdle(absl::Milliseconds(20)), 1);
+  EXPECT_EQ(core->JobCount(), 0u);
+  // The coordinator's next call learns that the job is gone.
+  EXPECT_EQ(core->Probe(Request({{0, 20}})).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace tierscore::worker
