@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers,
                  "Workers: host:port,host:port or dns:///name:port (every address it resolves to)")
       ->required();
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "host:port to serve Prometheus /metrics on (default: none)");
   double wait_for_workers_seconds = 300;
   app.add_option("--wait-for-workers", wait_for_workers_seconds,
                  "Seconds a job waits in the queue for a healthy worker")

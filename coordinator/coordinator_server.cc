@@ -1,5 +1,7 @@
 #include "coordinator/coordinator_server.h"
 
+#include <cctype>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -8,16 +10,84 @@
 
 namespace tierscore::coordinator {
 
+// What a coordinator exports to Prometheus. Thread-safe.
+struct CoordinatorServer::Metrics {
+  explicit Metrics(prometheus::Registry& r)
+      : rpc(r, "Coordinator"),
+        jobs(prometheus::BuildGauge().Name("tierscore_jobs").Help("Jobs by state").Register(r)),
+        phase_seconds(prometheus::BuildHistogram()
+                          .Name("tierscore_job_phase_seconds")
+                          .Help("Duration of each phase of succeeded jobs")
+                          .Register(r)),
+        rows_scored(prometheus::BuildCounter()
+                        .Name("tierscore_rows_scored_total")
+                        .Help("Customers classified by succeeded jobs")
+                        .Register(r)
+                        .Add({})),
+        bytes_read(prometheus::BuildCounter()
+                       .Name("tierscore_bytes_read_total")
+                       .Help("Input bytes read by succeeded jobs")
+                       .Register(r)
+                       .Add({})),
+        workers(prometheus::BuildGauge()
+                    .Name("tierscore_workers")
+                    .Help("Workers by health")
+                    .Register(r)) {}
+
+  void OnJob(const v1::Job& job, v1::JobState previous) {
+    if (previous != v1::JOB_STATE_UNSPECIFIED) jobs.Add({{"state", State(previous)}}).Decrement();
+    jobs.Add({{"state", State(job.state())}}).Increment();
+    if (job.state() != v1::JOB_STATE_SUCCEEDED) return;
+    static const prometheus::Histogram::BucketBoundaries kBuckets = {0.01, 0.05, 0.1, 0.5, 1,
+                                                                     5,    10,   60,  300, 1800};
+    for (const auto& p : job.result().stats().phases()) {
+      phase_seconds.Add({{"phase", p.name()}}, kBuckets).Observe(p.seconds());
+    }
+    rows_scored.Increment(static_cast<double>(job.result().customers()));
+    bytes_read.Increment(static_cast<double>(job.result().stats().bytes()));
+  }
+
+  void OnChecked(int healthy, int total) {
+    workers.Add({{"state", "healthy"}}).Set(healthy);
+    workers.Add({{"state", "unhealthy"}}).Set(total - healthy);
+  }
+
+  static std::string State(v1::JobState s) {
+    std::string name = v1::JobState_Name(s).substr(sizeof("JOB_STATE_") - 1);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return name;
+  }
+
+  common::RpcMetrics rpc;
+  prometheus::Family<prometheus::Gauge>& jobs;
+  prometheus::Family<prometheus::Histogram>& phase_seconds;
+  prometheus::Counter& rows_scored;
+  prometheus::Counter& bytes_read;
+  prometheus::Family<prometheus::Gauge>& workers;
+};
+
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
     const CoordinatorServerOptions& options) {
   std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
-  TS_ASSIGN_OR_RETURN(s->pool_, WorkerPool::Create(options.pool, DefaultWorkerPoolSeams()));
+  WorkerPoolOptions pool_options = options.pool;
+  JobManagerOptions job_options = options.jobs;
+  if (!options.metrics_listen.empty()) {
+    TS_ASSIGN_OR_RETURN(s->metrics_, common::MetricsServer::Create(options.metrics_listen));
+    s->coordinator_metrics_ = std::make_unique<Metrics>(s->metrics_->registry());
+    Metrics* m = s->coordinator_metrics_.get();
+    pool_options.on_checked = [m](int healthy, int total) { m->OnChecked(healthy, total); };
+    job_options.on_state_change = [m](const v1::Job& job, v1::JobState previous) {
+      m->OnJob(job, previous);
+    };
+  }
+  TS_ASSIGN_OR_RETURN(s->pool_, WorkerPool::Create(pool_options, DefaultWorkerPoolSeams()));
   WorkerPool* pool = s->pool_.get();
   TS_ASSIGN_OR_RETURN(s->manager_,
                       JobManager::Create([pool](absl::Time deadline) {
                         return pool->WaitForHealthy(deadline);
-                      }, options.jobs));
-  s->service_ = std::make_unique<CoordinatorService>(s->manager_.get());
+                      }, job_options));
+  s->service_ = std::make_unique<CoordinatorService>(
+      s->manager_.get(), s->coordinator_metrics_ ? &s->coordinator_metrics_->rpc : nullptr);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -36,6 +106,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
 CoordinatorServer::~CoordinatorServer() {
   Shutdown(absl::ZeroDuration());
   manager_.reset();  // stops running jobs before the pool goes
+  pool_.reset();     // and the pool's checks before the metrics
 }
 
 void CoordinatorServer::Shutdown(absl::Duration grace) {

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/metrics.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/grpc_worker_client.h"
 #include "coordinator/job_manager.h"
@@ -20,6 +21,7 @@ struct CoordinatorServerOptions {
   // Worker targets ("host:port" or "dns:///name:port") and health checks.
   WorkerPoolOptions pool;
   JobManagerOptions jobs;
+  std::string metrics_listen{};  // "host:port" for /metrics; empty: none
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC
@@ -37,6 +39,7 @@ class CoordinatorServer {
   const std::string& address() const { return address_; }
   JobManager* jobs() const { return manager_.get(); }
   WorkerPool* workers() const { return pool_.get(); }
+  int metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
 
   // NOT_SERVING, stop accepting calls, let calls in flight finish for up to
   // `grace`, then cancel the rest and stop running jobs. Idempotent.
@@ -46,6 +49,9 @@ class CoordinatorServer {
  private:
   CoordinatorServer() = default;
 
+  struct Metrics;
+  std::unique_ptr<common::MetricsServer> metrics_;
+  std::unique_ptr<Metrics> coordinator_metrics_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<JobManager> manager_;
   std::unique_ptr<CoordinatorService> service_;

@@ -16,20 +16,19 @@ bool Final(v1::JobState s) {
          s == v1::JOB_STATE_CANCELLED;
 }
 
-// Answers a unary call at once: the manager's calls do not block.
-template <typename Response>
-grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, Response* resp,
-                                absl::StatusOr<Response> result) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (result.ok()) *resp = *std::move(result);
-  reactor->Finish(ToGrpcStatus(result.status()));
-  return reactor;
+void Record(common::RpcMetrics* metrics, const char* method, const absl::Status& status,
+            absl::Time start) {
+  if (metrics != nullptr) {
+    metrics->Record(method, common::StatusCodeName(static_cast<int>(status.code())),
+                    absl::Now() - start);
+  }
 }
 
 // Writes a job's state on every change until it is final.
 class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
  public:
-  WatchReactor(JobManager* manager, std::string id) : manager_(manager), id_(std::move(id)) {
+  WatchReactor(JobManager* manager, std::string id, common::RpcMetrics* metrics)
+      : manager_(manager), id_(std::move(id)), metrics_(metrics) {
     auto token = manager_->Subscribe(id_, [this](const v1::Job& job) { OnUpdate(job); });
     if (!token.ok()) {
       absl::MutexLock lock(&mu_);
@@ -68,6 +67,7 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
     }
     // After this no update can reach us (updates run under the job's lock).
     if (token != 0) manager_->Unsubscribe(id_, token);
+    Record(metrics_, "WatchJob", token != 0 ? absl::OkStatus() : absl::NotFoundError(""), start_);
     delete this;
   }
 
@@ -91,6 +91,8 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
 
   JobManager* const manager_;
   const std::string id_;
+  common::RpcMetrics* const metrics_;
+  const absl::Time start_ = absl::Now();
   absl::Mutex mu_;
   int64_t token_ ABSL_GUARDED_BY(mu_) = 0;
   v1::Job current_ ABSL_GUARDED_BY(mu_);
@@ -104,8 +106,9 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
 // Runs the export on a thread of its own, one chunk in flight at a time.
 class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
  public:
-  ResultsReactor(JobManager* manager, v1::StreamResultsRequest request)
-      : manager_(manager), request_(std::move(request)) {
+  ResultsReactor(JobManager* manager, v1::StreamResultsRequest request,
+                 common::RpcMetrics* metrics)
+      : manager_(manager), request_(std::move(request)), metrics_(metrics) {
     producer_ = std::thread([this] { Produce(); });
   }
 
@@ -146,11 +149,14 @@ class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
           }
           return absl::OkStatus();
         });
+    Record(metrics_, "StreamResults", st, start_);
     Finish(ToGrpcStatus(st));
   }
 
   JobManager* const manager_;
   const v1::StreamResultsRequest request_;
+  common::RpcMetrics* const metrics_;
+  const absl::Time start_ = absl::Now();
   absl::Mutex mu_;
   v1::ResultsChunk chunk_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
@@ -160,26 +166,39 @@ class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
 
 }  // namespace
 
+// Answers a unary call at once: the manager's calls do not block.
+template <typename Response>
+grpc::ServerUnaryReactor* CoordinatorService::Reply(const char* method,
+                                                    grpc::CallbackServerContext* ctx,
+                                                    Response* resp,
+                                                    absl::StatusOr<Response> result) {
+  Record(metrics_, method, result.status(), absl::Now());
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (result.ok()) *resp = *std::move(result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* CoordinatorService::SubmitJob(grpc::CallbackServerContext* ctx,
                                                         const v1::SubmitJobRequest* req,
                                                         v1::Job* resp) {
-  return Reply(ctx, resp, manager_->Submit(req->spec()));
+  return Reply("SubmitJob", ctx, resp, manager_->Submit(req->spec()));
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetJob(grpc::CallbackServerContext* ctx,
                                                      const v1::GetJobRequest* req, v1::Job* resp) {
-  return Reply(ctx, resp, manager_->Get(req->id()));
+  return Reply("GetJob", ctx, resp, manager_->Get(req->id()));
 }
 
 grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(grpc::CallbackServerContext* ctx,
                                                                 const v1::WatchJobRequest* req) {
-  return new WatchReactor(manager_, req->id());
+  return new WatchReactor(manager_, req->id(), metrics_);
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::CancelJob(grpc::CallbackServerContext* ctx,
                                                         const v1::CancelJobRequest* req,
                                                         v1::Job* resp) {
-  return Reply(ctx, resp, manager_->Cancel(req->id()));
+  return Reply("CancelJob", ctx, resp, manager_->Cancel(req->id()));
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::ListJobs(grpc::CallbackServerContext* ctx,
@@ -187,18 +206,18 @@ grpc::ServerUnaryReactor* CoordinatorService::ListJobs(grpc::CallbackServerConte
                                                        v1::ListJobsResponse* resp) {
   v1::ListJobsResponse list;
   for (v1::Job& job : manager_->List()) *list.add_jobs() = std::move(job);
-  return Reply(ctx, resp, absl::StatusOr<v1::ListJobsResponse>(std::move(list)));
+  return Reply("ListJobs", ctx, resp, absl::StatusOr<v1::ListJobsResponse>(std::move(list)));
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetKpis(grpc::CallbackServerContext* ctx,
                                                       const v1::GetKpisRequest* req,
                                                       v1::KpiTable* resp) {
-  return Reply(ctx, resp, manager_->Kpis(req->id()));
+  return Reply("GetKpis", ctx, resp, manager_->Kpis(req->id()));
 }
 
 grpc::ServerWriteReactor<v1::ResultsChunk>* CoordinatorService::StreamResults(
     grpc::CallbackServerContext* ctx, const v1::StreamResultsRequest* req) {
-  return new ResultsReactor(manager_, *req);
+  return new ResultsReactor(manager_, *req, metrics_);
 }
 
 }  // namespace tierscore::coordinator

@@ -1,6 +1,7 @@
 #ifndef TIERSCORE_COORDINATOR_COORDINATOR_SERVICE_H_
 #define TIERSCORE_COORDINATOR_COORDINATOR_SERVICE_H_
 
+#include "common/metrics.h"
 #include "coordinator/job_manager.h"
 #include "tierscore/v1/coordinator.grpc.pb.h"
 
@@ -12,10 +13,12 @@ namespace tierscore::coordinator {
 // a final state; StreamResults writes the results CSV in chunks of at most
 // 1 MiB, pacing the export to the client.
 //
-// `manager` is borrowed and must outlive the service.
+// `manager` and `rpc_metrics` (may be null) are borrowed and must outlive
+// the service.
 class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
-  explicit CoordinatorService(JobManager* manager) : manager_(manager) {}
+  explicit CoordinatorService(JobManager* manager, common::RpcMetrics* rpc_metrics = nullptr)
+      : manager_(manager), metrics_(rpc_metrics) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* ctx,
                                       const v1::SubmitJobRequest* req, v1::Job* resp) override;
@@ -34,7 +37,12 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
       grpc::CallbackServerContext* ctx, const v1::StreamResultsRequest* req) override;
 
  private:
+  template <typename Response>
+  grpc::ServerUnaryReactor* Reply(const char* method, grpc::CallbackServerContext* ctx,
+                                  Response* resp, absl::StatusOr<Response> result);
+
   JobManager* manager_;
+  common::RpcMetrics* metrics_;
 };
 
 }  // namespace tierscore::coordinator

@@ -65,7 +65,11 @@ std::shared_ptr<JobManager::Entry> JobManager::Find(const std::string& id) const
 void JobManager::Update(const std::shared_ptr<Entry>& entry,
                         const std::function<void(v1::Job&)>& change) {
   absl::MutexLock lock(&entry->mu);
+  const v1::JobState before = entry->job.state();
   change(entry->job);
+  if (options_.on_state_change && entry->job.state() != before) {
+    options_.on_state_change(entry->job, before);
+  }
   for (auto& [token, fn] : entry->subscribers) fn(entry->job);
 }
 
@@ -92,6 +96,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
   jobs_[id] = entry;
   queue_.push_back(entry);
   absl::MutexLock entry_lock(&entry->mu);
+  if (options_.on_state_change) options_.on_state_change(entry->job, v1::JOB_STATE_UNSPECIFIED);
   return entry->job;
 }
 

@@ -29,6 +29,9 @@ struct JobManagerOptions {
   // UNAVAILABLE.
   absl::Duration wait_for_workers = absl::Minutes(5);
   JobRunnerOptions runner;
+  // Called on every change of a job's state (for metrics), with the job
+  // after the change and its state before (UNSPECIFIED for a new job).
+  std::function<void(const v1::Job& job, v1::JobState previous)> on_state_change;
 };
 
 // The workers a job may use, healthy now; waits until there is one or the

@@ -158,9 +158,23 @@ void WorkerPool::Check() {
   }
 }
 
+void WorkerPool::ReportChecked() {
+  if (!options_.on_checked) return;
+  int healthy = 0, total = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [address, w] : workers_) {
+      ++total;
+      healthy += w.healthy ? 1 : 0;
+    }
+  }
+  options_.on_checked(healthy, total);
+}
+
 void WorkerPool::Refresh() {
   Resolve();
   Check();
+  ReportChecked();
 }
 
 void WorkerPool::Loop() {
@@ -176,6 +190,7 @@ void WorkerPool::Loop() {
     }
     if (resolve) Resolve();
     Check();
+    ReportChecked();
   }
 }
 

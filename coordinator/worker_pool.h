@@ -24,6 +24,8 @@ struct WorkerPoolOptions {
   absl::Duration check_timeout = absl::Seconds(1);
   absl::Duration resolve_interval = absl::Seconds(10);
   int failures_to_drop = 2;  // consecutive failed checks before a worker is out
+  // Called after every round of checks (for metrics).
+  std::function<void(int healthy, int total)> on_checked;
 };
 
 // The seams a pool talks to the world through; the defaults use gRPC
@@ -77,6 +79,7 @@ class WorkerPool {
       : options_(options), seams_(std::move(seams)) {}
   void Resolve();
   void Check();
+  void ReportChecked();
   void Loop();
 
   const WorkerPoolOptions options_;

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "Cores for phase work (default: all)");
   app.add_option("--grace", grace_seconds, "Seconds in-flight calls may finish after SIGTERM")
       ->capture_default_str();
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "host:port to serve Prometheus /metrics on (default: none)");
   double lease_seconds = 1800;
   app.add_option("--job-lease", lease_seconds,
                  "Seconds without a call after which a job's memory is freed")
@@ -50,7 +52,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  spdlog::info("tierscore-worker serving on {}", (*server)->address());
+  spdlog::info("tierscore-worker serving on {}{}", (*server)->address(),
+               (*server)->metrics_port() ? absl::StrCat("; metrics on port ", (*server)->metrics_port()) : "");
 
   int signal = 0;
   sigwait(&stop, &signal);

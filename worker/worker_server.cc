@@ -18,7 +18,14 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   s->executor_ = std::make_unique<engine::ThreadPool>(
       options.call_threads > 0 ? options.call_threads : 2 * cores);
-  s->service_ = std::make_unique<WorkerService>(s->core_.get(), s->executor_.get());
+  if (!options.metrics_listen.empty()) {
+    auto metrics = common::MetricsServer::Create(options.metrics_listen);
+    if (!metrics.ok()) return metrics.status();
+    s->metrics_ = *std::move(metrics);
+    s->worker_metrics_ = std::make_unique<WorkerMetrics>(s->metrics_->registry());
+  }
+  s->service_ = std::make_unique<WorkerService>(s->core_.get(), s->executor_.get(),
+                                                s->worker_metrics_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -22,6 +22,7 @@ struct WorkerServerOptions {
   int max_message_bytes = 1 << 30;     // results of one split can be large
   // A job's shards are freed when no call for it came for this long.
   absl::Duration job_lease = absl::Minutes(30);
+  std::string metrics_listen{};  // "host:port" for /metrics; empty: none
 };
 
 // A running worker: WorkerCore behind the Worker gRPC service, with the
@@ -37,6 +38,7 @@ class WorkerServer {
   // "host:port" with the bound port.
   const std::string& address() const { return address_; }
   WorkerCore* core() const { return core_.get(); }
+  int metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
 
   // Reports NOT_SERVING, stops accepting calls, lets calls in flight finish
   // for up to `grace`, then cancels the rest. Idempotent.
@@ -48,6 +50,8 @@ class WorkerServer {
  private:
   WorkerServer() = default;
 
+  std::unique_ptr<common::MetricsServer> metrics_;
+  std::unique_ptr<WorkerMetrics> worker_metrics_;
   std::unique_ptr<WorkerCore> core_;
   std::unique_ptr<engine::ThreadPool> executor_;
   std::unique_ptr<WorkerService> service_;

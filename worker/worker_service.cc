@@ -4,16 +4,51 @@
 
 namespace tierscore::worker {
 
+WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
+    : rpc(registry, "Worker"),
+      rows_loaded(prometheus::BuildCounter()
+                      .Name("tierscore_worker_rows_loaded_total")
+                      .Help("Rows parsed from input splits")
+                      .Register(registry)
+                      .Add({})),
+      bytes_read(prometheus::BuildCounter()
+                     .Name("tierscore_worker_bytes_read_total")
+                     .Help("Input bytes parsed")
+                     .Register(registry)
+                     .Add({})),
+      jobs_held(prometheus::BuildGauge()
+                    .Name("tierscore_worker_jobs")
+                    .Help("Jobs whose shards this worker holds in memory")
+                    .Register(registry)
+                    .Add({})) {}
+
+namespace {
+
+template <typename Response>
+void CountLoad(WorkerMetrics*, const Response&) {}
+
+void CountLoad(WorkerMetrics* m, const v1::LoadResponse& r) {
+  m->rows_loaded.Increment(static_cast<double>(r.rows()));
+  m->bytes_read.Increment(static_cast<double>(r.bytes()));
+}
+
+}  // namespace
+
 template <typename Request, typename Response, typename Fn>
-grpc::ServerUnaryReactor* WorkerService::Run(grpc::CallbackServerContext* ctx,
+grpc::ServerUnaryReactor* WorkerService::Run(const char* method,
+                                             grpc::CallbackServerContext* ctx,
                                              const Request* req, Response* resp, Fn fn) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  executor_->Schedule([ctx, req, resp, reactor, fn = std::move(fn)] {
-    if (ctx->IsCancelled()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled before it ran"));
-      return;
+  const absl::Time start = absl::Now();
+  executor_->Schedule([this, method, start, ctx, req, resp, reactor, fn = std::move(fn)] {
+    absl::StatusOr<Response> result =
+        ctx->IsCancelled() ? absl::CancelledError("cancelled before it ran") : fn(*req);
+    if (metrics_ != nullptr) {
+      metrics_->rpc.Record(method, common::StatusCodeName(static_cast<int>(result.status().code())),
+                           absl::Now() - start);
+      if (result.ok()) CountLoad(metrics_, *result);
+      metrics_->jobs_held.Set(static_cast<double>(core_->JobCount()));
     }
-    absl::StatusOr<Response> result = fn(*req);
     if (result.ok()) *resp = *std::move(result);
     reactor->Finish(common::ToGrpcStatus(result.status()));
   });
@@ -22,42 +57,42 @@ grpc::ServerUnaryReactor* WorkerService::Run(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* WorkerService::Scan(grpc::CallbackServerContext* ctx,
                                               const v1::ScanRequest* req, v1::ScanResponse* resp) {
-  return Run(ctx, req, resp, [this](const v1::ScanRequest& r) { return core_->Scan(r); });
+  return Run("Scan", ctx, req, resp, [this](const v1::ScanRequest& r) { return core_->Scan(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Load(grpc::CallbackServerContext* ctx,
                                               const v1::LoadRequest* req, v1::LoadResponse* resp) {
-  return Run(ctx, req, resp, [this](const v1::LoadRequest& r) { return core_->Load(r); });
+  return Run("Load", ctx, req, resp, [this](const v1::LoadRequest& r) { return core_->Load(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Score(grpc::CallbackServerContext* ctx,
                                                const v1::ScoreRequest* req,
                                                v1::ScoreResponse* resp) {
-  return Run(ctx, req, resp, [this](const v1::ScoreRequest& r) { return core_->Score(r); });
+  return Run("Score", ctx, req, resp, [this](const v1::ScoreRequest& r) { return core_->Score(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Probe(grpc::CallbackServerContext* ctx,
                                                const v1::ProbeRequest* req,
                                                v1::ProbeResponse* resp) {
-  return Run(ctx, req, resp, [this](const v1::ProbeRequest& r) { return core_->Probe(r); });
+  return Run("Probe", ctx, req, resp, [this](const v1::ProbeRequest& r) { return core_->Probe(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Assign(grpc::CallbackServerContext* ctx,
                                                 const v1::AssignRequest* req,
                                                 v1::AssignResponse* resp) {
-  return Run(ctx, req, resp, [this](const v1::AssignRequest& r) { return core_->Assign(r); });
+  return Run("Assign", ctx, req, resp, [this](const v1::AssignRequest& r) { return core_->Assign(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Export(grpc::CallbackServerContext* ctx,
                                                 const v1::ExportRequest* req,
                                                 v1::ExportResponse* resp) {
-  return Run(ctx, req, resp, [this](const v1::ExportRequest& r) { return core_->Export(r); });
+  return Run("Export", ctx, req, resp, [this](const v1::ExportRequest& r) { return core_->Export(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Release(grpc::CallbackServerContext* ctx,
                                                  const v1::ReleaseRequest* req,
                                                  v1::ReleaseResponse* resp) {
-  return Run(ctx, req, resp, [this](const v1::ReleaseRequest& r) -> absl::StatusOr<v1::ReleaseResponse> {
+  return Run("Release", ctx, req, resp, [this](const v1::ReleaseRequest& r) -> absl::StatusOr<v1::ReleaseResponse> {
     absl::Status st = core_->Release(r);
     if (!st.ok()) return st;
     return v1::ReleaseResponse();

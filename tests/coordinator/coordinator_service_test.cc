@@ -12,6 +12,7 @@
 #include "engine/generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/http.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/temp_dir.h"
 #include "worker/worker_server.h"
@@ -207,6 +208,48 @@ TEST(CoordinatorQueueTest, JobsWaitForAHealthyWorker) {
   auto failed = client::SubmitJob(o);
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
   EXPECT_THAT(failed.status().message(), ::testing::HasSubstr("no healthy worker"));
+}
+
+}  // namespace
+}  // namespace tierscore::coordinator
+
+namespace tierscore::coordinator {
+namespace {
+
+TEST(MetricsTest, WorkersAndCoordinatorExportPrometheusMetrics) {
+  testing::TempDir dir;
+  const std::string input = dir.Write("c.csv", engine::GenerateCustomersCsv({.rows = 5000}));
+  auto worker = worker::WorkerServer::Create(
+      {.listen = "127.0.0.1:0", .threads = 1, .metrics_listen = "127.0.0.1:0"});
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  ASSERT_GT((*worker)->metrics_port(), 0);
+  CoordinatorServerOptions options;
+  options.pool.targets = {(*worker)->address()};
+  options.metrics_listen = "127.0.0.1:0";
+  auto coordinator = CoordinatorServer::Create(options);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+
+  client::RemoteRunOptions o;
+  o.target = (*coordinator)->address();
+  o.inputs = {input};
+  o.policy_path = std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml";
+  o.wait = true;
+  ASSERT_TRUE(client::SubmitJob(o).ok());
+
+  auto w = testing::HttpGet((*worker)->metrics_port(), "/metrics");
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_THAT(*w, HasSubstr("tierscore_worker_rows_loaded_total 5000"));
+  EXPECT_THAT(*w, HasSubstr("tierscore_rpc_total{code=\"OK\",method=\"Load\",service=\"Worker\"}"));
+  EXPECT_THAT(*w, HasSubstr("tierscore_rpc_seconds_count{method=\"Probe\",service=\"Worker\"}"));
+
+  auto c = testing::HttpGet((*coordinator)->metrics_port(), "/metrics");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(*c, HasSubstr("tierscore_jobs{state=\"succeeded\"} 1"));
+  EXPECT_THAT(*c, HasSubstr("tierscore_jobs{state=\"running\"} 0"));
+  EXPECT_THAT(*c, HasSubstr("tierscore_rows_scored_total 5000"));
+  EXPECT_THAT(*c, HasSubstr("tierscore_job_phase_seconds_count{phase=\"search\"} 1"));
+  EXPECT_THAT(*c, HasSubstr("tierscore_workers{state=\"healthy\"} 1"));
+  EXPECT_THAT(*c, HasSubstr("tierscore_rpc_total{code=\"OK\",method=\"SubmitJob\",service=\"Coordinator\"} 1"));
 }
 
 }  // namespace
