@@ -1,0 +1,262 @@
+#include "common/redis_client.h"
+
+#include <hiredis/hiredis.h>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <charconv>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+
+namespace tierscore::common {
+namespace {
+
+
+RedisReply Convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::kArray;
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
+      break;
+    default:
+      out.type = RedisReply::Type::kNil;
+  }
+  return out;
+}
+
+// Writing to a connection the server closed raises SIGPIPE, which would
+// kill the process. A library must not change process-wide signal handling,
+// so the signal is blocked on this thread for the call and, if the call
+// raised it, consumed before the old mask is restored.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pending_before_ = Pending();
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeGuard() {
+    if (!pending_before_ && Pending()) {
+      const timespec zero = {0, 0};
+      sigtimedwait(&pipe_, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  static bool Pending() {
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGPIPE) == 1;
+  }
+  sigset_t pipe_, old_;
+  bool pending_before_ = false;
+};
+
+absl::Status InvalidAddress(const std::string& address, const std::string& what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("redis address \"", address, "\": ", what,
+                   " (expected redis://[:password@]host:port[/db] or unix:///path[?db=N])"));
+}
+
+}  // namespace
+
+absl::StatusOr<RedisAddress> ParseRedisAddress(const std::string& address) {
+  RedisAddress out;
+  std::string rest;
+  if (absl::StartsWith(address, "redis://")) {
+    rest = address.substr(8);
+  } else if (absl::StartsWith(address, "unix://")) {
+    out.unix_socket = true;
+    rest = address.substr(7);
+  } else {
+    return InvalidAddress(address, "unknown scheme");
+  }
+  // Credentials: [:password@]
+  const size_t at = rest.find('@');
+  if (at != std::string::npos) {
+    const std::string creds = rest.substr(0, at);
+    const size_t colon = creds.find(':');
+    out.password = colon == std::string::npos ? creds : creds.substr(colon + 1);
+    rest = rest.substr(at + 1);
+  }
+  if (out.unix_socket) {
+    const size_t q = rest.find('?');
+    out.path = rest.substr(0, q);
+    if (out.path.empty() || out.path[0] != '/') return InvalidAddress(address, "no socket path");
+    if (q != std::string::npos) {
+      const std::string query = rest.substr(q + 1);
+      if (!absl::StartsWith(query, "db=") || !absl::SimpleAtoi(query.substr(3), &out.db) ||
+          out.db < 0) {
+        return InvalidAddress(address, "bad ?db=");
+      }
+    }
+    return out;
+  }
+  const size_t slash = rest.find('/');
+  std::string hostport = rest.substr(0, slash);
+  if (slash != std::string::npos && slash + 1 < rest.size()) {
+    if (!absl::SimpleAtoi(rest.substr(slash + 1), &out.db) || out.db < 0) {
+      return InvalidAddress(address, "bad database index");
+    }
+  }
+  std::string port;
+  if (!hostport.empty() && hostport[0] == '[') {  // [v6]:port
+    const size_t close = hostport.find(']');
+    if (close == std::string::npos) return InvalidAddress(address, "unclosed [");
+    if (close + 1 < hostport.size()) {
+      if (hostport[close + 1] != ':') return InvalidAddress(address, "expected :port after ]");
+      port = hostport.substr(close + 2);
+    }
+    hostport = hostport.substr(1, close - 1);
+  } else if (const size_t colon = hostport.find(':'); colon != std::string::npos) {
+    if (hostport.find(':', colon + 1) != std::string::npos) {
+      return InvalidAddress(address, "an IPv6 host needs brackets");
+    }
+    port = hostport.substr(colon + 1);
+    hostport = hostport.substr(0, colon);
+  }
+  if (!port.empty() && (!absl::SimpleAtoi(port, &out.port) || out.port <= 0 || out.port > 65535)) {
+    return InvalidAddress(address, "bad port");
+  }
+  if (hostport.empty()) return InvalidAddress(address, "no host");
+  out.host = hostport;
+  return out;
+}
+
+struct RedisClient::Connection {
+  ~Connection() {
+    if (ctx != nullptr) redisFree(ctx);
+  }
+  redisContext* ctx = nullptr;
+};
+
+absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(const RedisOptions& options) {
+  TS_ASSIGN_OR_RETURN(RedisAddress address, ParseRedisAddress(options.address));
+  return std::unique_ptr<RedisClient>(new RedisClient(options, std::move(address)));
+}
+
+RedisClient::RedisClient(const RedisOptions& options, RedisAddress address)
+    : options_(options), address_(std::move(address)) {}
+
+RedisClient::~RedisClient() = default;
+
+absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  auto c = std::make_unique<Connection>();
+  c->ctx = address_.unix_socket
+               ? redisConnectUnixWithTimeout(address_.path.c_str(), absl::ToTimeval(options_.connect_timeout))
+               : redisConnectWithTimeout(address_.host.c_str(), address_.port,
+                                         absl::ToTimeval(options_.connect_timeout));
+  const std::string where =
+      address_.unix_socket ? address_.path : absl::StrCat(address_.host, ":", address_.port);
+  if (c->ctx == nullptr || c->ctx->err != 0) {
+    return absl::UnavailableError(absl::StrCat("redis at ", where, " is unreachable: ",
+                                               c->ctx != nullptr ? c->ctx->errstr : "no memory"));
+  }
+  redisSetTimeout(c->ctx, absl::ToTimeval(options_.command_timeout));
+  // Authenticate and select the database before the connection is used.
+  std::vector<std::vector<std::string>> setup;
+  if (!address_.password.empty()) setup.push_back({"AUTH", address_.password});
+  if (address_.db != 0) setup.push_back({"SELECT", std::to_string(address_.db)});
+  for (const auto& cmd : setup) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c->ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (r == nullptr) {
+      return absl::UnavailableError(absl::StrCat("redis at ", where, ": ", c->ctx->errstr));
+    }
+    const bool error = r->type == REDIS_REPLY_ERROR;
+    const std::string message = error ? std::string(r->str, r->len) : "";
+    freeReplyObject(r);
+    if (error) {
+      return absl::PermissionDeniedError(absl::StrCat("redis at ", where, ": ", cmd[0], ": ", message));
+    }
+  }
+  return c;
+}
+
+void RedisClient::Return(std::unique_ptr<Connection> c) {
+  absl::MutexLock lock(&mu_);
+  if (static_cast<int>(idle_.size()) < options_.pool_size) idle_.push_back(std::move(c));
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  SigpipeGuard no_sigpipe;
+  TS_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Acquire());
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& cmd : commands) {
+    argv.clear();
+    lens.clear();
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(c->ctx, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+        REDIS_OK) {
+      return absl::UnavailableError(absl::StrCat("redis: ", c->ctx->errstr));
+    }
+  }
+  std::vector<RedisReply> replies;
+  replies.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c->ctx, &raw) != REDIS_OK || raw == nullptr) {
+      // The connection is in an unknown state: drop it (not returned).
+      return absl::UnavailableError(absl::StrCat("redis: ", c->ctx->errstr[0] ? c->ctx->errstr
+                                                                              : "no reply"));
+    }
+    replies.push_back(Convert(static_cast<redisReply*>(raw)));
+    freeReplyObject(raw);
+  }
+  Return(std::move(c));
+  return replies;
+}
+
+absl::StatusOr<RedisReply> RedisClient::Command(const std::vector<std::string>& args) {
+  TS_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, Pipeline({args}));
+  RedisReply r = std::move(replies[0]);
+  if (r.type == RedisReply::Type::kError) {
+    return absl::InternalError(absl::StrCat("redis: ", args[0], ": ", r.str));
+  }
+  return r;
+}
+
+}  // namespace tierscore::common

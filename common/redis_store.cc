@@ -1,0 +1,113 @@
+#include "common/redis_store.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace tierscore::common {
+namespace {
+
+// An error reply as a status: WRONGTYPE is the caller's mistake.
+absl::Status ReplyError(const RedisReply& r, const std::string& key) {
+  if (absl::StartsWith(r.str, "WRONGTYPE")) {
+    return absl::FailedPreconditionError(absl::StrCat("key ", key, ": ", r.str));
+  }
+  return absl::InternalError(absl::StrCat("redis: ", r.str));
+}
+
+absl::Status CheckTtl(absl::Duration ttl) {
+  if (ttl <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ttl must be positive, got ", absl::FormatDuration(ttl)));
+  }
+  return absl::OkStatus();
+}
+
+std::string Millis(absl::Duration d) {
+  return std::to_string(std::max<int64_t>(1, absl::ToInt64Milliseconds(d)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Create(const RedisStoreOptions& options) {
+  TS_ASSIGN_OR_RETURN(auto client, RedisClient::Create(options.redis));
+  return std::unique_ptr<RedisStore>(new RedisStore(std::move(client), options.key_prefix));
+}
+
+absl::StatusOr<std::optional<std::string>> RedisStore::Get(const std::string& key) {
+  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline({{"GET", Key(key)}}));
+  const RedisReply& r = replies[0];
+  if (r.type == RedisReply::Type::kError) return ReplyError(r, key);
+  if (r.type == RedisReply::Type::kNil) return std::optional<std::string>();
+  return std::optional<std::string>(r.str);
+}
+
+absl::Status RedisStore::Set(const std::string& key, const std::string& value,
+                             absl::Duration ttl) {
+  std::vector<std::string> cmd = {"SET", Key(key), value};
+  if (ttl != absl::InfiniteDuration()) {
+    TS_RETURN_IF_ERROR(CheckTtl(ttl));
+    cmd.push_back("PX");
+    cmd.push_back(Millis(ttl));
+  }
+  return client_->Command(cmd).status();
+}
+
+absl::Status RedisStore::Delete(const std::vector<std::string>& keys) {
+  if (keys.empty()) return absl::OkStatus();
+  std::vector<std::string> cmd = {"DEL"};
+  for (const std::string& k : keys) cmd.push_back(Key(k));
+  return client_->Command(cmd).status();
+}
+
+absl::Status RedisStore::Expire(const std::string& key, absl::Duration ttl) {
+  TS_RETURN_IF_ERROR(CheckTtl(ttl));
+  TS_ASSIGN_OR_RETURN(RedisReply r, client_->Command({"PEXPIRE", Key(key), Millis(ttl)}));
+  if (r.integer == 0) return absl::NotFoundError(absl::StrCat("no key ", key));
+  return absl::OkStatus();
+}
+
+absl::Status RedisStore::HashSet(const std::vector<HashField>& fields) {
+  // One HSET per run of fields of the same key (at most 512 fields each).
+  std::vector<std::vector<std::string>> commands;
+  for (size_t i = 0; i < fields.size();) {
+    std::vector<std::string> cmd = {"HSET", Key(fields[i].key)};
+    const std::string& key = fields[i].key;
+    for (size_t n = 0; i < fields.size() && fields[i].key == key && n < 512; ++i, ++n) {
+      cmd.push_back(fields[i].field);
+      cmd.push_back(fields[i].value);
+    }
+    commands.push_back(std::move(cmd));
+  }
+  if (commands.empty()) return absl::OkStatus();
+  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].type == RedisReply::Type::kError) {
+      return ReplyError(replies[i], commands[i][1].substr(prefix_.size()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::optional<std::string>>> RedisStore::HashGet(
+    const std::vector<std::pair<std::string, std::string>>& key_fields) {
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& [key, field] : key_fields) commands.push_back({"HGET", Key(key), field});
+  std::vector<std::optional<std::string>> out;
+  if (commands.empty()) return out;
+  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const RedisReply& r = replies[i];
+    if (r.type == RedisReply::Type::kString) {
+      out.emplace_back(r.str);
+    } else if (r.type == RedisReply::Type::kError &&
+               !absl::StartsWith(r.str, "WRONGTYPE")) {
+      return ReplyError(r, key_fields[i].first);
+    } else {
+      out.emplace_back();  // missing, or not a hash: no such field
+    }
+  }
+  return out;
+}
+
+}  // namespace tierscore::common

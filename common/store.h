@@ -1,0 +1,51 @@
+#ifndef TIERSCORE_COMMON_STORE_H_
+#define TIERSCORE_COMMON_STORE_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace tierscore::common {
+
+// The one storage interface of tierscore (published runs, aliases, the job
+// store, the result cache): keys with string values, and hashes. Two
+// implementations share one contract test suite: RedisStore and
+// MemoryStore.
+//
+// Keys are the caller's; an implementation may add a prefix of its own
+// (never visible to callers). Values are arbitrary bytes.
+//
+// Thread-safe. Errors: UNAVAILABLE when the backend cannot be reached (try
+// later; nothing was half-applied by a single-key call), INVALID_ARGUMENT for
+// bad arguments.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual absl::StatusOr<std::optional<std::string>> Get(const std::string& key) = 0;
+  // `ttl` of InfiniteDuration keeps the key until it is deleted.
+  virtual absl::Status Set(const std::string& key, const std::string& value,
+                           absl::Duration ttl = absl::InfiniteDuration()) = 0;
+  virtual absl::Status Delete(const std::vector<std::string>& keys) = 0;
+  // Sets a key's time to live; NOT_FOUND if the key does not exist.
+  virtual absl::Status Expire(const std::string& key, absl::Duration ttl) = 0;
+
+  struct HashField {
+    std::string key;
+    std::string field;
+    std::string value;
+  };
+  // Writes many fields of many hashes in one round trip.
+  virtual absl::Status HashSet(const std::vector<HashField>& fields) = 0;
+  // Reads (key, field) pairs in one round trip; nullopt where missing.
+  virtual absl::StatusOr<std::vector<std::optional<std::string>>> HashGet(
+      const std::vector<std::pair<std::string, std::string>>& key_fields) = 0;
+};
+
+}  // namespace tierscore::common
+
+#endif  // TIERSCORE_COMMON_STORE_H_

@@ -1,0 +1,147 @@
+// One contract for every Store: run against MemoryStore and against
+// RedisStore on a real redis-server.
+#include <memory>
+#include <string>
+
+#include "common/memory_store.h"
+#include "common/redis_store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/temp_dir.h"
+
+namespace tierscore::common {
+namespace {
+
+struct Backend {
+  std::string name;
+  // Makes a store; `prefix` distinguishes two stores on the same backend.
+  std::function<std::unique_ptr<Store>(const std::string& prefix)> make;
+};
+
+class StoreContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "memory") {
+      auto shared = std::make_shared<MemoryStore>();
+      // Prefixes are a Redis matter; memory stores are separate objects.
+      make_ = [shared, this](const std::string& prefix) -> std::unique_ptr<Store> {
+        if (prefix == "a:") return std::make_unique<Proxy>(shared);
+        return std::make_unique<MemoryStore>();
+      };
+      return;
+    }
+    auto server = testing::RedisServer::Start(dir_.path());
+    ASSERT_TRUE(server.ok()) << server.status();
+    redis_ = *std::move(server);
+    make_ = [this](const std::string& prefix) -> std::unique_ptr<Store> {
+      RedisStoreOptions o;
+      o.redis.address = redis_->address();
+      o.key_prefix = prefix;
+      return *RedisStore::Create(o);
+    };
+  }
+
+  // Forwards to a shared store (so that "a:" stores see each other).
+  class Proxy : public Store {
+   public:
+    explicit Proxy(std::shared_ptr<Store> s) : s_(std::move(s)) {}
+    absl::StatusOr<std::optional<std::string>> Get(const std::string& k) override { return s_->Get(k); }
+    absl::Status Set(const std::string& k, const std::string& v, absl::Duration t) override {
+      return s_->Set(k, v, t);
+    }
+    absl::Status Delete(const std::vector<std::string>& k) override { return s_->Delete(k); }
+    absl::Status Expire(const std::string& k, absl::Duration t) override { return s_->Expire(k, t); }
+    absl::Status HashSet(const std::vector<HashField>& f) override { return s_->HashSet(f); }
+    absl::StatusOr<std::vector<std::optional<std::string>>> HashGet(
+        const std::vector<std::pair<std::string, std::string>>& kf) override {
+      return s_->HashGet(kf);
+    }
+
+   private:
+    std::shared_ptr<Store> s_;
+  };
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::RedisServer> redis_;
+  std::function<std::unique_ptr<Store>(const std::string&)> make_;
+};
+
+TEST_P(StoreContractTest, StringsRoundTripIncludingBinaryValues) {
+  auto store = make_("a:");
+  EXPECT_EQ(*store->Get("missing"), std::nullopt);
+  const std::string binary("va\0lue\n\xff", 8);
+  ASSERT_TRUE(store->Set("k", binary).ok());
+  EXPECT_EQ(*store->Get("k"), binary);
+  ASSERT_TRUE(store->Set("k", "replaced").ok());
+  EXPECT_EQ(*store->Get("k"), "replaced");
+  ASSERT_TRUE(store->Delete({"k", "never-existed"}).ok());
+  EXPECT_EQ(*store->Get("k"), std::nullopt);
+  EXPECT_TRUE(store->Delete({}).ok());
+}
+
+TEST_P(StoreContractTest, KeysExpire) {
+  auto store = make_("a:");
+  ASSERT_TRUE(store->Set("short", "x", absl::Milliseconds(100)).ok());
+  ASSERT_TRUE(store->Set("long", "y").ok());
+  ASSERT_TRUE(store->Expire("long", absl::Milliseconds(100)).ok());
+  ASSERT_TRUE(store->Set("kept", "z").ok());
+  EXPECT_EQ(*store->Get("short"), "x");
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(*store->Get("short"), std::nullopt);
+  EXPECT_EQ(*store->Get("long"), std::nullopt);
+  EXPECT_EQ(*store->Get("kept"), "z");
+  EXPECT_EQ(store->Expire("short", absl::Seconds(1)).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Set("bad", "x", absl::ZeroDuration()).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, HashesManyFieldsInOneCall) {
+  auto store = make_("a:");
+  std::vector<Store::HashField> fields;
+  for (int b = 0; b < 7; ++b) {
+    for (int i = 0; i < 1500; ++i) {  // more than one HSET per key
+      fields.push_back({"bucket:" + std::to_string(b), "id" + std::to_string(i),
+                        std::to_string(b * 10000 + i)});
+    }
+  }
+  ASSERT_TRUE(store->HashSet(fields).ok());
+  auto got = store->HashGet({{"bucket:3", "id1499"},
+                             {"bucket:0", "id0"},
+                             {"bucket:3", "nope"},
+                             {"no-such-hash", "id0"}});
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ((*got)[0], "31499");
+  EXPECT_EQ((*got)[1], "0");
+  EXPECT_EQ((*got)[2], std::nullopt);
+  EXPECT_EQ((*got)[3], std::nullopt);
+  ASSERT_TRUE(store->HashSet({{"bucket:3", "id1499", "new"}}).ok());
+  EXPECT_EQ((*store->HashGet({{"bucket:3", "id1499"}}))[0], "new");
+  ASSERT_TRUE(store->Expire("bucket:3", absl::Milliseconds(100)).ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ((*store->HashGet({{"bucket:3", "id0"}}))[0], std::nullopt);
+  EXPECT_EQ((*store->HashGet({{"bucket:2", "id0"}}))[0], "20000");
+}
+
+TEST_P(StoreContractTest, WrongTypeIsAFailedPrecondition) {
+  auto store = make_("a:");
+  ASSERT_TRUE(store->Set("s", "x").ok());
+  ASSERT_TRUE(store->HashSet({{"h", "f", "v"}}).ok());
+  EXPECT_EQ(store->Get("h").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->HashSet({{"s", "f", "v"}}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*store->HashGet({{"s", "f"}}))[0], std::nullopt);
+}
+
+TEST_P(StoreContractTest, StoresWithOtherPrefixesDoNotSeeEachOther) {
+  auto a = make_("a:");
+  auto b = make_("b:");
+  ASSERT_TRUE(a->Set("k", "from a").ok());
+  EXPECT_EQ(*b->Get("k"), std::nullopt);
+  auto a2 = make_("a:");
+  EXPECT_EQ(*a2->Get("k"), "from a");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("memory", "redis"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace tierscore::common
