@@ -1,15 +1,13 @@
 // tierscore-coordinator: the public Coordinator service over a set of
 // workers. Flags live here only; CoordinatorServer does the work.
-#include <signal.h>
-
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/files.h"
 #include "coordinator/coordinator_server.h"
+#include "common/server_main.h"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
@@ -47,33 +45,15 @@ int main(int argc, char** argv) {
   options.jobs.runner.call_timeout = absl::Seconds(call_timeout_seconds);
   options.jobs.wait_for_workers = absl::Seconds(wait_for_workers_seconds);
 
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-
+  const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::coordinator::CoordinatorServer::Create(options);
   if (!server.ok()) {
     spdlog::error("{}", std::string(server.status().message()));
     return 1;
   }
-  if (!port_file.empty()) {
-    absl::Status st = tierscore::common::WriteFileAtomically(
-        port_file, absl::StrCat((*server)->port(), "\n"));
-    if (!st.ok()) {
-      spdlog::error("{}", std::string(st.message()));
-      return 1;
-    }
-  }
-  spdlog::info("tierscore-coordinator serving on {}; {} of {} workers healthy",
-               (*server)->address(), (*server)->workers()->Healthy().size(),
+  if ((*server)->metrics_port() != 0) spdlog::info("metrics on port {}", (*server)->metrics_port());
+  spdlog::info("{} of {} workers healthy", (*server)->workers()->Healthy().size(),
                (*server)->workers()->Members().size());
-  int signal = 0;
-  sigwait(&stop, &signal);
-  spdlog::info("signal {}: draining for up to {}s", signal, grace_seconds);
-  (*server)->Shutdown(absl::Seconds(grace_seconds));
-  (*server)->Wait();
-  spdlog::info("stopped");
-  return 0;
+  return tierscore::common::ServeUntilStopped(**server, stop, port_file,
+                                              absl::Seconds(grace_seconds), "tierscore-coordinator");
 }

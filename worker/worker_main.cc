@@ -1,14 +1,12 @@
 // tierscore-worker: runs job phases for a coordinator (the Worker service).
 // Flags live here only; WorkerServer does the work.
-#include <signal.h>
-
 #include <cstdio>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/files.h"
+#include "common/server_main.h"
 #include "spdlog/spdlog.h"
 #include "worker/worker_server.h"
 
@@ -32,34 +30,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   options.job_lease = absl::Seconds(lease_seconds);
 
-  // Block the stop signals in every thread; the main thread waits for them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-
+  const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::worker::WorkerServer::Create(options);
   if (!server.ok()) {
     spdlog::error("{}", std::string(server.status().message()));
     return 1;
   }
-  if (!port_file.empty()) {
-    absl::Status st = tierscore::common::WriteFileAtomically(
-        port_file, absl::StrCat((*server)->port(), "\n"));
-    if (!st.ok()) {
-      spdlog::error("{}", std::string(st.message()));
-      return 1;
-    }
-  }
-  spdlog::info("tierscore-worker serving on {}{}", (*server)->address(),
-               (*server)->metrics_port() ? absl::StrCat("; metrics on port ", (*server)->metrics_port()) : "");
-
-  int signal = 0;
-  sigwait(&stop, &signal);
-  spdlog::info("signal {}: draining for up to {}s", signal, grace_seconds);
-  (*server)->Shutdown(absl::Seconds(grace_seconds));
-  (*server)->Wait();
-  spdlog::info("stopped");
-  return 0;
+  if ((*server)->metrics_port() != 0) spdlog::info("metrics on port {}", (*server)->metrics_port());
+  return tierscore::common::ServeUntilStopped(**server, stop, port_file,
+                                              absl::Seconds(grace_seconds), "tierscore-worker");
 }

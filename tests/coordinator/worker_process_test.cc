@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/coordinator_client.h"
 #include "coordinator/grpc_worker_client.h"
@@ -43,6 +44,26 @@ metrics:
   - {name: p90, agg: quantile, q: 0.9, expr: revenue_12m}
 )yaml";
 
+// Starts `n` tierscore-worker processes on loopback ports; their addresses.
+std::vector<std::string> StartWorkers(const testing::TempDir& dir, int n,
+                                      std::vector<std::unique_ptr<testing::ChildProcess>>* out) {
+  std::vector<std::string> addresses;
+  for (int i = 0; i < n; ++i) {
+    const std::string port_file = dir.path() + "/worker" + std::to_string(i) + ".port";
+    auto child = testing::ChildProcess::Start(
+        {std::string(TIERSCORE_BINARY_DIR) + "/worker/tierscore-worker", "--listen",
+         "127.0.0.1:0", "--port-file", port_file, "--threads", "1"});
+    EXPECT_TRUE(child.ok()) << child.status();
+    if (!child.ok()) return {};
+    out->push_back(*std::move(child));
+    auto port = testing::WaitForPortFile(port_file, absl::Seconds(20));
+    EXPECT_TRUE(port.ok()) << port.status();
+    if (!port.ok()) return {};
+    addresses.push_back("127.0.0.1:" + std::to_string(*port));
+  }
+  return addresses;
+}
+
 TEST(WorkerProcessTest, KilledAndHungWorkersCostTimeNotResults) {
   testing::TempDir dir;
   engine::GeneratorOptions gen;
@@ -52,18 +73,12 @@ TEST(WorkerProcessTest, KilledAndHungWorkersCostTimeNotResults) {
   ASSERT_TRUE(engine::GenerateCustomers(gen, input).ok());
 
   std::vector<std::unique_ptr<testing::ChildProcess>> workers;
+  const std::vector<std::string> addresses = StartWorkers(dir, 3, &workers);
+  ASSERT_EQ(addresses.size(), 3u);
   std::vector<std::unique_ptr<GrpcWorkerClient>> clients;
   std::vector<WorkerClient*> seams;
-  for (int i = 0; i < 3; ++i) {
-    const std::string port_file = dir.path() + "/port" + std::to_string(i);
-    auto child = testing::ChildProcess::Start(
-        {std::string(TIERSCORE_BINARY_DIR) + "/worker/tierscore-worker", "--listen",
-         "127.0.0.1:0", "--port-file", port_file, "--threads", "1"});
-    ASSERT_TRUE(child.ok()) << child.status();
-    workers.push_back(*std::move(child));
-    auto port = testing::WaitForPortFile(port_file, absl::Seconds(20));
-    ASSERT_TRUE(port.ok()) << port.status();
-    clients.push_back(GrpcWorkerClient::Create("127.0.0.1:" + std::to_string(*port)));
+  for (const std::string& a : addresses) {
+    clients.push_back(GrpcWorkerClient::Create(a));
     seams.push_back(clients.back().get());
   }
 
@@ -132,18 +147,9 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
   ASSERT_TRUE(engine::GenerateCustomers(gen, input).ok());
 
   std::vector<std::unique_ptr<testing::ChildProcess>> workers;
-  std::string addresses;
-  for (int i = 0; i < 3; ++i) {
-    const std::string port_file = dir.path() + "/w" + std::to_string(i);
-    auto child = testing::ChildProcess::Start(
-        {std::string(TIERSCORE_BINARY_DIR) + "/worker/tierscore-worker", "--listen",
-         "127.0.0.1:0", "--port-file", port_file, "--threads", "1"});
-    ASSERT_TRUE(child.ok()) << child.status();
-    workers.push_back(*std::move(child));
-    auto port = testing::WaitForPortFile(port_file, absl::Seconds(20));
-    ASSERT_TRUE(port.ok()) << port.status();
-    addresses += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(*port);
-  }
+  const std::vector<std::string> started = StartWorkers(dir, 3, &workers);
+  ASSERT_EQ(started.size(), 3u);
+  const std::string addresses = absl::StrJoin(started, ",");
   const std::string coordinator_port = dir.path() + "/c";
   auto coordinator = testing::ChildProcess::Start(
       {std::string(TIERSCORE_BINARY_DIR) + "/coordinator/tierscore-coordinator", "--listen",

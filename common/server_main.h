@@ -1,0 +1,53 @@
+#ifndef TIERSCORE_COMMON_SERVER_MAIN_H_
+#define TIERSCORE_COMMON_SERVER_MAIN_H_
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/files.h"
+#include "spdlog/spdlog.h"
+
+namespace tierscore::common {
+
+// The shared life of a server binary's main(). Call BlockStopSignals()
+// before any thread starts, so that SIGTERM/SIGINT reach only the main
+// thread's sigwait.
+inline sigset_t BlockStopSignals() {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  return stop;
+}
+
+// Writes the bound port to `port_file` (if any), serves until a stop
+// signal, then drains for up to `grace`. Returns the process exit code.
+// `Server` has port(), address(), Shutdown(absl::Duration) and Wait().
+template <typename Server>
+int ServeUntilStopped(Server& server, const sigset_t& stop, const std::string& port_file,
+                      absl::Duration grace, const std::string& what) {
+  if (!port_file.empty()) {
+    absl::Status st = WriteFileAtomically(port_file, absl::StrCat(server.port(), "\n"));
+    if (!st.ok()) {
+      spdlog::error("{}", std::string(st.message()));
+      return 1;
+    }
+  }
+  spdlog::info("{} serving on {}", what, server.address());
+  int signal = 0;
+  sigwait(&stop, &signal);
+  spdlog::info("signal {}: draining for up to {}", signal, absl::FormatDuration(grace));
+  server.Shutdown(grace);
+  server.Wait();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace tierscore::common
+
+#endif  // TIERSCORE_COMMON_SERVER_MAIN_H_
