@@ -1,0 +1,136 @@
+#include "coordinator/job_manager.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/notification.h"
+#include "coordinator/in_process_worker_client.h"
+#include "engine/generator.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/job_harness.h"
+#include "tests/testing/temp_dir.h"
+
+namespace tierscore::coordinator {
+namespace {
+
+using ::testing::HasSubstr;
+
+// An in-process worker whose Score calls wait until the test lets them go.
+class GatedWorker : public InProcessWorkerClient {
+ public:
+  explicit GatedWorker(worker::WorkerCore* core) : InProcessWorkerClient(core, "gated") {}
+  absl::StatusOr<v1::ScoreResponse> Score(const v1::ScoreRequest& r, absl::Time d) override {
+    scoring_.Notify();
+    open_.WaitForNotification();
+    return InProcessWorkerClient::Score(r, d);
+  }
+  absl::Notification scoring_;
+  absl::Notification open_;
+};
+
+class JobManagerTest : public ::testing::Test {
+ protected:
+  v1::JobSpec Spec() {
+    v1::JobSpec spec;
+    spec.add_inputs(input_);
+    *spec.mutable_policy() = testing::PolicyFromYaml(R"yaml(
+id_column: customer_id
+value: revenue_12m
+criteria: [{name: r, expr: revenue_12m, normalize: max, weight: 1}]
+tiers: [{name: abc, abc: {}}]
+)yaml");
+    return spec;
+  }
+
+  void SetUp() override {
+    engine::GeneratorOptions gen;
+    gen.rows = 3000;
+    input_ = dir_.Write("c.csv", engine::GenerateCustomersCsv(gen));
+  }
+
+  v1::Job WaitFinal(JobManager& m, const std::string& id) {
+    for (int i = 0; i < 1000; ++i) {
+      auto j = m.Get(id);
+      if (j->state() == v1::JOB_STATE_SUCCEEDED || j->state() == v1::JOB_STATE_FAILED ||
+          j->state() == v1::JOB_STATE_CANCELLED) {
+        return *j;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    ADD_FAILURE() << "job " << id << " did not finish";
+    return v1::Job();
+  }
+
+  testing::TempDir dir_;
+  std::string input_;
+};
+
+TEST_F(JobManagerTest, CancellingARunningJobStopsItAndFreesTheWorkers) {
+  auto core = worker::WorkerCore::Create({.threads = 1});
+  GatedWorker worker(core.get());
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, {});
+  ASSERT_TRUE(manager.ok());
+  auto job = (*manager)->Submit(Spec());
+  ASSERT_TRUE(job.ok());
+  worker.scoring_.WaitForNotification();  // the job is running, in Score
+  EXPECT_EQ((*manager)->Get(job->id())->state(), v1::JOB_STATE_RUNNING);
+  ASSERT_TRUE((*manager)->Cancel(job->id()).ok());
+  worker.open_.Notify();
+  const v1::Job end = WaitFinal(**manager, job->id());
+  EXPECT_EQ(end.state(), v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(end.error_code(), static_cast<int>(absl::StatusCode::kCancelled));
+  EXPECT_EQ(core->JobCount(), 0u);  // released
+}
+
+TEST_F(JobManagerTest, ResultsOfOlderJobsAreReleasedKeepingTheirSummaries) {
+  auto core = worker::WorkerCore::Create({.threads = 1});
+  InProcessWorkerClient worker(core.get(), "w");
+  JobManagerOptions options;
+  options.keep_results = 1;
+  std::vector<std::pair<v1::JobState, v1::JobState>> changes;
+  absl::Mutex mu;
+  options.on_state_change = [&](const v1::Job& j, v1::JobState previous) {
+    absl::MutexLock lock(&mu);
+    changes.emplace_back(previous, j.state());
+  };
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  ASSERT_TRUE(manager.ok());
+  auto first = (*manager)->Submit(Spec());
+  ASSERT_EQ(WaitFinal(**manager, first->id()).state(), v1::JOB_STATE_SUCCEEDED);
+  auto second = (*manager)->Submit(Spec());
+  ASSERT_EQ(WaitFinal(**manager, second->id()).state(), v1::JOB_STATE_SUCCEEDED);
+
+  auto sink = [](const std::string&) { return absl::OkStatus(); };
+  absl::Status old = (*manager)->ExportResults(first->id(), false, sink);
+  EXPECT_EQ(old.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(old.message(), HasSubstr("were released"));
+  EXPECT_TRUE((*manager)->Kpis(first->id()).ok());  // the summary stays
+  EXPECT_TRUE((*manager)->ExportResults(second->id(), false, sink).ok());
+  EXPECT_EQ(core->JobCount(), 1u);  // only the kept job's shards
+
+  absl::MutexLock lock(&mu);
+  const std::vector<std::pair<v1::JobState, v1::JobState>> lifecycle = {
+      {v1::JOB_STATE_UNSPECIFIED, v1::JOB_STATE_QUEUED},
+      {v1::JOB_STATE_QUEUED, v1::JOB_STATE_RUNNING},
+      {v1::JOB_STATE_RUNNING, v1::JOB_STATE_SUCCEEDED}};
+  ASSERT_EQ(changes.size(), 6u);
+  EXPECT_EQ(std::vector(changes.begin(), changes.begin() + 3), lifecycle);
+}
+
+TEST_F(JobManagerTest, BadSpecsAreRefusedAtSubmission) {
+  auto core = worker::WorkerCore::Create({.threads = 1});
+  InProcessWorkerClient worker(core.get(), "w");
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, {});
+  v1::JobSpec no_inputs = Spec();
+  no_inputs.clear_inputs();
+  EXPECT_EQ((*manager)->Submit(no_inputs).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::JobSpec bad = Spec();
+  bad.mutable_policy()->mutable_tiers(0)->mutable_abc()->add_boundaries(2);
+  EXPECT_THAT((*manager)->Submit(bad).status().message(), HasSubstr("tiers[0] (abc).abc"));
+  EXPECT_TRUE((*manager)->List().empty());
+}
+
+}  // namespace
+}  // namespace tierscore::coordinator
