@@ -64,6 +64,17 @@ absl::Status MemoryStore::Expire(const std::string& key, absl::Duration ttl) {
   return absl::OkStatus();
 }
 
+absl::Status MemoryStore::ExpireMany(const std::vector<std::string>& keys,
+                                     absl::Duration ttl) {
+  absl::Status st = CheckTtl(ttl);
+  if (!st.ok()) return st;
+  absl::MutexLock lock(&mu_);
+  for (const std::string& key : keys) {
+    if (Entry* e = Find(key); e != nullptr) e->expires = now_() + ttl;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MemoryStore::HashSet(const std::vector<HashField>& fields) {
   absl::MutexLock lock(&mu_);
   for (const HashField& f : fields) {

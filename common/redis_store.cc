@@ -67,6 +67,14 @@ absl::Status RedisStore::Expire(const std::string& key, absl::Duration ttl) {
   return absl::OkStatus();
 }
 
+absl::Status RedisStore::ExpireMany(const std::vector<std::string>& keys, absl::Duration ttl) {
+  TS_RETURN_IF_ERROR(CheckTtl(ttl));
+  std::vector<std::vector<std::string>> commands;
+  for (const std::string& key : keys) commands.push_back({"PEXPIRE", Key(key), Millis(ttl)});
+  if (commands.empty()) return absl::OkStatus();
+  return client_->Pipeline(commands).status();
+}
+
 absl::Status RedisStore::HashSet(const std::vector<HashField>& fields) {
   // One HSET per run of fields of the same key (at most 512 fields each).
   std::vector<std::vector<std::string>> commands;

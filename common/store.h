@@ -33,6 +33,9 @@ class Store {
   virtual absl::Status Delete(const std::vector<std::string>& keys) = 0;
   // Sets a key's time to live; NOT_FOUND if the key does not exist.
   virtual absl::Status Expire(const std::string& key, absl::Duration ttl) = 0;
+  // The same for many keys in one round trip; keys that do not exist are
+  // skipped.
+  virtual absl::Status ExpireMany(const std::vector<std::string>& keys, absl::Duration ttl) = 0;
 
   struct HashField {
     std::string key;

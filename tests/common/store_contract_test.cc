@@ -52,6 +52,9 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     }
     absl::Status Delete(const std::vector<std::string>& k) override { return s_->Delete(k); }
     absl::Status Expire(const std::string& k, absl::Duration t) override { return s_->Expire(k, t); }
+    absl::Status ExpireMany(const std::vector<std::string>& k, absl::Duration t) override {
+      return s_->ExpireMany(k, t);
+    }
     absl::Status HashSet(const std::vector<HashField>& f) override { return s_->HashSet(f); }
     absl::StatusOr<std::vector<std::optional<std::string>>> HashGet(
         const std::vector<std::pair<std::string, std::string>>& kf) override {
@@ -92,6 +95,12 @@ TEST_P(StoreContractTest, KeysExpire) {
   EXPECT_EQ(*store->Get("long"), std::nullopt);
   EXPECT_EQ(*store->Get("kept"), "z");
   EXPECT_EQ(store->Expire("short", absl::Seconds(1)).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store->Set("m1", "1").ok());
+  ASSERT_TRUE(store->HashSet({{"m2", "f", "2"}}).ok());
+  ASSERT_TRUE(store->ExpireMany({"m1", "m2", "never-existed"}, absl::Milliseconds(100)).ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(*store->Get("m1"), std::nullopt);
+  EXPECT_EQ((*store->HashGet({{"m2", "f"}}))[0], std::nullopt);
   EXPECT_EQ(store->Set("bad", "x", absl::ZeroDuration()).code(), absl::StatusCode::kInvalidArgument);
 }
 

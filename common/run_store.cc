@@ -1,0 +1,118 @@
+#include "common/run_store.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+
+namespace tierscore::common {
+
+int RunStore::BucketCount(int64_t customers) {
+  return static_cast<int>(std::clamp<int64_t>(customers / 64, 1, int64_t{1} << 24));
+}
+
+int RunStore::BucketOf(std::string_view customer_id, int buckets) {
+  return static_cast<int>(XXH3_64bits(customer_id.data(), customer_id.size()) %
+                          static_cast<uint64_t>(std::max(1, buckets)));
+}
+
+std::string RunStore::MetaKey(const std::string& run_id) { return absl::StrCat("run:", run_id, ":meta"); }
+
+std::string RunStore::BucketKey(const std::string& run_id, int bucket) {
+  return absl::StrCat("run:", run_id, ":b:", bucket);
+}
+
+std::string RunStore::AliasKey(const std::string& alias) { return absl::StrCat("alias:", alias); }
+
+absl::Status RunStore::Write(const std::string& run_id, int buckets,
+                             const std::vector<Entry>& entries) {
+  if (run_id.empty() || buckets <= 0) {
+    return absl::InvalidArgumentError("a run needs an id and at least one bucket");
+  }
+  // Grouped by bucket so that each hash gets few HSETs; written in batches
+  // to bound the size of one pipeline.
+  std::vector<int> bucket_of(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) bucket_of[i] = BucketOf(entries[i].customer_id, buckets);
+  std::vector<size_t> order(entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return bucket_of[a] < bucket_of[b]; });
+  constexpr size_t kBatch = 20000;
+  std::vector<Store::HashField> batch;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const Entry& e = entries[order[k]];
+    batch.push_back({BucketKey(run_id, bucket_of[order[k]]), e.customer_id,
+                     e.record.SerializeAsString()});
+    if (batch.size() == kBatch) {
+      TS_RETURN_IF_ERROR(store_->HashSet(batch));
+      batch.clear();
+    }
+  }
+  if (!batch.empty()) TS_RETURN_IF_ERROR(store_->HashSet(batch));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RunStore::Published> RunStore::Publish(v1::RunMeta meta, absl::Duration retention) {
+  if (meta.run_id().empty() || meta.alias().empty() || meta.buckets() <= 0) {
+    return absl::InvalidArgumentError("a run needs an id, an alias and at least one bucket");
+  }
+  TS_ASSIGN_OR_RETURN(std::optional<std::string> previous, store_->Get(AliasKey(meta.alias())));
+  if (previous.has_value() && *previous != meta.run_id()) meta.set_previous_run(*previous);
+  meta.set_published_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  TS_RETURN_IF_ERROR(store_->Set(MetaKey(meta.run_id()), meta.SerializeAsString()));
+  TS_RETURN_IF_ERROR(store_->Set(AliasKey(meta.alias()), meta.run_id()));  // the switch
+
+  Published out;
+  out.meta = meta;
+  if (!meta.previous_run().empty()) {
+    out.previous_expiry = [&]() -> absl::Status {
+      TS_ASSIGN_OR_RETURN(v1::RunMeta old, Run(meta.previous_run()));
+      std::vector<std::string> keys = {MetaKey(old.run_id())};
+      for (int b = 0; b < old.buckets(); ++b) keys.push_back(BucketKey(old.run_id(), b));
+      return store_->ExpireMany(keys, retention);
+    }();
+  }
+  return out;
+}
+
+absl::StatusOr<v1::RunMeta> RunStore::Run(const std::string& run_id) {
+  TS_ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(MetaKey(run_id)));
+  if (!bytes.has_value()) return absl::NotFoundError(absl::StrCat("no run ", run_id));
+  v1::RunMeta meta;
+  if (!meta.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("the metadata of run ", run_id, " does not parse"));
+  }
+  return meta;
+}
+
+absl::StatusOr<v1::RunMeta> RunStore::Current(const std::string& alias) {
+  TS_ASSIGN_OR_RETURN(std::optional<std::string> run_id, store_->Get(AliasKey(alias)));
+  if (!run_id.has_value()) return absl::NotFoundError(absl::StrCat("no run published as ", alias));
+  return Run(*run_id);
+}
+
+absl::StatusOr<std::vector<std::optional<v1::TierRecord>>> RunStore::Lookup(
+    const v1::RunMeta& run, const std::vector<std::string>& ids) {
+  std::vector<std::pair<std::string, std::string>> key_fields;
+  key_fields.reserve(ids.size());
+  for (const std::string& id : ids) {
+    key_fields.emplace_back(BucketKey(run.run_id(), BucketOf(id, run.buckets())), id);
+  }
+  TS_ASSIGN_OR_RETURN(auto values, store_->HashGet(key_fields));
+  std::vector<std::optional<v1::TierRecord>> out(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!values[i].has_value()) continue;
+    v1::TierRecord record;
+    if (!record.ParseFromString(*values[i])) {
+      return absl::DataLossError(
+          absl::StrCat("the record of ", ids[i], " in run ", run.run_id(), " does not parse"));
+    }
+    out[i] = std::move(record);
+  }
+  return out;
+}
+
+}  // namespace tierscore::common

@@ -1,0 +1,70 @@
+#ifndef TIERSCORE_COMMON_RUN_STORE_H_
+#define TIERSCORE_COMMON_RUN_STORE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/store.h"
+#include "tierscore/v1/record.pb.h"
+
+namespace tierscore::common {
+
+// Published runs in a Store (DESIGN.md §4, step 5). A run's records are
+// spread over bucket hashes (`run:ID:b:N`, customer id -> TierRecord) and
+// are invisible until Publish switches the run's alias (`alias:NAME`, one
+// atomic SET) to it; the alias's previous run then expires after a
+// retention. A lookup resolves the alias once and reads that run only, so
+// it never sees a mix of two runs, also while a new one is being written.
+//
+// Thread-safe (as the Store). `store` is borrowed and must outlive this.
+class RunStore {
+ public:
+  explicit RunStore(Store* store) : store_(store) {}
+
+  // About 64 records per bucket: small hashes stay compact in Redis.
+  static int BucketCount(int64_t customers);
+  // The bucket of a customer id (xxHash3 of the id).
+  static int BucketOf(std::string_view customer_id, int buckets);
+
+  struct Entry {
+    std::string customer_id;
+    v1::TierRecord record;
+  };
+  // Writes records of run `run_id`. Not visible to lookups by alias until
+  // Publish. Safe to repeat (records are overwritten).
+  absl::Status Write(const std::string& run_id, int buckets, const std::vector<Entry>& entries);
+
+  struct Published {
+    v1::RunMeta meta;                // as stored, with previous_run filled in
+    absl::Status previous_expiry;    // setting the previous run to expire
+  };
+  // Makes `meta.run_id` the current run of `meta.alias`. The switch is
+  // atomic; the previous run's keys get `retention` to live (a failure to
+  // set that is reported in the result, not as an error: the run is
+  // published either way).
+  absl::StatusOr<Published> Publish(v1::RunMeta meta, absl::Duration retention);
+
+  // NOT_FOUND for an alias never published or a run without metadata.
+  absl::StatusOr<v1::RunMeta> Current(const std::string& alias);
+  absl::StatusOr<v1::RunMeta> Run(const std::string& run_id);
+
+  // The records of `ids` in `run`, in order; nullopt for ids it does not
+  // hold. One round trip. DATA_LOSS for a record that does not parse.
+  absl::StatusOr<std::vector<std::optional<v1::TierRecord>>> Lookup(
+      const v1::RunMeta& run, const std::vector<std::string>& ids);
+
+ private:
+  static std::string MetaKey(const std::string& run_id);
+  static std::string BucketKey(const std::string& run_id, int bucket);
+  static std::string AliasKey(const std::string& alias);
+
+  Store* store_;
+};
+
+}  // namespace tierscore::common
+
+#endif  // TIERSCORE_COMMON_RUN_STORE_H_

@@ -1,0 +1,169 @@
+// Published runs, against MemoryStore and a real redis-server.
+#include "common/run_store.h"
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "common/memory_store.h"
+#include "common/redis_store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/temp_dir.h"
+
+namespace tierscore::common {
+namespace {
+
+class RunStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "memory") {
+      store_ = std::make_unique<MemoryStore>();
+    } else {
+      auto server = testing::RedisServer::Start(dir_.path());
+      ASSERT_TRUE(server.ok()) << server.status();
+      redis_ = *std::move(server);
+      RedisStoreOptions o;
+      o.redis.address = redis_->address();
+      store_ = *RedisStore::Create(o);
+    }
+    runs_ = std::make_unique<RunStore>(store_.get());
+  }
+
+  // A run of `n` customers c0..c(n-1) whose records carry the run id and
+  // score = i + salt.
+  void WriteRun(const std::string& run, int n, double salt) {
+    std::vector<RunStore::Entry> entries;
+    for (int i = 0; i < n; ++i) {
+      RunStore::Entry e;
+      e.customer_id = "c" + std::to_string(i);
+      e.record.set_run_id(run);
+      e.record.set_score(i + salt);
+      e.record.add_tiers(i % 3);
+      entries.push_back(std::move(e));
+    }
+    ASSERT_TRUE(runs_->Write(run, RunStore::BucketCount(n), entries).ok());
+  }
+
+  v1::RunMeta Meta(const std::string& run, int n) {
+    v1::RunMeta m;
+    m.set_run_id(run);
+    m.set_alias("customers/default");
+    m.set_buckets(RunStore::BucketCount(n));
+    m.set_customers(n);
+    return m;
+  }
+
+  std::vector<std::string> Ids(int n) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) ids.push_back("c" + std::to_string(i));
+    return ids;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<RunStore> runs_;
+};
+
+TEST_P(RunStoreTest, RunsAreInvisibleUntilPublishedAndUnknownIdsAreNotFound) {
+  WriteRun("r1", 1000, 0.5);
+  EXPECT_EQ(runs_->Current("customers/default").status().code(), absl::StatusCode::kNotFound);
+  auto published = runs_->Publish(Meta("r1", 1000), absl::Minutes(10));
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_TRUE(published->meta.previous_run().empty());
+  auto run = runs_->Current("customers/default");
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->run_id(), "r1");
+  auto got = runs_->Lookup(*run, {"c999", "nobody", "c0"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE((*got)[0].has_value());
+  EXPECT_EQ((*got)[0]->score(), 999.5);
+  EXPECT_FALSE((*got)[1].has_value());
+  EXPECT_EQ((*got)[2]->tiers(0), 0);
+}
+
+TEST_P(RunStoreTest, ANewRunReplacesTheOldOneWhichExpires) {
+  WriteRun("r1", 500, 0.25);
+  ASSERT_TRUE(runs_->Publish(Meta("r1", 500), absl::Minutes(10)).ok());
+  WriteRun("r2", 600, 0.75);
+  // While r2 is written, lookups still read r1 only.
+  auto before = runs_->Current("customers/default");
+  EXPECT_EQ(before->run_id(), "r1");
+  auto published = runs_->Publish(Meta("r2", 600), absl::Milliseconds(200));
+  ASSERT_TRUE(published.ok());
+  EXPECT_EQ(published->meta.previous_run(), "r1");
+  EXPECT_TRUE(published->previous_expiry.ok()) << published->previous_expiry;
+  auto now = runs_->Current("customers/default");
+  EXPECT_EQ(now->run_id(), "r2");
+  EXPECT_EQ((*runs_->Lookup(*now, {"c599"}))[0]->score(), 599.75);
+  // The old run is readable for its retention, then gone.
+  EXPECT_EQ((*runs_->Lookup(*before, {"c1"}))[0]->score(), 1.25);
+  absl::SleepFor(absl::Milliseconds(400));
+  EXPECT_FALSE((*runs_->Lookup(*before, {"c1"}))[0].has_value());
+  EXPECT_EQ(runs_->Run("r1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*runs_->Lookup(*now, {"c1"}))[0]->score(), 1.75);
+}
+
+TEST_P(RunStoreTest, ALookupNeverSeesAMixOfTwoRuns) {
+  constexpr int kCustomers = 2000;
+  WriteRun("r0", kCustomers, 0);
+  ASSERT_TRUE(runs_->Publish(Meta("r0", kCustomers), absl::Minutes(10)).ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> batches{0}, mixed{0}, missing{0};
+  std::thread reader([&] {
+    const std::vector<std::string> ids = Ids(kCustomers);
+    while (!done) {
+      auto run = runs_->Current("customers/default");
+      if (!run.ok()) continue;
+      auto got = runs_->Lookup(*run, ids);
+      if (!got.ok()) continue;
+      std::set<std::string> seen;
+      for (const auto& r : *got) {
+        if (!r.has_value()) {
+          ++missing;
+        } else {
+          seen.insert(r->run_id());
+        }
+      }
+      if (seen.size() != 1 || *seen.begin() != run->run_id()) ++mixed;
+      ++batches;
+    }
+  });
+  for (int r = 1; r <= 5; ++r) {
+    const std::string run = "r" + std::to_string(r);
+    WriteRun(run, kCustomers, r);
+    ASSERT_TRUE(runs_->Publish(Meta(run, kCustomers), absl::Minutes(10)).ok());
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  done = true;
+  reader.join();
+  EXPECT_GT(batches.load(), 0);
+  EXPECT_EQ(mixed.load(), 0);
+  EXPECT_EQ(missing.load(), 0);
+  EXPECT_EQ(runs_->Current("customers/default")->run_id(), "r5");
+}
+
+TEST_P(RunStoreTest, BucketsAreStableAndInRange) {
+  EXPECT_EQ(RunStore::BucketCount(0), 1);
+  EXPECT_EQ(RunStore::BucketCount(1000000), 15625);
+  std::vector<int> counts(100, 0);
+  for (int i = 0; i < 100000; ++i) {
+    const int b = RunStore::BucketOf("C" + std::to_string(i), 100);
+    ASSERT_GE(b, 0);
+    ASSERT_LT(b, 100);
+    ++counts[static_cast<size_t>(b)];
+  }
+  for (int c : counts) EXPECT_NEAR(c, 1000, 200);  // spread evenly
+  EXPECT_EQ(RunStore::BucketOf("C0000123", 997), RunStore::BucketOf("C0000123", 997));
+  EXPECT_EQ(runs_->Write("", 1, {}).code(), absl::StatusCode::kInvalidArgument);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RunStoreTest, ::testing::Values("memory", "redis"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace tierscore::common
