@@ -24,6 +24,7 @@ class FaultyWorker : public WorkerClient {
  public:
   FaultyWorker(std::string phase, int nth, Fault fault)
       : phase_(std::move(phase)), nth_(nth), fault_(fault) {
+    absl::MutexLock lock(&mu_);
     Restart();
   }
 
@@ -58,7 +59,14 @@ class FaultyWorker : public WorkerClient {
   }
 
  private:
-  void Restart() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  // A fresh worker behind the same name. Calls already running on the old
+  // one finish there (as a real process's answers already sent would), so
+  // it is retired, not destroyed.
+  void Restart() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (core_ != nullptr) {
+      retired_cores_.push_back(std::move(core_));
+      retired_clients_.push_back(std::move(client_));
+    }
     core_ = worker::WorkerCore::Create({.threads = 1});
     client_ = std::make_unique<InProcessWorkerClient>(core_.get(), "faulty");
   }
@@ -90,8 +98,10 @@ class FaultyWorker : public WorkerClient {
   std::atomic<bool> tripped_{false};
   absl::Mutex mu_;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
-  std::unique_ptr<worker::WorkerCore> core_;
-  std::unique_ptr<InProcessWorkerClient> client_;
+  std::unique_ptr<worker::WorkerCore> core_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<InProcessWorkerClient> client_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<worker::WorkerCore>> retired_cores_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<InProcessWorkerClient>> retired_clients_ ABSL_GUARDED_BY(mu_);
 };
 
 constexpr char kPolicy[] = R"yaml(
