@@ -91,6 +91,17 @@ absl::StatusOr<v1::KpiTable> CoordinatorClient::Kpis(const std::string& id) {
   return Result(status, table);
 }
 
+absl::StatusOr<v1::BatchLookupTierResponse> CoordinatorClient::BatchLookup(
+    const std::string& alias_or_run, const std::vector<std::string>& ids, bool by_run) {
+  v1::BatchLookupTierRequest req;
+  by_run ? req.set_run_id(alias_or_run) : req.set_alias(alias_or_run);
+  for (const std::string& id : ids) req.add_customer_ids(id);
+  v1::BatchLookupTierResponse resp;
+  auto ctx = Context(call_timeout_);
+  const grpc::Status status = stub_->BatchLookupTier(ctx.get(), req, &resp);
+  return Result(status, resp);
+}
+
 absl::Status CoordinatorClient::StreamResults(
     const std::string& id, bool explain,
     const std::function<absl::Status(const std::string&)>& sink, absl::Duration timeout) {

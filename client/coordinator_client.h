@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -27,6 +28,11 @@ class CoordinatorClient {
                                const std::function<void(const v1::Job&)>& on_update,
                                absl::Duration timeout);
   absl::StatusOr<v1::KpiTable> Kpis(const std::string& id);
+  // Online lookups: by alias (the current run) or, with `by_run`, run id.
+  absl::StatusOr<v1::BatchLookupTierResponse> BatchLookup(const std::string& alias_or_run,
+                                                          const std::vector<std::string>& ids,
+                                                          bool by_run = false);
+
   // The results CSV, header first, in chunks.
   absl::Status StreamResults(const std::string& id, bool explain,
                              const std::function<absl::Status(const std::string&)>& sink,

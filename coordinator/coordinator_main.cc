@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--metrics-listen", options.metrics_listen,
                  "host:port to serve Prometheus /metrics on (default: none)");
+  app.add_option("--redis", options.redis,
+                 "Store for published runs and lookups: redis://[:password@]host:port/db or "
+                 "unix:///path?db=N (default: none, runs are not published)");
   double wait_for_workers_seconds = 300;
   app.add_option("--wait-for-workers", wait_for_workers_seconds,
                  "Seconds a job waits in the queue for a healthy worker")

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
+#include "common/redis_store.h"
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -80,6 +81,17 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
       m->OnJob(job, previous);
     };
   }
+  common::Store* store = options.store;
+  if (store == nullptr && !options.redis.empty()) {
+    common::RedisStoreOptions redis;
+    redis.redis.address = options.redis;
+    TS_ASSIGN_OR_RETURN(s->owned_store_, common::RedisStore::Create(redis));
+    store = s->owned_store_.get();
+  }
+  if (store != nullptr) {
+    job_options.runner.store = store;
+    s->lookup_ = std::make_unique<TierLookup>(store);
+  }
   TS_ASSIGN_OR_RETURN(s->pool_, WorkerPool::Create(pool_options, DefaultWorkerPoolSeams()));
   WorkerPool* pool = s->pool_.get();
   TS_ASSIGN_OR_RETURN(s->manager_,
@@ -87,7 +99,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
                         return pool->WaitForHealthy(deadline);
                       }, job_options));
   s->service_ = std::make_unique<CoordinatorService>(
-      s->manager_.get(), s->coordinator_metrics_ ? &s->coordinator_metrics_->rpc : nullptr);
+      s->manager_.get(), s->lookup_.get(),
+      s->coordinator_metrics_ ? &s->coordinator_metrics_->rpc : nullptr);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
+#include "common/store.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/grpc_worker_client.h"
 #include "coordinator/job_manager.h"
@@ -22,6 +23,11 @@ struct CoordinatorServerOptions {
   WorkerPoolOptions pool;
   JobManagerOptions jobs;
   std::string metrics_listen{};  // "host:port" for /metrics; empty: none
+  // Where runs are published and looked up: a Redis address (redis://...
+  // or unix://...), or a store of the caller's (borrowed; tests). Neither:
+  // runs are not published and lookups are FAILED_PRECONDITION.
+  std::string redis{};
+  common::Store* store = nullptr;
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC
@@ -52,6 +58,8 @@ class CoordinatorServer {
   struct Metrics;
   std::unique_ptr<common::MetricsServer> metrics_;
   std::unique_ptr<Metrics> coordinator_metrics_;
+  std::unique_ptr<common::Store> owned_store_;
+  std::unique_ptr<TierLookup> lookup_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<JobManager> manager_;
   std::unique_ptr<CoordinatorService> service_;

@@ -220,4 +220,20 @@ grpc::ServerWriteReactor<v1::ResultsChunk>* CoordinatorService::StreamResults(
   return new ResultsReactor(manager_, *req, metrics_);
 }
 
+grpc::ServerUnaryReactor* CoordinatorService::LookupTier(grpc::CallbackServerContext* ctx,
+                                                         const v1::LookupTierRequest* req,
+                                                         v1::LookupTierResponse* resp) {
+  return Reply("LookupTier", ctx, resp,
+               lookup_ == nullptr ? absl::StatusOr<v1::LookupTierResponse>(NoStore())
+                                  : lookup_->One(*req));
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::BatchLookupTier(
+    grpc::CallbackServerContext* ctx, const v1::BatchLookupTierRequest* req,
+    v1::BatchLookupTierResponse* resp) {
+  return Reply("BatchLookupTier", ctx, resp,
+               lookup_ == nullptr ? absl::StatusOr<v1::BatchLookupTierResponse>(NoStore())
+                                  : lookup_->Batch(*req));
+}
+
 }  // namespace tierscore::coordinator

@@ -3,6 +3,7 @@
 
 #include "common/metrics.h"
 #include "coordinator/job_manager.h"
+#include "coordinator/tier_lookup.h"
 #include "tierscore/v1/coordinator.grpc.pb.h"
 
 namespace tierscore::coordinator {
@@ -13,12 +14,16 @@ namespace tierscore::coordinator {
 // a final state; StreamResults writes the results CSV in chunks of at most
 // 1 MiB, pacing the export to the client.
 //
-// `manager` and `rpc_metrics` (may be null) are borrowed and must outlive
-// the service.
+// Lookups run on the calling gRPC thread: one or two store round trips
+// (sub-millisecond), bounded by the store's command timeout.
+//
+// `manager`, `lookup` and `rpc_metrics` (both may be null: no lookups, no
+// metrics) are borrowed and must outlive the service.
 class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
-  explicit CoordinatorService(JobManager* manager, common::RpcMetrics* rpc_metrics = nullptr)
-      : manager_(manager), metrics_(rpc_metrics) {}
+  CoordinatorService(JobManager* manager, TierLookup* lookup,
+                     common::RpcMetrics* rpc_metrics = nullptr)
+      : manager_(manager), lookup_(lookup), metrics_(rpc_metrics) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* ctx,
                                       const v1::SubmitJobRequest* req, v1::Job* resp) override;
@@ -35,13 +40,24 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
                                     const v1::GetKpisRequest* req, v1::KpiTable* resp) override;
   grpc::ServerWriteReactor<v1::ResultsChunk>* StreamResults(
       grpc::CallbackServerContext* ctx, const v1::StreamResultsRequest* req) override;
+  grpc::ServerUnaryReactor* LookupTier(grpc::CallbackServerContext* ctx,
+                                       const v1::LookupTierRequest* req,
+                                       v1::LookupTierResponse* resp) override;
+  grpc::ServerUnaryReactor* BatchLookupTier(grpc::CallbackServerContext* ctx,
+                                            const v1::BatchLookupTierRequest* req,
+                                            v1::BatchLookupTierResponse* resp) override;
 
  private:
   template <typename Response>
   grpc::ServerUnaryReactor* Reply(const char* method, grpc::CallbackServerContext* ctx,
                                   Response* resp, absl::StatusOr<Response> result);
 
+  absl::Status NoStore() const {
+    return absl::FailedPreconditionError("this coordinator has no store: runs are not published");
+  }
+
   JobManager* manager_;
+  TierLookup* lookup_;
   common::RpcMetrics* metrics_;
 };
 

@@ -59,6 +59,7 @@ TS_WORKER_CALL(Score, ScoreRequest, ScoreResponse)
 TS_WORKER_CALL(Probe, ProbeRequest, ProbeResponse)
 TS_WORKER_CALL(Assign, AssignRequest, AssignResponse)
 TS_WORKER_CALL(Export, ExportRequest, ExportResponse)
+TS_WORKER_CALL(Publish, PublishRequest, PublishResponse)
 #undef TS_WORKER_CALL
 
 absl::Status GrpcWorkerClient::Release(const v1::ReleaseRequest& r, absl::Time deadline) {

@@ -27,6 +27,8 @@ class GrpcWorkerClient : public WorkerClient {
   absl::StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest& r, absl::Time deadline) override;
   absl::StatusOr<v1::AssignResponse> Assign(const v1::AssignRequest& r, absl::Time deadline) override;
   absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& r, absl::Time deadline) override;
+  absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest& r,
+                                              absl::Time deadline) override;
   absl::Status Release(const v1::ReleaseRequest& r, absl::Time deadline) override;
 
  private:

@@ -36,6 +36,9 @@ class InProcessWorkerClient : public WorkerClient {
   absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& r, absl::Time) override {
     return core_->Export(r);
   }
+  absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest& r, absl::Time) override {
+    return core_->Publish(r);
+  }
   absl::Status Release(const v1::ReleaseRequest& r, absl::Time) override {
     return core_->Release(r);
   }

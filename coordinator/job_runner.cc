@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/run_store.h"
 #include "common/status_macros.h"
 #include "engine/csv.h"
 #include "engine/kpi.h"
@@ -252,6 +253,10 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
   TS_RETURN_IF_ERROR(AssignAndAggregate(job));
   outcome.result.set_customers(totals.count);
   outcome.result.set_total_value(engine::MicrosToValue(totals.value));
+  if (options_.store != nullptr) {
+    TS_RETURN_IF_ERROR(job.StartPhase("publish"));
+    *outcome.result.mutable_publication() = Publish(job);
+  }
 
   v1::JobStats& stats_out = *outcome.result.mutable_stats();
   stats_out.set_splits(static_cast<int32_t>(outcome.splits.size()));
@@ -610,6 +615,56 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
   for (const v1::AssignResponse& r : assigned) kpis.MergeProto(r.kpis(), compiled.kpis.metrics.size());
   *result.mutable_kpis() = engine::FinalizeKpis(compiled.kpis, policy, std::move(kpis));
   return absl::OkStatus();
+}
+
+v1::Publication JobRunner::Publish(Job& job) {
+  JobOutcome& outcome = job.outcome;
+  const engine::CompiledJob& compiled = *outcome.compiled;
+  v1::Publication publication;
+  publication.set_run_id(outcome.job_id);
+  publication.set_alias(outcome.spec.alias().empty() ? "customers/default" : outcome.spec.alias());
+  const int buckets = common::RunStore::BucketCount(outcome.result.customers());
+  auto written = RunPhase<v1::PublishResponse>(
+      job, kPublished, [&](WorkerClient& worker, const std::vector<int32_t>& splits) {
+        v1::PublishRequest req;
+        req.set_job_id(outcome.job_id);
+        for (int32_t s : splits) req.add_splits(s);
+        req.set_run_id(outcome.job_id);
+        req.set_buckets(buckets);
+        auto resp = worker.Publish(req, Deadline());
+        outcome.traffic->Count(req, resp);
+        return resp;
+      });
+  if (!written.ok()) {
+    publication.set_error(std::string(written.status().message()));
+    return publication;
+  }
+  int64_t records = 0;
+  for (const v1::PublishResponse& r : *written) records += r.records();
+  v1::RunMeta meta;
+  meta.set_run_id(outcome.job_id);
+  meta.set_alias(publication.alias());
+  meta.set_buckets(buckets);
+  meta.set_customers(outcome.result.customers());
+  for (const engine::CompiledScheme& scheme : compiled.policy.schemes) {
+    v1::RunMeta::Scheme* out = meta.add_schemes();
+    out->set_name(scheme.name);
+    for (const std::string& t : scheme.names) out->add_tiers(t);
+  }
+  for (const engine::CompiledCriterion& c : compiled.policy.criteria) meta.add_criteria(c.name);
+  auto published = common::RunStore(options_.store).Publish(meta, options_.run_retention);
+  if (!published.ok()) {
+    publication.set_error(std::string(published.status().message()));
+    return publication;
+  }
+  publication.set_published(true);
+  publication.set_records(records);
+  publication.set_previous_run(published->meta.previous_run());
+  if (!published->previous_expiry.ok()) {
+    publication.set_error(absl::StrCat("published; the previous run was not set to expire: ",
+                                       published->previous_expiry.message()));
+  }
+  return publication;
 }
 
 absl::Status JobRunner::ExportResults(

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "coordinator/cut_search.h"
 #include "coordinator/worker_client.h"
+#include "common/store.h"
 #include "engine/int128.h"
 #include "engine/job.h"
 #include "engine/scoring.h"
@@ -28,6 +29,10 @@ struct JobRunnerOptions {
   int export_calls_per_worker = 2;     // concurrent Export calls
   absl::Duration call_timeout = absl::Minutes(10);  // per worker call
   CutSearchOptions cut_search;
+  // Where finished runs are published for lookups (borrowed; null: they
+  // are not), and how long a replaced run stays readable.
+  common::Store* store = nullptr;
+  absl::Duration run_retention = absl::Minutes(30);
 };
 
 struct JobProgress {
@@ -143,10 +148,12 @@ class JobRunner {
   absl::StatusOr<ScoreTotals> Score(Job& job);
   absl::StatusOr<std::vector<v1::CutKey>> Search(Job& job, const ScoreTotals& totals);
   absl::Status AssignAndAggregate(Job& job);
+  // Never fails the job: a failure is reported in the publication.
+  v1::Publication Publish(Job& job);
 
   // Recovery (see the class comment). `merged[s]` is the last phase whose
   // result for split s has been merged.
-  enum Stage { kPlanned = 0, kLoaded, kScored, kAssigned };
+  enum Stage { kPlanned = 0, kLoaded, kScored, kAssigned, kPublished };
   // OK when the failure of worker `w` with `status` can be recovered from
   // (and marks a lost worker dead); the error to fail the job with if not.
   absl::Status OnWorkerFailure(JobOutcome& outcome, size_t w, const absl::Status& status);

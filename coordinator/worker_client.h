@@ -36,6 +36,8 @@ class WorkerClient {
                                                     absl::Time deadline) = 0;
   virtual absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& request,
                                                     absl::Time deadline) = 0;
+  virtual absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest& request,
+                                                      absl::Time deadline) = 0;
   virtual absl::Status Release(const v1::ReleaseRequest& request,
                                absl::Time deadline) = 0;
 };

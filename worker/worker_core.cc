@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "common/run_store.h"
 #include "common/status_macros.h"
 #include "engine/int128.h"
 #include "engine/kpi.h"
@@ -44,6 +45,7 @@ struct WorkerCore::Job {
   absl::flat_hash_map<std::string, engine::CsvHeader> headers ABSL_GUARDED_BY(mu);
   std::shared_ptr<const engine::Scorer> scorer ABSL_GUARDED_BY(mu);
   std::shared_ptr<const ProbeCandidates> candidates ABSL_GUARDED_BY(mu);
+  std::vector<v1::SchemeCuts> cuts ABSL_GUARDED_BY(mu);  // after Assign
 };
 
 namespace {
@@ -162,7 +164,8 @@ std::unique_ptr<WorkerCore> WorkerCore::Create(const Options& options) {
   return std::unique_ptr<WorkerCore>(new WorkerCore(options));
 }
 
-WorkerCore::WorkerCore(const Options& options) : pool_(options.threads) {}
+WorkerCore::WorkerCore(const Options& options)
+    : pool_(options.threads), store_(options.store) {}
 
 size_t WorkerCore::JobCount() const {
   absl::MutexLock lock(&mu_);
@@ -556,6 +559,10 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
                                   shard.tiers, &kpis[k]);
   }));
 
+  {
+    absl::MutexLock lock(&job->mu);
+    job->cuts.assign(request.schemes().begin(), request.schemes().end());
+  }
   v1::AssignResponse response;
   for (size_t s = 0; s < schemes.size(); ++s) {
     v1::TierTotals* totals = response.add_tiers();
@@ -638,6 +645,74 @@ int WorkerCore::ExpireIdle(absl::Duration lease) {
     }
   }
   return static_cast<int>(expired.size());
+}
+
+absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest& request) {
+  if (store_ == nullptr) {
+    return absl::FailedPreconditionError("this worker has no store to publish to");
+  }
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, FindJob(request.job_id()));
+  TS_ASSIGN_OR_RETURN(auto shards, Shards(*job, request.splits()));
+  std::shared_ptr<const engine::Scorer> scorer;
+  std::vector<v1::SchemeCuts> cuts;
+  {
+    absl::MutexLock lock(&job->mu);
+    scorer = job->scorer;
+    cuts = job->cuts;
+  }
+  const auto& schemes = job->compiled->policy.schemes;
+  for (const auto& shard : shards) {
+    if (scorer == nullptr || shard->tiers.size() != schemes.size()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("split ", shard->split.index(), " has no tiers yet"));
+    }
+  }
+  common::RunStore runs(store_);
+  std::atomic<int64_t> records{0};
+  TS_RETURN_IF_ERROR(ParallelStatus(pool_, static_cast<int>(shards.size()), [&](int si) -> absl::Status {
+    const Shard& shard = *shards[static_cast<size_t>(si)];
+    const size_t rows = static_cast<size_t>(shard.table.rows);
+    const size_t nc = scorer->criteria();
+    std::vector<common::RunStore::Entry> entries(rows);
+    std::vector<double> scores(rows), contributions(rows * nc);
+    scorer->Score(shard.table, 0, shard.table.rows, scores.data(), contributions.data());
+    for (size_t row = 0; row < rows; ++row) {
+      common::RunStore::Entry& e = entries[row];
+      e.customer_id = std::string(shard.table.ids[row]);
+      v1::TierRecord& r = e.record;
+      r.set_run_id(request.run_id());
+      r.set_score(shard.scores[row]);
+      for (size_t c = 0; c < nc; ++c) r.add_contributions(contributions[row * nc + c]);
+      for (size_t s = 0; s < schemes.size(); ++s) {
+        const int tier = shard.tiers[s][row];
+        r.add_tiers(tier);
+        // The score still needed to reach the next tier up: up to the key
+        // of the boundary above (a tie there is decided by id), or the
+        // minimum of the threshold tier above.
+        double gap = 0;
+        if (tier > 0) {
+          if (schemes[s].kind == engine::SchemeKind::kThresholds) {
+            gap = schemes[s].boundaries[static_cast<size_t>(tier - 1)] - shard.scores[row];
+          } else {
+            const v1::CutKey& cut = cuts[s].cuts(tier - 1);
+            gap = cut.all() ? std::numeric_limits<double>::infinity()
+                            : std::max(0.0, cut.score() - shard.scores[row]);
+          }
+        }
+        r.add_gap_to_next_tier(gap);
+      }
+    }
+    absl::Status st = runs.Write(request.run_id(), request.buckets(), entries);
+    if (!st.ok()) {
+      // The store, not this worker, failed: not a reason to move splits.
+      return absl::AbortedError(absl::StrCat("store: ", st.message()));
+    }
+    records += static_cast<int64_t>(rows);
+    return absl::OkStatus();
+  }));
+  v1::PublishResponse response;
+  response.set_records(records);
+  return response;
 }
 
 absl::Status WorkerCore::Release(const v1::ReleaseRequest& request) {

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/store.h"
 #include "engine/csv.h"
 #include "engine/job.h"
 #include "engine/scoring.h"
@@ -38,6 +39,9 @@ class WorkerCore {
  public:
   struct Options {
     int threads = 0;  // <= 0: one per core
+    // Where Publish writes records; borrowed, must outlive the core. Null:
+    // Publish answers FAILED_PRECONDITION.
+    common::Store* store = nullptr;
   };
 
   static std::unique_ptr<WorkerCore> Create(const Options& options);
@@ -48,6 +52,7 @@ class WorkerCore {
   absl::StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest& request);
   absl::StatusOr<v1::AssignResponse> Assign(const v1::AssignRequest& request);
   absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& request);
+  absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest& request);
   // Frees the job's memory. Unknown jobs are fine (idempotent).
   absl::Status Release(const v1::ReleaseRequest& request);
 
@@ -70,6 +75,7 @@ class WorkerCore {
       Job& job, const google::protobuf::RepeatedField<int32_t>& splits);
 
   engine::ThreadPool pool_;
+  common::Store* const store_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
 };

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--metrics-listen", options.metrics_listen,
                  "host:port to serve Prometheus /metrics on (default: none)");
+  app.add_option("--redis", options.redis,
+                 "Store to publish runs to: redis://[:password@]host:port/db or unix:///path?db=N");
   double lease_seconds = 1800;
   app.add_option("--job-lease", lease_seconds,
                  "Seconds without a call after which a job's memory is freed")

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/redis_store.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
@@ -12,7 +13,16 @@ namespace tierscore::worker {
 absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
     const WorkerServerOptions& options) {
   std::unique_ptr<WorkerServer> s(new WorkerServer());
-  s->core_ = WorkerCore::Create({.threads = options.threads});
+  common::Store* store = options.store;
+  if (store == nullptr && !options.redis.empty()) {
+    common::RedisStoreOptions redis;
+    redis.redis.address = options.redis;
+    auto created = common::RedisStore::Create(redis);
+    if (!created.ok()) return created.status();
+    s->owned_store_ = *std::move(created);
+    store = s->owned_store_.get();
+  }
+  s->core_ = WorkerCore::Create({.threads = options.threads, .store = store});
   const int cores = options.threads > 0
                         ? options.threads
                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

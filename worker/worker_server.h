@@ -23,6 +23,10 @@ struct WorkerServerOptions {
   // A job's shards are freed when no call for it came for this long.
   absl::Duration job_lease = absl::Minutes(30);
   std::string metrics_listen{};  // "host:port" for /metrics; empty: none
+  // Where Publish writes records: a Redis address, or a store of the
+  // caller's (borrowed; tests). Neither: Publish is FAILED_PRECONDITION.
+  std::string redis{};
+  common::Store* store = nullptr;
 };
 
 // A running worker: WorkerCore behind the Worker gRPC service, with the
@@ -50,6 +54,7 @@ class WorkerServer {
  private:
   WorkerServer() = default;
 
+  std::unique_ptr<common::Store> owned_store_;
   std::unique_ptr<common::MetricsServer> metrics_;
   std::unique_ptr<WorkerMetrics> worker_metrics_;
   std::unique_ptr<WorkerCore> core_;

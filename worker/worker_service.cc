@@ -89,6 +89,12 @@ grpc::ServerUnaryReactor* WorkerService::Export(grpc::CallbackServerContext* ctx
   return Run("Export", ctx, req, resp, [this](const v1::ExportRequest& r) { return core_->Export(r); });
 }
 
+grpc::ServerUnaryReactor* WorkerService::Publish(grpc::CallbackServerContext* ctx,
+                                                 const v1::PublishRequest* req,
+                                                 v1::PublishResponse* resp) {
+  return Run("Publish", ctx, req, resp, [this](const v1::PublishRequest& r) { return core_->Publish(r); });
+}
+
 grpc::ServerUnaryReactor* WorkerService::Release(grpc::CallbackServerContext* ctx,
                                                  const v1::ReleaseRequest* req,
                                                  v1::ReleaseResponse* resp) {

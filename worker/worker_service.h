@@ -42,6 +42,8 @@ class WorkerService final : public v1::Worker::CallbackService {
                                    v1::AssignResponse* resp) override;
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx, const v1::ExportRequest* req,
                                    v1::ExportResponse* resp) override;
+  grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* ctx, const v1::PublishRequest* req,
+                                    v1::PublishResponse* resp) override;
   grpc::ServerUnaryReactor* Release(grpc::CallbackServerContext* ctx, const v1::ReleaseRequest* req,
                                     v1::ReleaseResponse* resp) override;
 

@@ -49,6 +49,9 @@ class FaultyWorker : public WorkerClient {
   absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& r, absl::Time d) override {
     return Route<v1::ExportResponse>("export", [&](WorkerClient& w) { return w.Export(r, d); });
   }
+  absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest& r, absl::Time d) override {
+    return Route<v1::PublishResponse>("publish", [&](WorkerClient& w) { return w.Publish(r, d); });
+  }
   absl::Status Release(const v1::ReleaseRequest& r, absl::Time d) override {
     return Route<v1::ReleaseResponse>("release", [&](WorkerClient& w) -> absl::StatusOr<v1::ReleaseResponse> {
              absl::Status st = w.Release(r, d);

@@ -22,6 +22,7 @@ class NamedWorker : public WorkerClient {
   absl::StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest&, absl::Time) override { return Nope(); }
   absl::StatusOr<v1::AssignResponse> Assign(const v1::AssignRequest&, absl::Time) override { return Nope(); }
   absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest&, absl::Time) override { return Nope(); }
+  absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest&, absl::Time) override { return Nope(); }
   absl::Status Release(const v1::ReleaseRequest&, absl::Time) override { return Nope(); }
 
  private:

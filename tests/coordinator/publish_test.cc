@@ -1,0 +1,155 @@
+// Published runs and online lookups end to end: a real redis-server, two
+// workers and a coordinator on 127.0.0.1:0.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/coordinator_client.h"
+#include "client/local_run.h"
+#include "client/remote_run.h"
+#include "coordinator/coordinator_server.h"
+#include "engine/generator.h"
+#include "engine/reference.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/temp_dir.h"
+#include "worker/worker_server.h"
+
+namespace tierscore::coordinator {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PublishTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = testing::RedisServer::Start(dir_.path());
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    CoordinatorServerOptions options;
+    for (int i = 0; i < 2; ++i) {
+      worker::WorkerServerOptions w;
+      w.threads = 1;
+      w.redis = redis_->address();
+      auto server = worker::WorkerServer::Create(w);
+      ASSERT_TRUE(server.ok()) << server.status();
+      options.pool.targets.push_back((*server)->address());
+      workers_.push_back(*std::move(server));
+    }
+    options.redis = redis_->address();
+    options.jobs.runner.run_retention = absl::Minutes(5);
+    auto c = CoordinatorServer::Create(options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    coordinator_ = *std::move(c);
+    client_ = client::CoordinatorClient::Create(coordinator_->address());
+    engine::GeneratorOptions gen;
+    gen.rows = 20000;
+    gen.seed = 21;
+    input_ = dir_.path() + "/customers.csv";
+    ASSERT_TRUE(engine::GenerateCustomers(gen, input_).ok());
+  }
+
+  absl::StatusOr<v1::Job> Run() {
+    client::RemoteRunOptions o;
+    o.target = coordinator_->address();
+    o.inputs = {input_};
+    o.policy_path = std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml";
+    o.wait = true;
+    o.timeout = absl::Minutes(2);
+    return client::SubmitJob(o);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::RedisServer> redis_;
+  std::vector<std::unique_ptr<worker::WorkerServer>> workers_;
+  std::unique_ptr<CoordinatorServer> coordinator_;
+  std::unique_ptr<client::CoordinatorClient> client_;
+  std::string input_;
+};
+
+TEST_F(PublishTest, LookupsServeThePublishedRunWithTheReferenceTiers) {
+  auto job = Run();
+  ASSERT_TRUE(job.ok()) << job.status();
+  const v1::Publication& pub = job->result().publication();
+  EXPECT_TRUE(pub.published()) << pub.error();
+  EXPECT_EQ(pub.records(), 20000);
+  EXPECT_EQ(pub.alias(), "customers/default");
+
+  auto spec = client::LoadJobSpec({input_}, std::string(TIERSCORE_SOURCE_DIR) +
+                                                "/examples/policies/value_ladder.yaml", "");
+  auto compiled = engine::CompileJob(spec->policy(), spec->kpis());
+  auto ref = engine::RunReference(**compiled, {input_});
+  ASSERT_TRUE(ref.ok());
+  constexpr size_t kStep = 25;  // 800 customers and one unknown: one batch
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < ref->ids.size(); i += kStep) ids.push_back(ref->ids[i]);
+  ids.push_back("nobody");
+  auto found = client_->BatchLookup("customers/default", ids);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->run().run_id(), job->id());
+  EXPECT_EQ(found->run().schemes(0).tiers(0), "Diamond");
+  ASSERT_EQ(found->entries_size(), static_cast<int>(ids.size()));
+  for (size_t k = 0; k + 1 < ids.size(); ++k) {
+    const auto& e = found->entries(static_cast<int>(k));
+    const size_t i = k * kStep;
+    ASSERT_TRUE(e.found()) << e.customer_id();
+    EXPECT_EQ(e.record().run_id(), job->id());
+    EXPECT_EQ(e.record().score(), ref->scores[i]);
+    for (int s = 0; s < 2; ++s) {
+      EXPECT_EQ(e.record().tiers(s), ref->tiers[static_cast<size_t>(s)][i]) << e.customer_id();
+      EXPECT_GE(e.record().gap_to_next_tier(s), 0);
+      if (e.record().tiers(s) == 0) {
+        EXPECT_EQ(e.record().gap_to_next_tier(s), 0);
+      }
+    }
+    EXPECT_EQ(e.record().contributions_size(), 3);
+  }
+  EXPECT_FALSE(found->entries(static_cast<int>(ids.size()) - 1).found());
+
+  // A second run replaces the first for the alias; the first stays
+  // readable by run id for its retention.
+  auto second = Run();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->result().publication().previous_run(), job->id());
+  EXPECT_EQ(client_->BatchLookup("customers/default", {ids[0]})->run().run_id(), second->id());
+  EXPECT_EQ(client_->BatchLookup(job->id(), {ids[0]}, /*by_run=*/true)->entries(0).record().run_id(),
+            job->id());
+}
+
+TEST_F(PublishTest, BadLookupsAreRefused) {
+  ASSERT_TRUE(Run().ok());
+  EXPECT_EQ(client_->BatchLookup("no/such/alias", {"C1"}).status().code(),
+            absl::StatusCode::kNotFound);
+  std::vector<std::string> many(1001, "C0000001");
+  auto too_many = client_->BatchLookup("customers/default", many);
+  EXPECT_EQ(too_many.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(too_many.status().message(), HasSubstr("at most 1000"));
+}
+
+TEST_F(PublishTest, RedisDownFailsPublishingNotTheJobAndEverythingResumes) {
+  ASSERT_TRUE(Run().ok());
+  redis_->Stop();
+  auto lookup = client_->BatchLookup("customers/default", {"C0000001"});
+  EXPECT_EQ(lookup.status().code(), absl::StatusCode::kUnavailable) << lookup.status();
+
+  auto job = Run();
+  ASSERT_TRUE(job.ok()) << job.status();  // the batch result stands
+  EXPECT_EQ(job->state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_FALSE(job->result().publication().published());
+  EXPECT_THAT(job->result().publication().error(), HasSubstr("redis"));
+  EXPECT_GT(job->result().customers(), 0);
+  EXPECT_TRUE(client_->Kpis(job->id()).ok());
+
+  // Redis is back (empty: no persistence in this test): no restarts needed.
+  ASSERT_TRUE(redis_->Restart().ok());
+  auto again = Run();
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->result().publication().published()) << again->result().publication().error();
+  auto found = client_->BatchLookup("customers/default", {"C0000001"});
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_TRUE(found->entries(0).found());
+}
+
+}  // namespace
+}  // namespace tierscore::coordinator
