@@ -44,8 +44,10 @@ absl::Status RunStore::Write(const std::string& run_id, int buckets,
   std::vector<Store::HashField> batch;
   for (size_t k = 0; k < order.size(); ++k) {
     const Entry& e = entries[order[k]];
+    v1::TierRecord stored = e.record;
+    stored.clear_run_id();  // the bucket key says it
     batch.push_back({BucketKey(run_id, bucket_of[order[k]]), e.customer_id,
-                     e.record.SerializeAsString()});
+                     stored.SerializeAsString()});
     if (batch.size() == kBatch) {
       TS_RETURN_IF_ERROR(store_->HashSet(batch));
       batch.clear();
@@ -110,6 +112,7 @@ absl::StatusOr<std::vector<std::optional<v1::TierRecord>>> RunStore::Lookup(
       return absl::DataLossError(
           absl::StrCat("the record of ", ids[i], " in run ", run.run_id(), " does not parse"));
     }
+    record.set_run_id(run.run_id());
     out[i] = std::move(record);
   }
   return out;

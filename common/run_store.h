@@ -34,8 +34,9 @@ class RunStore {
     std::string customer_id;
     v1::TierRecord record;
   };
-  // Writes records of run `run_id`. Not visible to lookups by alias until
-  // Publish. Safe to repeat (records are overwritten).
+  // Writes records of run `run_id` (their run_id field is not stored: the
+  // key says it). Not visible to lookups by alias until Publish. Safe to
+  // repeat (records are overwritten).
   absl::Status Write(const std::string& run_id, int buckets, const std::vector<Entry>& entries);
 
   struct Published {

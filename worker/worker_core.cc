@@ -680,9 +680,10 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
       common::RunStore::Entry& e = entries[row];
       e.customer_id = std::string(shard.table.ids[row]);
       v1::TierRecord& r = e.record;
-      r.set_run_id(request.run_id());
       r.set_score(shard.scores[row]);
-      for (size_t c = 0; c < nc; ++c) r.add_contributions(contributions[row * nc + c]);
+      for (size_t c = 0; c < nc; ++c) {
+        r.add_contributions(static_cast<float>(contributions[row * nc + c]));
+      }
       for (size_t s = 0; s < schemes.size(); ++s) {
         const int tier = shard.tiers[s][row];
         r.add_tiers(tier);
@@ -699,7 +700,7 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
                             : std::max(0.0, cut.score() - shard.scores[row]);
           }
         }
-        r.add_gap_to_next_tier(gap);
+        r.add_gap_to_next_tier(static_cast<float>(gap));
       }
     }
     absl::Status st = runs.Write(request.run_id(), request.buckets(), entries);
