@@ -43,7 +43,7 @@ struct RedisOptions {
   std::string address = "redis://127.0.0.1:6379/0";
   absl::Duration connect_timeout = absl::Seconds(1);
   absl::Duration command_timeout = absl::Seconds(2);
-  int pool_size = 4;  // connections kept open
+  int pool_size = 64;  // idle connections kept open (lookups run concurrently)
 };
 
 // A small client over hiredis: a pool of connections, each authenticated

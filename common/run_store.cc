@@ -90,10 +90,15 @@ absl::StatusOr<v1::RunMeta> RunStore::Run(const std::string& run_id) {
   return meta;
 }
 
-absl::StatusOr<v1::RunMeta> RunStore::Current(const std::string& alias) {
+absl::StatusOr<std::string> RunStore::CurrentRunId(const std::string& alias) {
   TS_ASSIGN_OR_RETURN(std::optional<std::string> run_id, store_->Get(AliasKey(alias)));
   if (!run_id.has_value()) return absl::NotFoundError(absl::StrCat("no run published as ", alias));
-  return Run(*run_id);
+  return *run_id;
+}
+
+absl::StatusOr<v1::RunMeta> RunStore::Current(const std::string& alias) {
+  TS_ASSIGN_OR_RETURN(std::string run_id, CurrentRunId(alias));
+  return Run(run_id);
 }
 
 absl::StatusOr<std::vector<std::optional<v1::TierRecord>>> RunStore::Lookup(

@@ -51,6 +51,7 @@ class RunStore {
 
   // NOT_FOUND for an alias never published or a run without metadata.
   absl::StatusOr<v1::RunMeta> Current(const std::string& alias);
+  absl::StatusOr<std::string> CurrentRunId(const std::string& alias);
   absl::StatusOr<v1::RunMeta> Run(const std::string& run_id);
 
   // The records of `ids` in `run`, in order; nullopt for ids it does not

@@ -12,12 +12,9 @@ absl::StatusOr<v1::RunMeta> TierLookup::Resolve(const std::string& alias,
   }
   std::string id = run_id;
   if (id.empty()) {
-    // The alias moves; only its target's metadata can be cached.
-    TS_ASSIGN_OR_RETURN(v1::RunMeta current, runs_.Current(alias));
-    absl::MutexLock lock(&mu_);
-    if (metas_.size() > 1000) metas_.clear();
-    metas_[current.run_id()] = current;
-    return current;
+    // The alias moves, so it is read every time (one round trip); the run
+    // it names is immutable and its metadata cached.
+    TS_ASSIGN_OR_RETURN(id, runs_.CurrentRunId(alias));
   }
   {
     absl::MutexLock lock(&mu_);

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Online lookup benchmark: publishes a run of ROWS customers to a fresh
+# redis-server through a local cluster, then measures LookupTier at 1, 16
+# and 64 concurrent clients next to redis-benchmark GET on the same Redis.
+#   bash bench/lookup.sh [BUILD_DIR] [ROWS] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+ROWS=${2:-1000000}
+SECONDS_PER=${3:-5}
+DIR=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+wait_file() { for _ in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+
+INPUT=bench/out/customers_$ROWS.csv
+mkdir -p bench/out
+[ -f "$INPUT" ] || "$BUILD/client/tierscore" gen --rows "$ROWS" --seed 42 --out "$INPUT" > /dev/null
+SOCK=$DIR/redis.sock
+redis-server --port 0 --unixsocket "$SOCK" --save "" --appendonly no --loglevel warning \
+  > "$DIR/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+REDIS="unix://$SOCK"
+before=$(redis-cli -s "$SOCK" info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
+workers=()
+for i in 1 2; do
+  "$BUILD/worker/tierscore-worker" --listen 127.0.0.1:0 --port-file "$DIR/w$i.port" --threads 1 \
+    --redis "$REDIS" > "$DIR/w$i.log" 2>&1 &
+  pids+=($!)
+done
+for i in 1 2; do wait_file "$DIR/w$i.port"; workers+=("127.0.0.1:$(cat "$DIR/w$i.port")"); done
+"$BUILD/coordinator/tierscore-coordinator" --listen 127.0.0.1:0 --port-file "$DIR/c.port" \
+  --workers "$(IFS=,; echo "${workers[*]}")" --redis "$REDIS" > "$DIR/c.log" 2>&1 &
+pids+=($!)
+wait_file "$DIR/c.port"
+TARGET="127.0.0.1:$(cat "$DIR/c.port")"
+"$BUILD/client/tierscore" submit --target "$TARGET" --input "$INPUT" \
+  --policy examples/policies/value_ladder.yaml --wait --quiet > /dev/null
+after=$(redis-cli -s "$SOCK" info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
+echo "published $ROWS customers: $(( (after - before) / ROWS )) bytes per customer in Redis"
+
+printf "\n%-8s %-9s %12s %10s %10s %12s\n" clients what ops_per_s p50_us p99_us vs_redis_ops
+for c in 1 16 64; do
+  read -r _ ops p50 p99 errors < <("$BUILD/bench/lookup_bench" "$TARGET" customers/default "$ROWS" "$c" "$SECONDS_PER")
+  # Raw Redis GETs on the same server, same concurrency.
+  rops=$(redis-benchmark -s "$SOCK" -t get -c "$c" -n $((c * 20000)) --csv 2>/dev/null \
+    | awk -F'"' '$2 == "GET" {print $4}')
+  printf "%-8s %-9s %12s %10s %10s %12.2f\n" "$c" lookup "$ops" "$p50" "$p99" "$(echo "$ops / $rops" | bc -l)"
+  printf "%-8s %-9s %12s %10s %10s\n" "$c" redis_get "$rops" - -
+  [ "$errors" = 0 ] || echo "  $errors lookups failed or found nothing"
+done
