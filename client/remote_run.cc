@@ -23,6 +23,7 @@ absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
   }
   TS_ASSIGN_OR_RETURN(v1::JobSpec spec,
                       LoadJobSpec(inputs, options.policy_path, options.kpis_path));
+  spec.set_no_cache(options.no_cache);
   auto client = CoordinatorClient::Create(options.target);
   TS_ASSIGN_OR_RETURN(v1::Job job, client->Submit(spec));
   if (!options.wait) return job;

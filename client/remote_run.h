@@ -21,6 +21,7 @@ struct RemoteRunOptions {
   bool wait = false;  // otherwise return once the job is queued
   std::string results_path;
   bool explain = false;
+  bool no_cache = false;  // run even if an equal job has finished
   std::string kpis_out_path;
   absl::Duration timeout = absl::Hours(24);
   std::function<void(const v1::Job&)> on_update;  // progress while waiting

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   submit_cmd->add_flag("--wait", submit.wait, "Follow the job to the end and write the outputs");
   submit_cmd->add_option("--out", submit.results_path, "Per-customer results CSV (with --wait)");
   submit_cmd->add_flag("--explain", submit.explain, "Add each criterion's contribution");
+  submit_cmd->add_flag("--no-cache", submit.no_cache,
+                       "Run even if a job with the same inputs, policy and KPIs has finished");
   submit_cmd->add_option("--kpi-out", submit.kpis_out_path, "KPI table CSV (with --wait)");
   bool submit_quiet = false;
   submit_cmd->add_flag("--quiet", submit_quiet, "Print nothing but errors and the job id");
@@ -99,7 +101,9 @@ int main(int argc, char** argv) {
       std::printf("%s\n", job->id().c_str());
       return 0;
     }
-    std::cout << "job " << job->id() << "\n"
+    std::cout << "job " << job->id()
+              << (job->cached_from().empty() ? "" : " (cached: the result of " + job->cached_from() + ")")
+              << "\n"
               << tierscore::client::FormatTierSummary(job->result()) << "\n"
               << tierscore::client::FormatKpiTable(job->result().kpis());
     return 0;

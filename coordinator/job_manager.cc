@@ -173,12 +173,15 @@ absl::Status JobManager::ExportResults(
     const std::function<absl::Status(const std::string&)>& sink) {
   auto entry = Find(id);
   if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  std::string cached_from;
   {
     absl::MutexLock lock(&entry->mu);
     if (entry->job.state() != v1::JOB_STATE_SUCCEEDED) {
       return absl::FailedPreconditionError(absl::StrCat("job ", id, " has not succeeded"));
     }
+    cached_from = entry->job.cached_from();
   }
+  if (!cached_from.empty()) return ExportResults(cached_from, explain, sink);
   absl::MutexLock lock(&entry->export_mu);
   if (entry->outcome == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -186,6 +189,40 @@ absl::Status JobManager::ExportResults(
   }
   TS_RETURN_IF_ERROR(sink(JobRunner::ResultsHeader(*entry->outcome->compiled, explain)));
   return entry->runner->ExportResults(*entry->outcome, explain, sink);
+}
+
+bool JobManager::FinishFromCache(const std::shared_ptr<Entry>& entry,
+                                 const std::string& fingerprint) {
+  std::shared_ptr<Entry> original;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = cache_.find(fingerprint);
+    if (it == cache_.end()) return false;
+    auto job = jobs_.find(it->second);
+    if (job == jobs_.end()) return false;
+    original = job->second;
+  }
+  {
+    // Only while its per-customer results are kept: a cached job serves
+    // them too.
+    absl::MutexLock lock(&original->export_mu);
+    if (original->outcome == nullptr) return false;
+  }
+  v1::Job done;
+  {
+    absl::MutexLock lock(&original->mu);
+    if (original->job.state() != v1::JOB_STATE_SUCCEEDED) return false;
+    done = original->job;
+  }
+  Update(entry, [&](v1::Job& j) {
+    j.set_state(v1::JOB_STATE_SUCCEEDED);
+    j.set_cached_from(done.id());
+    *j.mutable_result() = done.result();
+    j.mutable_result()->clear_stats();        // this job did not run
+    j.mutable_result()->clear_publication();  // nor publish
+    j.mutable_progress()->set_phase("done");
+  });
+  return true;
 }
 
 void JobManager::RunLoop() {
@@ -238,6 +275,10 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
   }
   entry->runner = *std::move(created);
   JobRunner& runner = *entry->runner;
+  // The result cache. A fingerprint that cannot be taken (say, a missing
+  // file) is no hit: the run then reports the real error.
+  const auto fingerprint = runner.Fingerprint(spec);
+  if (fingerprint.ok() && !spec.no_cache() && FinishFromCache(entry, *fingerprint)) return;
   entry->started = absl::Now();
   Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_RUNNING); });
   auto outcome = runner.Run(id, spec, [&](const JobProgress& p) {
@@ -265,6 +306,10 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
   {
     absl::MutexLock lock(&entry->export_mu);
     entry->outcome = std::make_unique<JobOutcome>(*std::move(outcome));
+  }
+  if (fingerprint.ok()) {
+    absl::MutexLock lock(&mu_);
+    cache_[*fingerprint] = id;
   }
   Update(entry, [&](v1::Job& j) {
     j.set_state(v1::JOB_STATE_SUCCEEDED);

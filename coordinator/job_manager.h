@@ -41,7 +41,10 @@ using WorkerProvider =
 
 // Owns the lifecycle of jobs: validation at submission, a queue, a bounded
 // number of running jobs, progress, cancellation, and the results of
-// finished jobs. The Coordinator gRPC service is a thin adapter over it.
+// finished jobs. A job whose inputs, policy, KPI spec and alias equal those
+// of a finished job whose results are still kept returns that job's result
+// at once (Job.cached_from) unless its spec says no_cache. The Coordinator
+// gRPC service is a thin adapter over it.
 //
 // Thread-safe. Job ids are unique within the process.
 class JobManager {
@@ -82,6 +85,9 @@ class JobManager {
   JobManager(WorkerProvider provider, const JobManagerOptions& options);
   void RunLoop();
   void Execute(const std::shared_ptr<Entry>& entry);
+  // Finishes `entry` as a copy of the cached job with this fingerprint, if
+  // there is one whose results are kept.
+  bool FinishFromCache(const std::shared_ptr<Entry>& entry, const std::string& fingerprint);
   // Applies `change` to the job and notifies its subscribers.
   void Update(const std::shared_ptr<Entry>& entry, const std::function<void(v1::Job&)>& change);
   std::shared_ptr<Entry> Find(const std::string& id) const;
@@ -93,6 +99,8 @@ class JobManager {
   std::map<std::string, std::shared_ptr<Entry>> jobs_ ABSL_GUARDED_BY(mu_);
   std::deque<std::shared_ptr<Entry>> queue_ ABSL_GUARDED_BY(mu_);
   std::deque<std::shared_ptr<Entry>> with_results_ ABSL_GUARDED_BY(mu_);
+  // The result cache: a finished job by the fingerprint of what it ran.
+  std::map<std::string, std::string> cache_ ABSL_GUARDED_BY(mu_);
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

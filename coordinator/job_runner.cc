@@ -9,6 +9,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/synchronization/mutex.h"
 #include "common/run_store.h"
 #include "common/status_macros.h"
@@ -718,6 +720,28 @@ absl::Status JobRunner::ExportResults(
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> JobRunner::Fingerprint(const v1::JobSpec& spec) {
+  v1::JobSpec key;
+  *key.mutable_policy() = spec.policy();
+  *key.mutable_kpis() = spec.kpis();
+  key.set_alias(spec.alias());
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    key.SerializeToCodedStream(&coded);
+  }
+  for (int f = 0; f < spec.inputs_size(); ++f) {
+    v1::ScanRequest head;
+    head.set_path(spec.inputs(f));
+    TS_ASSIGN_OR_RETURN(v1::ScanResponse scan,
+                        workers_[static_cast<size_t>(f) % workers_.size()]->Scan(head, ShortDeadline()));
+    absl::StrAppend(&out, "\n", spec.inputs(f), "\n", scan.file_size(), "\n", scan.mtime_ns());
+  }
+  return out;
 }
 
 void JobRunner::Release(const std::string& job_id) {

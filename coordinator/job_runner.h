@@ -114,6 +114,11 @@ class JobRunner {
   absl::Status ExportResults(JobOutcome& outcome, bool explain,
                              const std::function<absl::Status(const std::string&)>& sink);
 
+  // What makes two jobs' results equal: the policy, KPI spec and alias, and
+  // each input's path, size and modification time (asked of a worker, which
+  // sees the files). Splitting is not part of it: it does not change results.
+  absl::StatusOr<std::string> Fingerprint(const v1::JobSpec& spec);
+
   // Frees the job's memory on every worker.
   void Release(const std::string& job_id);
 

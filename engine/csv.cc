@@ -545,6 +545,10 @@ absl::StatusOr<CsvHeader> ReadHeader(const std::string& path) {
   CsvHeader header;
   header.gzip = IsGzipPath(path);
   TS_ASSIGN_OR_RETURN(header.file_size, FileSize(path));
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0) {
+    header.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  }
   // Read a growing prefix until the header record is complete.
   for (int64_t want = 64 << 10;; want *= 4) {
     std::string prefix;

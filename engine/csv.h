@@ -30,6 +30,7 @@ struct CsvHeader {
   std::vector<std::string> columns;
   int64_t data_begin = 0;  // offset of the first record after the header
   int64_t file_size = 0;
+  int64_t mtime_ns = 0;
   bool gzip = false;
 };
 

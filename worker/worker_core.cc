@@ -206,6 +206,7 @@ absl::StatusOr<v1::ScanResponse> WorkerCore::Scan(const v1::ScanRequest& request
   for (const std::string& c : header.columns) response.add_header(c);
   response.set_header_end(header.data_begin);
   response.set_file_size(header.file_size);
+  response.set_mtime_ns(header.mtime_ns);
   response.set_gzip(header.gzip);
   if (header.gzip && request.ranges_size() > 0) {
     return absl::InvalidArgumentError(

@@ -99,7 +99,9 @@ TEST_F(JobManagerTest, ResultsOfOlderJobsAreReleasedKeepingTheirSummaries) {
   ASSERT_TRUE(manager.ok());
   auto first = (*manager)->Submit(Spec());
   ASSERT_EQ(WaitFinal(**manager, first->id()).state(), v1::JOB_STATE_SUCCEEDED);
-  auto second = (*manager)->Submit(Spec());
+  v1::JobSpec again = Spec();
+  again.set_no_cache(true);  // a second real run
+  auto second = (*manager)->Submit(again);
   ASSERT_EQ(WaitFinal(**manager, second->id()).state(), v1::JOB_STATE_SUCCEEDED);
 
   auto sink = [](const std::string&) { return absl::OkStatus(); };
@@ -117,6 +119,47 @@ TEST_F(JobManagerTest, ResultsOfOlderJobsAreReleasedKeepingTheirSummaries) {
       {v1::JOB_STATE_RUNNING, v1::JOB_STATE_SUCCEEDED}};
   ASSERT_EQ(changes.size(), 6u);
   EXPECT_EQ(std::vector(changes.begin(), changes.begin() + 3), lifecycle);
+}
+
+TEST_F(JobManagerTest, AnEqualJobReturnsTheFinishedJobsResultAtOnce) {
+  auto core = worker::WorkerCore::Create({.threads = 1});
+  InProcessWorkerClient worker(core.get(), "w");
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, {});
+  auto csv = [&](const std::string& id) {
+    std::string out;
+    EXPECT_TRUE((*manager)
+                    ->ExportResults(id, false,
+                                    [&](const std::string& c) {
+                                      out += c;
+                                      return absl::OkStatus();
+                                    })
+                    .ok());
+    return out;
+  };
+  const v1::Job first = WaitFinal(**manager, (*manager)->Submit(Spec())->id());
+  ASSERT_EQ(first.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_TRUE(first.cached_from().empty());
+
+  const v1::Job cached = WaitFinal(**manager, (*manager)->Submit(Spec())->id());
+  EXPECT_EQ(cached.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(cached.cached_from(), first.id());
+  EXPECT_EQ(cached.result().tiers(0).SerializeAsString(), first.result().tiers(0).SerializeAsString());
+  EXPECT_EQ(cached.result().stats().phases_size(), 0);  // it did not run
+  EXPECT_EQ(csv(cached.id()), csv(first.id()));
+
+  v1::JobSpec forced = Spec();
+  forced.set_no_cache(true);
+  EXPECT_TRUE(WaitFinal(**manager, (*manager)->Submit(forced)->id()).cached_from().empty());
+
+  // The same path with new content (a new modification time) runs again.
+  absl::SleepFor(absl::Milliseconds(20));
+  engine::GeneratorOptions gen;
+  gen.rows = 3000;
+  gen.seed = 99;
+  dir_.Write("c.csv", engine::GenerateCustomersCsv(gen));
+  const v1::Job changed = WaitFinal(**manager, (*manager)->Submit(Spec())->id());
+  EXPECT_TRUE(changed.cached_from().empty());
+  EXPECT_NE(changed.result().total_value(), first.result().total_value());
 }
 
 TEST_F(JobManagerTest, BadSpecsAreRefusedAtSubmission) {

@@ -56,6 +56,7 @@ class PublishTest : public ::testing::Test {
     o.inputs = {input_};
     o.policy_path = std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml";
     o.wait = true;
+    o.no_cache = true;  // every run publishes
     o.timeout = absl::Minutes(2);
     return client::SubmitJob(o);
   }
