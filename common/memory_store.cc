@@ -1,5 +1,7 @@
 #include "common/memory_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace tierscore::common {
@@ -88,6 +90,17 @@ absl::Status MemoryStore::HashSet(const std::vector<HashField>& fields) {
     e->hash[f.field] = f.value;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> MemoryStore::HashGetAll(
+    const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<std::string, std::string>> out;
+  Entry* e = Find(key);
+  if (e == nullptr || !e->is_hash) return out;
+  for (const auto& [field, value] : e->hash) out.emplace_back(field, value);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 absl::StatusOr<std::vector<std::optional<std::string>>> MemoryStore::HashGet(

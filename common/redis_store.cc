@@ -1,5 +1,7 @@
 #include "common/redis_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -95,6 +97,19 @@ absl::Status RedisStore::HashSet(const std::vector<HashField>& fields) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RedisStore::HashGetAll(
+    const std::string& key) {
+  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline({{"HGETALL", Key(key)}}));
+  const RedisReply& r = replies[0];
+  if (r.type == RedisReply::Type::kError) return ReplyError(r, key);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    out.emplace_back(r.elements[i].str, r.elements[i + 1].str);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 absl::StatusOr<std::vector<std::optional<std::string>>> RedisStore::HashGet(

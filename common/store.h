@@ -44,6 +44,9 @@ class Store {
   };
   // Writes many fields of many hashes in one round trip.
   virtual absl::Status HashSet(const std::vector<HashField>& fields) = 0;
+  // Every field of one hash (empty if there is no such key).
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> HashGetAll(
+      const std::string& key) = 0;
   // Reads (key, field) pairs in one round trip; nullopt where missing.
   virtual absl::StatusOr<std::vector<std::optional<std::string>>> HashGet(
       const std::vector<std::pair<std::string, std::string>>& key_fields) = 0;

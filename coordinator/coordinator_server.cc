@@ -90,6 +90,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   }
   if (store != nullptr) {
     job_options.runner.store = store;
+    job_options.job_store = store;
     s->lookup_ = std::make_unique<TierLookup>(store);
   }
   TS_ASSIGN_OR_RETURN(s->pool_, WorkerPool::Create(pool_options, DefaultWorkerPoolSeams()));

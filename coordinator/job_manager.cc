@@ -1,9 +1,12 @@
 #include "coordinator/job_manager.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/random/random.h"
 #include "absl/strings/str_format.h"
+#include "spdlog/spdlog.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "engine/job.h"
@@ -29,7 +32,57 @@ struct JobManager::Entry {
 absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
     WorkerProvider provider, const JobManagerOptions& options) {
   if (!provider) return absl::InvalidArgumentError("no worker provider");
-  return std::unique_ptr<JobManager>(new JobManager(std::move(provider), options));
+  std::unique_ptr<JobManager> m(new JobManager(std::move(provider), options));
+  m->LoadJobs();
+  return m;
+}
+
+namespace {
+constexpr char kJobIndex[] = "jobs";
+std::string JobKey(const std::string& id) { return absl::StrCat("job:", id); }
+}  // namespace
+
+void JobManager::LoadJobs() {
+  if (options_.job_store == nullptr) return;
+  auto index = options_.job_store->HashGetAll(kJobIndex);
+  if (!index.ok()) {
+    spdlog::warn("job store unreachable, starting without past jobs: {}",
+                 std::string(index.status().message()));
+    return;
+  }
+  std::vector<std::shared_ptr<Entry>> requeue;
+  for (const auto& [id, unused] : *index) {
+    auto bytes = options_.job_store->Get(JobKey(id));
+    v1::Job job;
+    if (!bytes.ok() || !bytes->has_value() || !job.ParseFromString(**bytes)) continue;
+    auto entry = std::make_shared<Entry>();
+    if (job.state() == v1::JOB_STATE_QUEUED || job.state() == v1::JOB_STATE_RUNNING) {
+      job.set_state(v1::JOB_STATE_QUEUED);  // interrupted: run it again
+      job.clear_progress();
+      requeue.push_back(entry);
+    }
+    {
+      absl::MutexLock lock(&entry->mu);
+      entry->job = std::move(job);
+    }
+    absl::MutexLock lock(&mu_);
+    jobs_[id] = entry;
+  }
+  std::sort(requeue.begin(), requeue.end(), [](const auto& a, const auto& b) {
+    absl::MutexLock la(&a->mu), lb(&b->mu);
+    return a->job.submitted_unix() < b->job.submitted_unix();
+  });
+  absl::MutexLock lock(&mu_);
+  for (auto& e : requeue) queue_.push_back(e);
+}
+
+void JobManager::Persist(const v1::Job& job) {
+  if (options_.job_store == nullptr) return;
+  absl::Status st = options_.job_store->Set(JobKey(job.id()), job.SerializeAsString());
+  if (st.ok()) st = options_.job_store->HashSet({{kJobIndex, job.id(), ""}});
+  if (!st.ok()) {
+    spdlog::warn("job {}: not saved to the job store: {}", job.id(), std::string(st.message()));
+  }
 }
 
 absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
@@ -64,13 +117,19 @@ std::shared_ptr<JobManager::Entry> JobManager::Find(const std::string& id) const
 
 void JobManager::Update(const std::shared_ptr<Entry>& entry,
                         const std::function<void(v1::Job&)>& change) {
-  absl::MutexLock lock(&entry->mu);
-  const v1::JobState before = entry->job.state();
-  change(entry->job);
-  if (options_.on_state_change && entry->job.state() != before) {
-    options_.on_state_change(entry->job, before);
+  std::optional<v1::Job> changed_state;
+  {
+    absl::MutexLock lock(&entry->mu);
+    const v1::JobState before = entry->job.state();
+    change(entry->job);
+    if (entry->job.state() != before) {
+      if (options_.on_state_change) options_.on_state_change(entry->job, before);
+      changed_state = entry->job;
+    }
+    for (auto& [token, fn] : entry->subscribers) fn(entry->job);
   }
-  for (auto& [token, fn] : entry->subscribers) fn(entry->job);
+  // Saved outside the job's lock: a slow store must not block readers.
+  if (changed_state.has_value()) Persist(*changed_state);
 }
 
 absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
@@ -85,7 +144,9 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
     return absl::ResourceExhaustedError(
         absl::StrFormat("%d jobs are queued already; try again later", queue_.size()));
   }
-  const std::string id = absl::StrFormat("job-%d-%d", absl::ToUnixSeconds(absl::Now()), next_id_++);
+  // A random part keeps ids unique across restarts within one second.
+  const std::string id = absl::StrFormat("job-%d-%d-%04x", absl::ToUnixSeconds(absl::Now()),
+                                         next_id_++, absl::Uniform<uint32_t>(bitgen_, 0, 1 << 16));
   {
     absl::MutexLock entry_lock(&entry->mu);
     entry->job.set_id(id);
@@ -95,9 +156,14 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
   }
   jobs_[id] = entry;
   queue_.push_back(entry);
-  absl::MutexLock entry_lock(&entry->mu);
-  if (options_.on_state_change) options_.on_state_change(entry->job, v1::JOB_STATE_UNSPECIFIED);
-  return entry->job;
+  v1::Job queued;
+  {
+    absl::MutexLock entry_lock(&entry->mu);
+    if (options_.on_state_change) options_.on_state_change(entry->job, v1::JOB_STATE_UNSPECIFIED);
+    queued = entry->job;
+  }
+  Persist(queued);
+  return queued;
 }
 
 absl::StatusOr<v1::Job> JobManager::Get(const std::string& id) const {
@@ -295,6 +361,24 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
   if (!outcome.ok()) {
     runner.Release(id);
     const absl::Status st = outcome.status();
+    bool stopping;
+    {
+      absl::MutexLock lock(&mu_);
+      stopping = stopping_;
+    }
+    if (absl::IsCancelled(st) && stopping) {
+      // Interrupted by our own shutdown, not cancelled by a user: saved as
+      // queued, so that the next coordinator runs it again.
+      v1::Job interrupted;
+      {
+        absl::MutexLock lock(&entry->mu);
+        interrupted = entry->job;
+      }
+      interrupted.set_state(v1::JOB_STATE_QUEUED);
+      interrupted.clear_progress();
+      Persist(interrupted);
+      return;
+    }
     Update(entry, [&](v1::Job& j) {
       j.set_state(absl::IsCancelled(st) ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
       j.set_error_code(static_cast<int32_t>(st.code()));

@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/store.h"
 #include "coordinator/job_runner.h"
 #include "tierscore/v1/coordinator.pb.h"
 
@@ -32,6 +34,11 @@ struct JobManagerOptions {
   // Called on every change of a job's state (for metrics), with the job
   // after the change and its state before (UNSPECIFIED for a new job).
   std::function<void(const v1::Job& job, v1::JobState previous)> on_state_change;
+  // Where jobs are kept across restarts (borrowed; null: in memory only).
+  // A new manager lists the jobs it finds there, serves their summaries and
+  // KPIs, and runs again those that were queued or running when the last
+  // one stopped. Writes are best effort: a store outage never fails a job.
+  common::Store* job_store = nullptr;
 };
 
 // The workers a job may use, healthy now; waits until there is one or the
@@ -85,6 +92,8 @@ class JobManager {
   JobManager(WorkerProvider provider, const JobManagerOptions& options);
   void RunLoop();
   void Execute(const std::shared_ptr<Entry>& entry);
+  void LoadJobs();
+  void Persist(const v1::Job& job);
   // Finishes `entry` as a copy of the cached job with this fingerprint, if
   // there is one whose results are kept.
   bool FinishFromCache(const std::shared_ptr<Entry>& entry, const std::string& fingerprint);
@@ -102,6 +111,7 @@ class JobManager {
   // The result cache: a finished job by the fingerprint of what it ran.
   std::map<std::string, std::string> cache_ ABSL_GUARDED_BY(mu_);
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

@@ -56,6 +56,10 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
       return s_->ExpireMany(k, t);
     }
     absl::Status HashSet(const std::vector<HashField>& f) override { return s_->HashSet(f); }
+    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> HashGetAll(
+        const std::string& k) override {
+      return s_->HashGetAll(k);
+    }
     absl::StatusOr<std::vector<std::optional<std::string>>> HashGet(
         const std::vector<std::pair<std::string, std::string>>& kf) override {
       return s_->HashGet(kf);
@@ -123,6 +127,11 @@ TEST_P(StoreContractTest, HashesManyFieldsInOneCall) {
   EXPECT_EQ((*got)[1], "0");
   EXPECT_EQ((*got)[2], std::nullopt);
   EXPECT_EQ((*got)[3], std::nullopt);
+  auto all = store->HashGetAll("bucket:6");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1500u);
+  EXPECT_EQ((*all)[0], std::make_pair(std::string("id0"), std::string("60000")));
+  EXPECT_TRUE(store->HashGetAll("no-such-hash")->empty());
   ASSERT_TRUE(store->HashSet({{"bucket:3", "id1499", "new"}}).ok());
   EXPECT_EQ((*store->HashGet({{"bucket:3", "id1499"}}))[0], "new");
   ASSERT_TRUE(store->Expire("bucket:3", absl::Milliseconds(100)).ok());

@@ -3,8 +3,10 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "common/memory_store.h"
 #include "coordinator/in_process_worker_client.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
@@ -160,6 +162,54 @@ TEST_F(JobManagerTest, AnEqualJobReturnsTheFinishedJobsResultAtOnce) {
   const v1::Job changed = WaitFinal(**manager, (*manager)->Submit(Spec())->id());
   EXPECT_TRUE(changed.cached_from().empty());
   EXPECT_NE(changed.result().total_value(), first.result().total_value());
+}
+
+TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
+  common::MemoryStore store;
+  auto core = worker::WorkerCore::Create({.threads = 1});
+  JobManagerOptions options;
+  options.job_store = &store;
+  std::string done_id, interrupted_id;
+  {
+    GatedWorker worker(core.get());
+    worker.open_.Notify();  // the first job runs freely
+    auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+    ASSERT_TRUE(manager.ok());
+    done_id = (*manager)->Submit(Spec())->id();
+    ASSERT_EQ(WaitFinal(**manager, done_id).state(), v1::JOB_STATE_SUCCEEDED);
+  }
+  {
+    GatedWorker worker(core.get());
+    auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+    ASSERT_TRUE(manager.ok());
+    v1::JobSpec spec = Spec();
+    spec.set_no_cache(true);
+    interrupted_id = (*manager)->Submit(spec)->id();
+    worker.scoring_.WaitForNotification();  // running when the manager stops
+    std::thread open([&] {
+      absl::SleepFor(absl::Milliseconds(100));
+      worker.open_.Notify();
+    });
+    manager->reset();
+    open.join();
+  }
+  InProcessWorkerClient worker(core.get(), "w");
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  ASSERT_TRUE(manager.ok());
+  ASSERT_EQ((*manager)->List().size(), 2u);
+  const v1::Job past = *(*manager)->Get(done_id);
+  EXPECT_EQ(past.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_TRUE((*manager)->Kpis(done_id).ok());
+  EXPECT_GT(past.result().customers(), 0);
+  // Its per-customer results went with the old manager's workers.
+  EXPECT_EQ((*manager)->ExportResults(done_id, false, [](const std::string&) {
+              return absl::OkStatus();
+            }).code(),
+            absl::StatusCode::kFailedPrecondition);
+  // The interrupted job runs again, to the end.
+  const v1::Job rerun = WaitFinal(**manager, interrupted_id);
+  EXPECT_EQ(rerun.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(rerun.result().customers(), past.result().customers());
 }
 
 TEST_F(JobManagerTest, BadSpecsAreRefusedAtSubmission) {
