@@ -50,7 +50,7 @@ void JobManager::LoadJobs() {
                  std::string(index.status().message()));
     return;
   }
-  std::vector<std::shared_ptr<Entry>> requeue;
+  std::vector<std::pair<double, std::shared_ptr<Entry>>> requeue;  // by submission time
   for (const auto& [id, unused] : *index) {
     auto bytes = options_.job_store->Get(JobKey(id));
     v1::Job job;
@@ -59,7 +59,7 @@ void JobManager::LoadJobs() {
     if (job.state() == v1::JOB_STATE_QUEUED || job.state() == v1::JOB_STATE_RUNNING) {
       job.set_state(v1::JOB_STATE_QUEUED);  // interrupted: run it again
       job.clear_progress();
-      requeue.push_back(entry);
+      requeue.emplace_back(job.submitted_unix(), entry);
     }
     {
       absl::MutexLock lock(&entry->mu);
@@ -68,12 +68,10 @@ void JobManager::LoadJobs() {
     absl::MutexLock lock(&mu_);
     jobs_[id] = entry;
   }
-  std::sort(requeue.begin(), requeue.end(), [](const auto& a, const auto& b) {
-    absl::MutexLock la(&a->mu), lb(&b->mu);
-    return a->job.submitted_unix() < b->job.submitted_unix();
-  });
+  std::stable_sort(requeue.begin(), requeue.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   absl::MutexLock lock(&mu_);
-  for (auto& e : requeue) queue_.push_back(e);
+  for (auto& [submitted, e] : requeue) queue_.push_back(e);
 }
 
 void JobManager::Persist(const v1::Job& job) {
