@@ -1,9 +1,5 @@
 #include "client/local_run.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/output.h"
@@ -55,31 +51,19 @@ absl::StatusOr<v1::JobResult> RunLocal(const LocalRunOptions& options) {
     return outcome.status();
   }
 
-  absl::Status written = absl::OkStatus();
+  // Results stream into a temporary file that only a complete export
+  // renames into place.
   const absl::Time export_start = absl::Now();
+  absl::Status written = absl::OkStatus();
   if (!options.results_path.empty()) {
-    const std::string tmp = absl::StrCat(options.results_path, ".tmp");
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (f == nullptr) {
-      written = absl::PermissionDeniedError(absl::StrCat(
-          "cannot write ", options.results_path, ": ", std::strerror(errno)));
-    } else {
-      auto put = [&](const std::string& text) -> absl::Status {
-        if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) {
-          return absl::DataLossError(absl::StrCat("failed writing ", options.results_path));
-        }
-        return absl::OkStatus();
-      };
-      written = put(coordinator::JobRunner::ResultsHeader(*outcome->compiled, options.explain));
-      if (written.ok()) written = runner->ExportResults(*outcome, options.explain, put);
-      if (std::fclose(f) != 0 && written.ok()) {
-        written = absl::DataLossError(absl::StrCat("failed writing ", options.results_path));
-      }
-      if (written.ok() && std::rename(tmp.c_str(), options.results_path.c_str()) != 0) {
-        written = absl::DataLossError(absl::StrCat("failed writing ", options.results_path));
-      }
-      if (!written.ok()) std::remove(tmp.c_str());
-    }
+    written = [&]() -> absl::Status {
+      TS_ASSIGN_OR_RETURN(auto file, common::AtomicFile::Create(options.results_path));
+      TS_RETURN_IF_ERROR(
+          file->Append(coordinator::JobRunner::ResultsHeader(*outcome->compiled, options.explain)));
+      TS_RETURN_IF_ERROR(runner->ExportResults(*outcome, options.explain,
+                                               [&](const std::string& csv) { return file->Append(csv); }));
+      return file->Commit();
+    }();
   }
   runner->Release(job_id);
   TS_RETURN_IF_ERROR(written);

@@ -1,8 +1,5 @@
 #include "client/remote_run.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -40,31 +37,11 @@ absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
   *job.mutable_result()->mutable_kpis() = kpis;
 
   if (!options.results_path.empty()) {
-    const std::string tmp = absl::StrCat(options.results_path, ".tmp");
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (f == nullptr) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot write ", options.results_path, ": ", std::strerror(errno)));
-    }
-    absl::Status st = client->StreamResults(
-        job.id(), options.explain,
-        [&](const std::string& csv) -> absl::Status {
-          if (std::fwrite(csv.data(), 1, csv.size(), f) != csv.size()) {
-            return absl::DataLossError(absl::StrCat("failed writing ", options.results_path));
-          }
-          return absl::OkStatus();
-        },
-        options.timeout);
-    if (std::fclose(f) != 0 && st.ok()) {
-      st = absl::DataLossError(absl::StrCat("failed writing ", options.results_path));
-    }
-    if (st.ok() && std::rename(tmp.c_str(), options.results_path.c_str()) != 0) {
-      st = absl::DataLossError(absl::StrCat("failed writing ", options.results_path));
-    }
-    if (!st.ok()) {
-      std::remove(tmp.c_str());
-      return st;
-    }
+    TS_ASSIGN_OR_RETURN(auto file, common::AtomicFile::Create(options.results_path));
+    TS_RETURN_IF_ERROR(client->StreamResults(
+        job.id(), options.explain, [&](const std::string& csv) { return file->Append(csv); },
+        options.timeout));
+    TS_RETURN_IF_ERROR(file->Commit());
   }
   if (!options.kpis_out_path.empty()) {
     TS_RETURN_IF_ERROR(common::WriteFileAtomically(options.kpis_out_path, KpiTableCsv(kpis)));

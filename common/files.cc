@@ -1,26 +1,51 @@
 #include "common/files.h"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace tierscore::common {
 
-absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string& path) {
   const std::string tmp = absl::StrCat(path, ".tmp");
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (f == nullptr) {
     return absl::PermissionDeniedError(
         absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
   }
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return absl::DataLossError(absl::StrCat("failed writing ", path));
+  return std::unique_ptr<AtomicFile>(new AtomicFile(path, f));
+}
+
+AtomicFile::~AtomicFile() {
+  if (file_ == nullptr) return;
+  std::fclose(file_);
+  std::remove(tmp_.c_str());
+}
+
+absl::Status AtomicFile::Append(std::string_view data) {
+  if (file_ == nullptr || std::fwrite(data.data(), 1, data.size(), file_) != data.size()) {
+    return absl::DataLossError(absl::StrCat("failed writing ", path_));
   }
   return absl::OkStatus();
+}
+
+absl::Status AtomicFile::Commit() {
+  if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, ": committed"));
+  const bool closed = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (!closed || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    std::remove(tmp_.c_str());
+    return absl::DataLossError(absl::StrCat("failed writing ", path_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  TS_ASSIGN_OR_RETURN(auto file, AtomicFile::Create(path));
+  TS_RETURN_IF_ERROR(file->Append(text));
+  return file->Commit();
 }
 
 }  // namespace tierscore::common

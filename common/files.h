@@ -1,15 +1,39 @@
 #ifndef TIERSCORE_COMMON_FILES_H_
 #define TIERSCORE_COMMON_FILES_H_
 
+#include <cstdio>
+#include <memory>
 #include <string>
+#include <string_view>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace tierscore::common {
 
-// Writes `text` to `path` atomically: a temporary file beside it, renamed
-// into place, so readers never see a partial file and a failed write leaves
-// the old file (or none).
+// A file written to a temporary beside `path` and renamed into place by
+// Commit, so that readers never see a partial file and a failed write
+// leaves the old file (or none). Destroyed without a Commit, it removes the
+// temporary. Not thread-safe.
+class AtomicFile {
+ public:
+  // PERMISSION_DENIED naming the path if it cannot be created.
+  static absl::StatusOr<std::unique_ptr<AtomicFile>> Create(const std::string& path);
+  ~AtomicFile();
+
+  // DATA_LOSS naming the path on a failed write.
+  absl::Status Append(std::string_view data);
+  absl::Status Commit();
+
+ private:
+  AtomicFile(std::string path, std::FILE* file)
+      : path_(std::move(path)), tmp_(path_ + ".tmp"), file_(file) {}
+
+  const std::string path_;
+  const std::string tmp_;
+  std::FILE* file_;  // null once committed
+};
+
+// One whole file through AtomicFile.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& text);
 
 }  // namespace tierscore::common

@@ -528,13 +528,6 @@ void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count,
   }
 }
 
-bool HasColumns(const Node& n) {
-  if (n.kind == Node::kColumn) return true;
-  for (const auto& a : n.args) {
-    if (HasColumns(*a)) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -563,6 +556,5 @@ void Expr::Eval(const Table& table, int64_t begin, int64_t count,
   EvalNode(*root_, table, begin, count, out);
 }
 
-bool Expr::IsConstant() const { return !HasColumns(*root_); }
 
 }  // namespace tierscore::engine

@@ -55,9 +55,6 @@ class Expr {
   // Null results are NaN.
   void Eval(const Table& table, int64_t begin, int64_t count, double* out) const;
 
-  // The value of a constant expression (no columns), e.g. for tests.
-  bool IsConstant() const;
-
   const std::string& text() const { return text_; }
 
   ~Expr();

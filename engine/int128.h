@@ -1,8 +1,6 @@
 #ifndef TIERSCORE_ENGINE_INT128_H_
 #define TIERSCORE_ENGINE_INT128_H_
 
-#include <string>
-
 #include "tierscore/v1/aggregate.pb.h"
 
 namespace tierscore::engine {
@@ -19,8 +17,6 @@ inline void ToProto(int128 v, v1::Int128* out) {
 inline int128 FromProto(const v1::Int128& p) {
   return (static_cast<int128>(p.hi()) << 64) | static_cast<int128>(p.lo());
 }
-
-std::string Int128ToString(int128 v);
 
 }  // namespace tierscore::engine
 
