@@ -91,6 +91,16 @@ absl::StatusOr<v1::KpiTable> CoordinatorClient::Kpis(const std::string& id) {
   return Result(status, table);
 }
 
+absl::StatusOr<v1::Job> CoordinatorClient::Publish(const std::string& id,
+                                                   absl::Duration timeout) {
+  v1::PublishJobRequest req;
+  req.set_id(id);
+  v1::Job job;
+  auto ctx = Context(timeout);
+  const grpc::Status status = stub_->PublishJob(ctx.get(), req, &job);
+  return Result(status, job);
+}
+
 absl::StatusOr<v1::BatchLookupTierResponse> CoordinatorClient::BatchLookup(
     const std::string& alias_or_run, const std::vector<std::string>& ids, bool by_run) {
   v1::BatchLookupTierRequest req;

@@ -28,6 +28,8 @@ class CoordinatorClient {
                                const std::function<void(const v1::Job&)>& on_update,
                                absl::Duration timeout);
   absl::StatusOr<v1::KpiTable> Kpis(const std::string& id);
+  // Publishes a job again whose publication failed (PublishJob).
+  absl::StatusOr<v1::Job> Publish(const std::string& id, absl::Duration timeout);
   // Online lookups: by alias (the current run) or, with `by_run`, run id.
   absl::StatusOr<v1::BatchLookupTierResponse> BatchLookup(const std::string& alias_or_run,
                                                           const std::vector<std::string>& ids,

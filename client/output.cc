@@ -76,6 +76,29 @@ std::string FormatTierSummary(const v1::JobResult& result) {
   return out;
 }
 
+namespace {
+
+// Cells aligned in columns: the first `left` columns left-aligned (labels),
+// the rest right-aligned (numbers).
+std::string Aligned(const std::vector<std::vector<std::string>>& cells, size_t left) {
+  std::vector<size_t> width;
+  for (const auto& line : cells) {
+    if (width.size() < line.size()) width.resize(line.size(), 0);
+    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
+  }
+  std::string out;
+  for (const auto& line : cells) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      absl::StrAppendFormat(&out, i < left ? "%-*s  " : "%*s  ", static_cast<int>(width[i]),
+                            line[i]);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string FormatKpiTable(const v1::KpiTable& table) {
   std::vector<std::vector<std::string>> cells;
   std::vector<std::string> header(table.dim_columns().begin(), table.dim_columns().end());
@@ -87,17 +110,46 @@ std::string FormatKpiTable(const v1::KpiTable& table) {
     for (double v : row.values()) line.push_back(Human(v));
     cells.push_back(std::move(line));
   }
-  std::vector<size_t> width(header.size(), 0);
-  for (const auto& line : cells) {
-    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
-  }
+  return Aligned(cells, static_cast<size_t>(table.dim_columns_size()));
+}
+
+std::string FormatMigration(const v1::KpiTable& table) {
   std::string out;
-  for (const auto& line : cells) {
-    for (size_t i = 0; i < line.size(); ++i) {
-      absl::StrAppendFormat(&out, static_cast<int>(i) < table.dim_columns_size() ? "%-*s  " : "%*s  ",
-                            static_cast<int>(width[i]), line[i]);
+  for (const v1::Migration& m : table.migration()) {
+    const int cols = m.to_tiers_size();
+    absl::StrAppendFormat(&out, "\nmigration of %s since run %s (customers; value)%s\n", m.scheme(),
+                          m.previous_run(),
+                          m.held() > 0 ? absl::StrFormat(", %d held by downgrade protection", m.held())
+                                       : "");
+    std::vector<std::vector<std::string>> cells;
+    std::vector<std::string> header = {"from \\ to"};
+    header.insert(header.end(), m.to_tiers().begin(), m.to_tiers().end());
+    cells.push_back(header);
+    for (int from = 0; from < m.from_tiers_size(); ++from) {
+      std::vector<std::string> line = {m.from_tiers(from)};
+      for (int to = 0; to < cols; ++to) {
+        const int cell = from * cols + to;
+        line.push_back(absl::StrCat(m.customers(cell), "; ", Human(m.value(cell))));
+      }
+      cells.push_back(std::move(line));
     }
-    out += '\n';
+    out += Aligned(cells, 1);
+  }
+  return out;
+}
+
+std::string MigrationCsv(const v1::KpiTable& table) {
+  std::string out = "scheme,previous_run,from,to,customers,value\n";
+  for (const v1::Migration& m : table.migration()) {
+    const int cols = m.to_tiers_size();
+    for (int from = 0; from < m.from_tiers_size(); ++from) {
+      for (int to = 0; to < cols; ++to) {
+        const int cell = from * cols + to;
+        absl::StrAppend(&out, Field(m.scheme()), ",", Field(m.previous_run()), ",",
+                        Field(m.from_tiers(from)), ",", Field(m.to_tiers(to)), ",",
+                        m.customers(cell), ",", Number(m.value(cell)), "\n");
+      }
+    }
   }
   return out;
 }
@@ -111,6 +163,49 @@ std::string FormatStats(const v1::JobStats& stats) {
   absl::StrAppendFormat(&out, "worker calls: %.1f KB sent, %.1f KB received; %d recoveries\n",
                         stats.bytes_to_workers() / 1024.0, stats.bytes_from_workers() / 1024.0,
                         stats.recoveries());
+  return out;
+}
+
+}  // namespace tierscore::client
+
+namespace tierscore::client {
+
+std::string FormatLookup(const v1::BatchLookupTierResponse& response) {
+  const v1::RunMeta& run = response.run();
+  auto tier_name = [&](int scheme, int tier) -> std::string {
+    if (tier < 0) return "(new)";
+    if (scheme >= run.schemes_size() || tier >= run.schemes(scheme).tiers_size()) {
+      return absl::StrCat(tier);
+    }
+    return run.schemes(scheme).tiers(tier);
+  };
+  std::string out;
+  for (const auto& e : response.entries()) {
+    if (!e.found()) {
+      absl::StrAppend(&out, e.customer_id(), ": not found in run ", run.run_id(), "\n");
+      continue;
+    }
+    const v1::TierRecord& r = e.record();
+    absl::StrAppendFormat(&out, "%s (run %s): score %.6g, value %s, top %.2f%% of customers, "
+                          "%.2f%% of value before it\n",
+                          e.customer_id(), r.run_id(), r.score(), Human(r.value_micros() / 1e6),
+                          100 * r.percentile(), 100 * r.cum_before_share());
+    for (int s = 0; s < r.tiers_size(); ++s) {
+      const std::string scheme = s < run.schemes_size() ? run.schemes(s).name() : absl::StrCat(s);
+      absl::StrAppend(&out, "  ", scheme, ": ", tier_name(s, r.tiers(s)));
+      if (s < r.earned_tiers_size() && r.earned_tiers(s) != r.tiers(s)) {
+        absl::StrAppend(&out, " (held by downgrade protection; the score earns ",
+                        tier_name(s, r.earned_tiers(s)), ")");
+      }
+      if (s < r.previous_tiers_size()) {
+        absl::StrAppend(&out, ", previously ", tier_name(s, r.previous_tiers(s)));
+      }
+      if (s < r.gap_to_next_tier_size() && r.gap_to_next_tier(s) > 0) {
+        absl::StrAppendFormat(&out, ", %.4g more score to the next tier", r.gap_to_next_tier(s));
+      }
+      out += '\n';
+    }
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "tierscore/v1/coordinator.pb.h"
 #include "tierscore/v1/job.pb.h"
 
 namespace tierscore::client {
@@ -17,6 +18,15 @@ std::string FormatTierSummary(const v1::JobResult& result);
 
 // The KPI table aligned for a terminal.
 std::string FormatKpiTable(const v1::KpiTable& table);
+
+// The migration matrices of the KPI output (empty without a previous run):
+// aligned for a terminal, and as CSV in long form (scheme, previous_run,
+// from, to, customers, value).
+std::string FormatMigration(const v1::KpiTable& table);
+std::string MigrationCsv(const v1::KpiTable& table);
+
+// Looked-up records, one block per customer, with tier names.
+std::string FormatLookup(const v1::BatchLookupTierResponse& response);
 
 // Phase durations and search traffic, one line each.
 std::string FormatStats(const v1::JobStats& stats);

@@ -21,6 +21,8 @@ absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
   TS_ASSIGN_OR_RETURN(v1::JobSpec spec,
                       LoadJobSpec(inputs, options.policy_path, options.kpis_path));
   spec.set_no_cache(options.no_cache);
+  spec.set_alias(options.alias);
+  spec.set_summary_only(options.results_path.empty());
   auto client = CoordinatorClient::Create(options.target);
   TS_ASSIGN_OR_RETURN(v1::Job job, client->Submit(spec));
   if (!options.wait) return job;
@@ -45,6 +47,9 @@ absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
   }
   if (!options.kpis_out_path.empty()) {
     TS_RETURN_IF_ERROR(common::WriteFileAtomically(options.kpis_out_path, KpiTableCsv(kpis)));
+  }
+  if (!options.migration_out_path.empty()) {
+    TS_RETURN_IF_ERROR(common::WriteFileAtomically(options.migration_out_path, MigrationCsv(kpis)));
   }
   return job;
 }

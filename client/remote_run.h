@@ -23,6 +23,8 @@ struct RemoteRunOptions {
   bool explain = false;
   bool no_cache = false;  // run even if an equal job has finished
   std::string kpis_out_path;
+  std::string migration_out_path;  // migration matrices, long-form CSV
+  std::string alias;               // empty: customers/default
   absl::Duration timeout = absl::Hours(24);
   std::function<void(const v1::Job&)> on_update;  // progress while waiting
 };

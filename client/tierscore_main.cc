@@ -1,5 +1,6 @@
-// The tierscore command line: local runs and data generation. Flags live
-// here only; the work is done by client/ and engine/ code.
+// The tierscore command line: local runs, data generation, and a
+// coordinator's jobs and lookups. Flags live here only; the work is done by
+// client/ and engine/ code.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/time/clock.h"
+#include "client/coordinator_client.h"
 #include "client/local_run.h"
 #include "client/output.h"
 #include "client/progress.h"
@@ -67,13 +69,53 @@ int main(int argc, char** argv) {
   submit_cmd->add_flag("--no-cache", submit.no_cache,
                        "Run even if a job with the same inputs, policy and KPIs has finished");
   submit_cmd->add_option("--kpi-out", submit.kpis_out_path, "KPI table CSV (with --wait)");
+  submit_cmd->add_option("--migration-out", submit.migration_out_path,
+                         "Migration matrices against the alias's previous run, CSV (with --wait)");
+  submit_cmd->add_option("--alias", submit.alias,
+                         "Where the run is published for lookups (default customers/default)");
   bool submit_quiet = false;
   submit_cmd->add_flag("--quiet", submit_quiet, "Print nothing but errors and the job id");
   bool submit_timings = false;
   submit_cmd->add_flag("--timings", submit_timings,
                        "Print the duration of each phase and the worker traffic");
 
+  std::string publish_target, publish_job;
+  CLI::App* publish_cmd =
+      app.add_subcommand("publish", "Publish again a job whose publication failed");
+  publish_cmd->add_option("--target", publish_target, "Coordinator host:port")->required();
+  publish_cmd->add_option("job", publish_job, "Job id")->required();
+
+  std::string lookup_target, lookup_alias, lookup_run;
+  std::vector<std::string> lookup_ids;
+  CLI::App* lookup_cmd = app.add_subcommand("lookup", "Look customers' tiers up in a published run");
+  lookup_cmd->add_option("--target", lookup_target, "Coordinator host:port")->required();
+  auto* alias_opt = lookup_cmd->add_option("--alias", lookup_alias, "Alias (default customers/default)");
+  lookup_cmd->add_option("--run", lookup_run, "Run id instead of an alias")->excludes(alias_opt);
+  lookup_cmd->add_option("ids", lookup_ids, "Customer ids (at most 1000)")->required();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*publish_cmd) {
+    auto client = tierscore::client::CoordinatorClient::Create(publish_target);
+    auto job = client->Publish(publish_job, absl::Hours(1));
+    if (!job.ok()) return Fail(job.status());
+    const auto& pub = job->result().publication();
+    if (!pub.published()) return Fail(absl::UnavailableError(pub.error()));
+    std::printf("published run %s as %s (%lld records)\n", pub.run_id().c_str(), pub.alias().c_str(),
+                static_cast<long long>(pub.records()));
+    return 0;
+  }
+
+  if (*lookup_cmd) {
+    auto client = tierscore::client::CoordinatorClient::Create(lookup_target);
+    const bool by_run = !lookup_run.empty();
+    auto found = client->BatchLookup(by_run ? lookup_run
+                                            : (lookup_alias.empty() ? "customers/default" : lookup_alias),
+                                     lookup_ids, by_run);
+    if (!found.ok()) return Fail(found.status());
+    std::cout << tierscore::client::FormatLookup(*found);
+    return 0;
+  }
 
   if (*submit_cmd) {
     if ((!submit.results_path.empty() || !submit.kpis_out_path.empty()) && !submit.wait) {
@@ -105,7 +147,17 @@ int main(int argc, char** argv) {
               << (job->cached_from().empty() ? "" : " (cached: the result of " + job->cached_from() + ")")
               << "\n"
               << tierscore::client::FormatTierSummary(job->result()) << "\n"
-              << tierscore::client::FormatKpiTable(job->result().kpis());
+              << tierscore::client::FormatKpiTable(job->result().kpis())
+              << tierscore::client::FormatMigration(job->result().kpis());
+    const auto& pub = job->result().publication();
+    if (pub.published()) {
+      std::cout << "\npublished as " << pub.alias() << " (run " << pub.run_id() << ", "
+                << pub.records() << " records)\n";
+    } else if (!pub.error().empty()) {
+      std::cout << "\nnot published: " << pub.error() << "\n"
+                << "retry with: tierscore publish --target " << submit.target << " " << job->id()
+                << "\n";
+    }
     return 0;
   }
 

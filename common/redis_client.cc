@@ -164,10 +164,11 @@ RedisClient::RedisClient(const RedisOptions& options, RedisAddress address)
 
 RedisClient::~RedisClient() = default;
 
-absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire() {
+absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire(bool* reused) {
   {
     absl::MutexLock lock(&mu_);
-    if (!idle_.empty()) {
+    *reused = !idle_.empty();
+    if (*reused) {
       auto c = std::move(idle_.back());
       idle_.pop_back();
       return c;
@@ -219,7 +220,29 @@ void RedisClient::Return(std::unique_ptr<Connection> c) {
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   SigpipeGuard no_sigpipe;
-  TS_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Acquire());
+  bool reused = false;
+  TS_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Acquire(&reused));
+  bool answered = false;
+  absl::StatusOr<std::vector<RedisReply>> replies = Send(*c, commands, &answered);
+  if (!replies.ok() && reused && !answered) {
+    // A pooled connection the server closed (say, it restarted): the
+    // others are as stale. Sent again once, on a new connection; every
+    // command this client is used for may be repeated (SET, HSET, PEXPIRE,
+    // DEL and reads).
+    {
+      absl::MutexLock lock(&mu_);
+      idle_.clear();
+    }
+    TS_ASSIGN_OR_RETURN(c, Acquire(&reused));
+    replies = Send(*c, commands, &answered);
+  }
+  // After a failure the connection is in an unknown state: dropped.
+  if (replies.ok()) Return(std::move(c));
+  return replies;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::Send(
+    Connection& c, const std::vector<std::vector<std::string>>& commands, bool* answered) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const auto& cmd : commands) {
@@ -229,24 +252,23 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    if (redisAppendCommandArgv(c->ctx, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+    if (redisAppendCommandArgv(c.ctx, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
         REDIS_OK) {
-      return absl::UnavailableError(absl::StrCat("redis: ", c->ctx->errstr));
+      return absl::UnavailableError(absl::StrCat("redis: ", c.ctx->errstr));
     }
   }
   std::vector<RedisReply> replies;
   replies.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;
-    if (redisGetReply(c->ctx, &raw) != REDIS_OK || raw == nullptr) {
-      // The connection is in an unknown state: drop it (not returned).
-      return absl::UnavailableError(absl::StrCat("redis: ", c->ctx->errstr[0] ? c->ctx->errstr
-                                                                              : "no reply"));
+    if (redisGetReply(c.ctx, &raw) != REDIS_OK || raw == nullptr) {
+      return absl::UnavailableError(
+          absl::StrCat("redis: ", c.ctx->errstr[0] ? c.ctx->errstr : "no reply"));
     }
+    *answered = true;
     replies.push_back(Convert(static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
   }
-  Return(std::move(c));
   return replies;
 }
 

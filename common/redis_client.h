@@ -65,7 +65,9 @@ class RedisClient {
 
   // Commands sent together and answered in order: one round trip. Error
   // replies are returned in place (as kError); only a connection failure
-  // fails the call.
+  // fails the call (UNAVAILABLE). A pooled connection found closed before
+  // any reply (the server restarted) is replaced and the commands sent
+  // again once: use this client for commands that may be repeated.
   absl::StatusOr<std::vector<RedisReply>> Pipeline(
       const std::vector<std::vector<std::string>>& commands);
 
@@ -75,8 +77,13 @@ class RedisClient {
   struct Connection;
 
   RedisClient(const RedisOptions& options, RedisAddress address);
-  absl::StatusOr<std::unique_ptr<Connection>> Acquire();
+  // An idle connection (`reused`) or a new one.
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire(bool* reused);
   void Return(std::unique_ptr<Connection> c);
+  // Sends the commands and reads their replies; `answered` once any came.
+  absl::StatusOr<std::vector<RedisReply>> Send(Connection& c,
+                                               const std::vector<std::vector<std::string>>& commands,
+                                               bool* answered);
 
   const RedisOptions options_;
   const RedisAddress address_;

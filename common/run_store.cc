@@ -61,17 +61,19 @@ absl::StatusOr<RunStore::Published> RunStore::Publish(v1::RunMeta meta, absl::Du
   if (meta.run_id().empty() || meta.alias().empty() || meta.buckets() <= 0) {
     return absl::InvalidArgumentError("a run needs an id, an alias and at least one bucket");
   }
-  TS_ASSIGN_OR_RETURN(std::optional<std::string> previous, store_->Get(AliasKey(meta.alias())));
-  if (previous.has_value() && *previous != meta.run_id()) meta.set_previous_run(*previous);
+  TS_ASSIGN_OR_RETURN(std::optional<std::string> replaced, store_->Get(AliasKey(meta.alias())));
+  if (replaced == meta.run_id()) replaced.reset();
+  if (meta.previous_run().empty() && replaced.has_value()) meta.set_previous_run(*replaced);
   meta.set_published_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
   TS_RETURN_IF_ERROR(store_->Set(MetaKey(meta.run_id()), meta.SerializeAsString()));
   TS_RETURN_IF_ERROR(store_->Set(AliasKey(meta.alias()), meta.run_id()));  // the switch
 
   Published out;
   out.meta = meta;
-  if (!meta.previous_run().empty()) {
+  if (replaced.has_value()) {
+    out.replaced = *replaced;
     out.previous_expiry = [&]() -> absl::Status {
-      TS_ASSIGN_OR_RETURN(v1::RunMeta old, Run(meta.previous_run()));
+      TS_ASSIGN_OR_RETURN(v1::RunMeta old, Run(*replaced));
       std::vector<std::string> keys = {MetaKey(old.run_id())};
       for (int b = 0; b < old.buckets(); ++b) keys.push_back(BucketKey(old.run_id(), b));
       return store_->ExpireMany(keys, retention);

@@ -40,13 +40,16 @@ class RunStore {
   absl::Status Write(const std::string& run_id, int buckets, const std::vector<Entry>& entries);
 
   struct Published {
-    v1::RunMeta meta;                // as stored, with previous_run filled in
-    absl::Status previous_expiry;    // setting the previous run to expire
+    v1::RunMeta meta;                // as stored
+    std::string replaced;            // the alias's run before the switch
+    absl::Status previous_expiry;    // setting the replaced run to expire
   };
   // Makes `meta.run_id` the current run of `meta.alias`. The switch is
-  // atomic; the previous run's keys get `retention` to live (a failure to
+  // atomic; the replaced run's keys get `retention` to live (a failure to
   // set that is reported in the result, not as an error: the run is
-  // published either way).
+  // published either way). `meta.previous_run` (the run this one was
+  // compared with) defaults to the replaced run; the two differ only when
+  // another run was published in between.
   absl::StatusOr<Published> Publish(v1::RunMeta meta, absl::Duration retention);
 
   // NOT_FOUND for an alias never published or a run without metadata.

@@ -164,6 +164,35 @@ class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
   std::thread producer_;
 };
 
+// PublishJob: assigning and publishing again takes as long as those phases,
+// so it runs on a thread of its own rather than the gRPC thread.
+class PublishReactor : public grpc::ServerUnaryReactor {
+ public:
+  PublishReactor(JobManager* manager, std::string id, v1::Job* resp,
+                 common::RpcMetrics* metrics)
+      : manager_(manager), id_(std::move(id)), resp_(resp), metrics_(metrics) {
+    worker_ = std::thread([this] {
+      absl::StatusOr<v1::Job> job = manager_->Publish(id_);
+      Record(metrics_, "PublishJob", job.status(), start_);
+      if (job.ok()) *resp_ = *std::move(job);
+      Finish(ToGrpcStatus(job.status()));
+    });
+  }
+
+  void OnDone() override {
+    worker_.join();  // it has returned: Finish was its last act
+    delete this;
+  }
+
+ private:
+  JobManager* const manager_;
+  const std::string id_;
+  v1::Job* const resp_;
+  common::RpcMetrics* const metrics_;
+  const absl::Time start_ = absl::Now();
+  std::thread worker_;
+};
+
 }  // namespace
 
 // Answers a unary call at once: the manager's calls do not block.
@@ -213,6 +242,12 @@ grpc::ServerUnaryReactor* CoordinatorService::GetKpis(grpc::CallbackServerContex
                                                       const v1::GetKpisRequest* req,
                                                       v1::KpiTable* resp) {
   return Reply("GetKpis", ctx, resp, manager_->Kpis(req->id()));
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::PublishJob(grpc::CallbackServerContext* ctx,
+                                                         const v1::PublishJobRequest* req,
+                                                         v1::Job* resp) {
+  return new PublishReactor(manager_, req->id(), resp, metrics_);
 }
 
 grpc::ServerWriteReactor<v1::ResultsChunk>* CoordinatorService::StreamResults(

@@ -38,6 +38,8 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
                                      v1::ListJobsResponse* resp) override;
   grpc::ServerUnaryReactor* GetKpis(grpc::CallbackServerContext* ctx,
                                     const v1::GetKpisRequest* req, v1::KpiTable* resp) override;
+  grpc::ServerUnaryReactor* PublishJob(grpc::CallbackServerContext* ctx,
+                                       const v1::PublishJobRequest* req, v1::Job* resp) override;
   grpc::ServerWriteReactor<v1::ResultsChunk>* StreamResults(
       grpc::CallbackServerContext* ctx, const v1::StreamResultsRequest* req) override;
   grpc::ServerUnaryReactor* LookupTier(grpc::CallbackServerContext* ctx,

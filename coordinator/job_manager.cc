@@ -39,6 +39,7 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
 
 namespace {
 constexpr char kJobIndex[] = "jobs";
+constexpr char kCacheIndex[] = "cache";  // fingerprint -> job id
 std::string JobKey(const std::string& id) { return absl::StrCat("job:", id); }
 }  // namespace
 
@@ -70,8 +71,14 @@ void JobManager::LoadJobs() {
   }
   std::stable_sort(requeue.begin(), requeue.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto cache = options_.job_store->HashGetAll(kCacheIndex);
   absl::MutexLock lock(&mu_);
   for (auto& [submitted, e] : requeue) queue_.push_back(e);
+  if (cache.ok()) {
+    for (const auto& [fingerprint, id] : *cache) {
+      if (jobs_.count(id) != 0) cache_[fingerprint] = id;
+    }
+  }
 }
 
 void JobManager::Persist(const v1::Job& job) {
@@ -222,6 +229,39 @@ void JobManager::Unsubscribe(const std::string& id, int64_t token) {
   entry->subscribers.erase(token);
 }
 
+absl::StatusOr<v1::Job> JobManager::Publish(const std::string& id) {
+  auto entry = Find(id);
+  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  if (options_.runner.store == nullptr) {
+    return absl::FailedPreconditionError("this coordinator has no store to publish to");
+  }
+  {
+    absl::MutexLock lock(&entry->mu);
+    if (entry->job.state() != v1::JOB_STATE_SUCCEEDED) {
+      return absl::FailedPreconditionError(absl::StrCat("job ", id, " has not succeeded"));
+    }
+    if (!entry->job.cached_from().empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "job ", id, " did not run: it returned the result of ", entry->job.cached_from()));
+    }
+    if (entry->job.result().publication().published()) return entry->job;
+  }
+  // One at a time per job, like exports: both use its kept outcome.
+  absl::MutexLock export_lock(&entry->export_mu);
+  if (entry->outcome == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the per-customer results of job ", id,
+        " were released (only the last few jobs keep them); submit it again with no_cache"));
+  }
+  absl::Status st = entry->runner->Republish(*entry->outcome);
+  if (!st.ok()) return st;
+  v1::JobResult result = entry->outcome->result;
+  Update(entry, [&](v1::Job& j) { *j.mutable_result() = std::move(result); });
+  absl::StatusOr<v1::Job> job = Get(id);
+  if (job.ok()) Persist(*job);  // not a change of state: saved here
+  return job;
+}
+
 absl::StatusOr<v1::KpiTable> JobManager::Kpis(const std::string& id) const {
   auto entry = Find(id);
   if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
@@ -266,9 +306,13 @@ bool JobManager::FinishFromCache(const std::shared_ptr<Entry>& entry,
     if (job == jobs_.end()) return false;
     original = job->second;
   }
+  bool summary_only;
   {
-    // Only while its per-customer results are kept: a cached job serves
-    // them too.
+    absl::MutexLock lock(&entry->mu);
+    summary_only = entry->job.spec().summary_only();
+  }
+  if (!summary_only) {
+    // A cached job serves the per-customer results too: only while kept.
     absl::MutexLock lock(&original->export_mu);
     if (original->outcome == nullptr) return false;
   }
@@ -278,6 +322,9 @@ bool JobManager::FinishFromCache(const std::shared_ptr<Entry>& entry,
     if (original->job.state() != v1::JOB_STATE_SUCCEEDED) return false;
     done = original->job;
   }
+  // A job that should have published but did not is no answer: this one
+  // should publish.
+  if (options_.runner.store != nullptr && !done.result().publication().published()) return false;
   Update(entry, [&](v1::Job& j) {
     j.set_state(v1::JOB_STATE_SUCCEEDED);
     j.set_cached_from(done.id());
@@ -390,8 +437,14 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
     entry->outcome = std::make_unique<JobOutcome>(*std::move(outcome));
   }
   if (fingerprint.ok()) {
-    absl::MutexLock lock(&mu_);
-    cache_[*fingerprint] = id;
+    {
+      absl::MutexLock lock(&mu_);
+      cache_[*fingerprint] = id;
+    }
+    if (options_.job_store != nullptr) {
+      absl::Status st = options_.job_store->HashSet({{kCacheIndex, *fingerprint, id}});
+      if (!st.ok()) spdlog::warn("job {}: not saved to the result cache: {}", id, std::string(st.message()));
+    }
   }
   Update(entry, [&](v1::Job& j) {
     j.set_state(v1::JOB_STATE_SUCCEEDED);

@@ -48,10 +48,15 @@ using WorkerProvider =
 
 // Owns the lifecycle of jobs: validation at submission, a queue, a bounded
 // number of running jobs, progress, cancellation, and the results of
-// finished jobs. A job whose inputs, policy, KPI spec and alias equal those
-// of a finished job whose results are still kept returns that job's result
-// at once (Job.cached_from) unless its spec says no_cache. The Coordinator
-// gRPC service is a thin adapter over it.
+// finished jobs. The Coordinator gRPC service is a thin adapter over it.
+//
+// The result cache: a job whose inputs, policy, KPI spec and alias equal
+// those of a succeeded job returns that job's result at once
+// (Job.cached_from) unless its spec says no_cache; not a job whose
+// publication failed (it should publish), and not one whose per-customer
+// results were released unless the spec says summary_only. The cache is
+// kept in the job store, so it outlives a restart (for summary_only jobs:
+// per-customer results do not).
 //
 // Thread-safe. Job ids are unique within the process.
 class JobManager {
@@ -79,6 +84,13 @@ class JobManager {
                                     std::function<void(const v1::Job&)> fn);
   void Unsubscribe(const std::string& id, int64_t token);
 
+  // Publishes a succeeded job again whose publication failed, while its
+  // per-customer results are kept (JobRunner::Republish); blocks until
+  // done. A published job is returned unchanged. FAILED_PRECONDITION when
+  // the job has not succeeded, has no store to publish to, or its results
+  // were released.
+  absl::StatusOr<v1::Job> Publish(const std::string& id);
+
   // FAILED_PRECONDITION until the job has succeeded.
   absl::StatusOr<v1::KpiTable> Kpis(const std::string& id) const;
   // The results CSV (header first). FAILED_PRECONDITION until the job has
@@ -95,7 +107,7 @@ class JobManager {
   void LoadJobs();
   void Persist(const v1::Job& job);
   // Finishes `entry` as a copy of the cached job with this fingerprint, if
-  // there is one whose results are kept.
+  // there is one (see the class comment).
   bool FinishFromCache(const std::shared_ptr<Entry>& entry, const std::string& fingerprint);
   // Applies `change` to the job and notifies its subscribers.
   void Update(const std::shared_ptr<Entry>& entry, const std::function<void(v1::Job&)>& change);

@@ -17,6 +17,8 @@
 #include "engine/csv.h"
 #include "engine/kpi.h"
 #include "engine/scoring.h"
+#include "engine/position.h"
+#include "engine/standing.h"
 #include "engine/tiering.h"
 
 namespace tierscore::coordinator {
@@ -251,14 +253,12 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
     outcome.cuts.push_back(std::move(sc));
   }
 
+  if (options_.store != nullptr) TS_RETURN_IF_ERROR(Locate(job, totals));
+
   TS_RETURN_IF_ERROR(job.StartPhase("assign"));
-  TS_RETURN_IF_ERROR(AssignAndAggregate(job));
   outcome.result.set_customers(totals.count);
   outcome.result.set_total_value(engine::MicrosToValue(totals.value));
-  if (options_.store != nullptr) {
-    TS_RETURN_IF_ERROR(job.StartPhase("publish"));
-    *outcome.result.mutable_publication() = Publish(job);
-  }
+  TS_RETURN_IF_ERROR(AssignAndPublish(job));
 
   v1::JobStats& stats_out = *outcome.result.mutable_stats();
   stats_out.set_splits(static_cast<int32_t>(outcome.splits.size()));
@@ -361,10 +361,8 @@ absl::Status JobRunner::Rebuild(JobOutcome& outcome, size_t w, const std::vector
       TS_RETURN_IF_ERROR(scored.status());
     }
     if (stage >= kAssigned) {
-      v1::AssignRequest assign;
-      assign.set_job_id(outcome.job_id);
+      v1::AssignRequest assign = AssignTemplate(outcome);
       assign.add_splits(s);
-      for (const auto& c : outcome.cuts) *assign.add_schemes() = c;
       auto assigned = worker.Assign(assign, Deadline());
       outcome.traffic->Count(assign, assigned);
       TS_RETURN_IF_ERROR(assigned.status());
@@ -532,54 +530,78 @@ absl::StatusOr<std::vector<v1::CutKey>> JobRunner::Search(Job& job, const ScoreT
     const int128 total = by_value ? totals.value : static_cast<int128>(totals.count);
     for (double b : scheme.boundaries) targets.push_back({by_value, engine::ShareThreshold(b, total)});
   }
-  // A round is asked of every live worker; if one is lost, its splits are
-  // rebuilt elsewhere and the whole round is asked again.
-  ProbeFn probe = [&](const std::vector<v1::Probe>& probes)
-      -> absl::StatusOr<std::vector<v1::ProbeResult>> {
-    while (true) {
-      TS_RETURN_IF_ERROR(job.CheckCancelled());
-      std::vector<size_t> owners;
-      std::vector<std::vector<int32_t>> splits;
-      for (size_t w = 0; w < workers_.size(); ++w) {
-        std::vector<int32_t> mine = SplitsOn(outcome, w);
-        if (outcome.alive[w] && !mine.empty()) {
-          owners.push_back(w);
-          splits.push_back(std::move(mine));
-        }
-      }
-      std::vector<absl::StatusOr<v1::ProbeResponse>> responses(owners.size(),
-                                                               absl::UnknownError("not run"));
-      FanOut(static_cast<int>(owners.size()), [&](int a) {
-        v1::ProbeRequest req;
-        req.set_job_id(outcome.job_id);
-        for (int32_t s : splits[static_cast<size_t>(a)]) req.add_splits(s);
-        for (const auto& p : probes) *req.add_probes() = p;
-        responses[static_cast<size_t>(a)] = workers_[owners[static_cast<size_t>(a)]]->Probe(req, Deadline());
-        outcome.traffic->Count(req, responses[static_cast<size_t>(a)]);
-        return absl::OkStatus();
-      }).IgnoreError();
-      bool retry = false;
-      for (size_t a = 0; a < owners.size(); ++a) {
-        if (responses[a].ok()) {
-          if (responses[a]->results_size() != static_cast<int>(probes.size())) {
-            return absl::InternalError(absl::StrCat(workers_[owners[a]]->name(),
-                                                    ": wrong number of probe results"));
-          }
-          continue;
-        }
-        TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, owners[a], responses[a].status()));
-        TS_RETURN_IF_ERROR(Rebuild(outcome, owners[a], job.merged));
-        retry = true;
-      }
-      if (retry) continue;
-      std::vector<v1::ProbeResult> merged;
-      for (auto& r : responses) MergeResults(merged, *std::move(r));
-      for (auto& m : merged) std::sort(m.mutable_sample()->begin(), m.mutable_sample()->end());
-      return merged;
-    }
-  };
+  ProbeFn probe = [&](const std::vector<v1::Probe>& probes) { return ProbeAll(job, probes); };
   return FindCuts(targets, totals.count, totals.value, totals.min_score, totals.max_score, probe,
                   options_.cut_search, &outcome.search);
+}
+
+absl::StatusOr<std::vector<v1::ProbeResult>> JobRunner::ProbeAll(
+    Job& job, const std::vector<v1::Probe>& probes) {
+  JobOutcome& outcome = job.outcome;
+  // A round is asked of every live worker; if one is lost, its splits are
+  // rebuilt elsewhere and the whole round is asked again.
+  while (true) {
+    TS_RETURN_IF_ERROR(job.CheckCancelled());
+    std::vector<size_t> owners;
+    std::vector<std::vector<int32_t>> splits;
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      std::vector<int32_t> mine = SplitsOn(outcome, w);
+      if (outcome.alive[w] && !mine.empty()) {
+        owners.push_back(w);
+        splits.push_back(std::move(mine));
+      }
+    }
+    std::vector<absl::StatusOr<v1::ProbeResponse>> responses(owners.size(),
+                                                             absl::UnknownError("not run"));
+    FanOut(static_cast<int>(owners.size()), [&](int a) {
+      v1::ProbeRequest req;
+      req.set_job_id(outcome.job_id);
+      for (int32_t s : splits[static_cast<size_t>(a)]) req.add_splits(s);
+      for (const auto& p : probes) *req.add_probes() = p;
+      responses[static_cast<size_t>(a)] = workers_[owners[static_cast<size_t>(a)]]->Probe(req, Deadline());
+      outcome.traffic->Count(req, responses[static_cast<size_t>(a)]);
+      return absl::OkStatus();
+    }).IgnoreError();
+    bool retry = false;
+    for (size_t a = 0; a < owners.size(); ++a) {
+      if (responses[a].ok()) {
+        if (responses[a]->results_size() != static_cast<int>(probes.size())) {
+          return absl::InternalError(absl::StrCat(workers_[owners[a]]->name(),
+                                                  ": wrong number of probe results"));
+        }
+        continue;
+      }
+      TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, owners[a], responses[a].status()));
+      TS_RETURN_IF_ERROR(Rebuild(outcome, owners[a], job.merged));
+      retry = true;
+    }
+    if (retry) continue;
+    std::vector<v1::ProbeResult> merged;
+    for (auto& r : responses) MergeResults(merged, *std::move(r));
+    for (auto& m : merged) std::sort(m.mutable_sample()->begin(), m.mutable_sample()->end());
+    return merged;
+  }
+}
+
+absl::Status JobRunner::Locate(Job& job, const ScoreTotals& totals) {
+  JobOutcome& outcome = job.outcome;
+  constexpr int kBins = engine::PositionTable::kBins;
+  v1::Probe p;
+  p.mutable_range()->set_score_lo(totals.min_score);
+  p.mutable_range()->set_score_hi(totals.max_score);
+  p.set_score_bins(kBins);
+  TS_ASSIGN_OR_RETURN(std::vector<v1::ProbeResult> results, ProbeAll(job, {p}));
+  std::vector<int64_t> counts(kBins, 0);
+  std::vector<int128> values(kBins, 0);
+  if (!results.empty()) {
+    for (int b = 0; b < std::min(kBins, results[0].buckets_size()); ++b) {
+      counts[static_cast<size_t>(b)] = results[0].buckets(b).count();
+      values[static_cast<size_t>(b)] = engine::FromProto(results[0].buckets(b).value());
+    }
+  }
+  outcome.positions = engine::PositionTable::Build(totals.min_score, totals.max_score, counts, values);
+  outcome.result.mutable_stats()->set_position_error(engine::PositionTable::MaxBinShare(counts, values));
+  return absl::OkStatus();
 }
 
 absl::Status JobRunner::AssignAndAggregate(Job& job) {
@@ -590,16 +612,15 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
       std::vector<v1::AssignResponse> assigned,
       RunPhase<v1::AssignResponse>(job, kAssigned, [&](WorkerClient& worker,
                                                        const std::vector<int32_t>& splits) {
-        v1::AssignRequest req;
-        req.set_job_id(outcome.job_id);
+        v1::AssignRequest req = AssignTemplate(outcome);
         for (int32_t s : splits) req.add_splits(s);
-        for (const auto& sc : outcome.cuts) *req.add_schemes() = sc;
         auto resp = worker.Assign(req, Deadline());
         outcome.traffic->Count(req, resp);
         return resp;
       }));
 
   v1::JobResult& result = outcome.result;
+  outcome.tier_totals.clear();
   for (size_t s = 0; s < policy.schemes.size(); ++s) {
     const size_t tiers = policy.schemes[s].names.size();
     std::vector<int64_t> customers(tiers, 0);
@@ -612,11 +633,86 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
       }
     }
     *result.add_tiers() = engine::BuildTierSummary(policy.schemes[s], customers, values);
+    outcome.tier_totals.emplace_back(std::move(customers), std::move(values));
   }
   engine::GroupedState kpis(compiled.kpis.sets.size());
   for (const v1::AssignResponse& r : assigned) kpis.MergeProto(r.kpis(), compiled.kpis.metrics.size());
   *result.mutable_kpis() = engine::FinalizeKpis(compiled.kpis, policy, std::move(kpis));
+  if (outcome.prior.has_value()) {
+    const std::vector<engine::PriorScheme> prior = engine::MatchPrior(policy, *outcome.prior);
+    for (size_t s = 0; s < policy.schemes.size(); ++s) {
+      if (prior[s].index < 0) continue;
+      engine::MigrationAcc acc(prior[s].tiers, static_cast<int>(policy.schemes[s].names.size()));
+      for (const v1::AssignResponse& r : assigned) {
+        if (static_cast<int>(s) < r.migration_size()) acc.MergeProto(r.migration(static_cast<int>(s)));
+      }
+      *result.mutable_kpis()->add_migration() =
+          acc.Finish(policy.schemes[s].name, *outcome.prior, prior[s].index, policy.schemes[s].names);
+    }
+  }
   return absl::OkStatus();
+}
+
+v1::AssignRequest JobRunner::AssignTemplate(const JobOutcome& outcome) const {
+  v1::AssignRequest req;
+  req.set_job_id(outcome.job_id);
+  for (const auto& sc : outcome.cuts) *req.add_schemes() = sc;
+  *req.mutable_positions() = outcome.positions;
+  if (outcome.prior.has_value()) *req.mutable_prior() = *outcome.prior;
+  return req;
+}
+
+absl::Status JobRunner::AssignAndPublish(Job& job) {
+  JobOutcome& outcome = job.outcome;
+  const std::string alias = outcome.spec.alias().empty() ? "customers/default" : outcome.spec.alias();
+  // Assigned against the alias's current run (previous tiers, downgrade
+  // protection, migration). If that cannot be read, tiers are as earned and
+  // the run is not published: publishing it would lose what the previous
+  // run carries forward.
+  std::string prior_error;
+  outcome.prior.reset();
+  if (options_.store != nullptr) {
+    auto current = common::RunStore(options_.store).Current(alias);
+    if (current.ok()) {
+      outcome.prior = *std::move(current);
+    } else if (!absl::IsNotFound(current.status())) {
+      prior_error = std::string(current.status().message());
+    }
+  }
+  absl::Status assigned = AssignAndAggregate(job);
+  if (absl::IsAborted(assigned) && outcome.prior.has_value()) {
+    prior_error = std::string(assigned.message());
+    outcome.prior.reset();
+    for (int& m : job.merged) m = std::min<int>(m, kScored);
+    outcome.result.clear_tiers();
+    assigned = AssignAndAggregate(job);
+  }
+  TS_RETURN_IF_ERROR(assigned);
+  if (options_.store == nullptr) return absl::OkStatus();
+  TS_RETURN_IF_ERROR(job.StartPhase("publish"));
+  if (prior_error.empty()) {
+    *outcome.result.mutable_publication() = Publish(job);
+    return absl::OkStatus();
+  }
+  v1::Publication& publication = *outcome.result.mutable_publication();
+  publication.Clear();
+  publication.set_run_id(outcome.job_id);
+  publication.set_alias(alias);
+  publication.set_error(absl::StrCat(
+      "not published: the current run of ", alias, " could not be read (", prior_error,
+      "), and a run published without it would lose previous tiers and downgrade protection; "
+      "retry publishing once the store is back"));
+  return absl::OkStatus();
+}
+
+absl::Status JobRunner::Republish(JobOutcome& outcome) {
+  Job job(outcome.job_id, outcome.spec, nullptr, nullptr);
+  job.outcome = std::move(outcome);
+  job.merged.assign(job.outcome.splits.size(), kScored);
+  job.outcome.result.clear_tiers();
+  absl::Status st = AssignAndPublish(job);
+  outcome = std::move(job.outcome);
+  return st;
 }
 
 v1::Publication JobRunner::Publish(Job& job) {
@@ -648,10 +744,17 @@ v1::Publication JobRunner::Publish(Job& job) {
   meta.set_alias(publication.alias());
   meta.set_buckets(buckets);
   meta.set_customers(outcome.result.customers());
-  for (const engine::CompiledScheme& scheme : compiled.policy.schemes) {
+  if (outcome.prior.has_value()) meta.set_previous_run(outcome.prior->run_id());
+  for (size_t s = 0; s < compiled.policy.schemes.size(); ++s) {
+    const engine::CompiledScheme& scheme = compiled.policy.schemes[s];
     v1::RunMeta::Scheme* out = meta.add_schemes();
     out->set_name(scheme.name);
+    out->set_protection(scheme.protection.enabled());
     for (const std::string& t : scheme.names) out->add_tiers(t);
+    for (size_t t = 0; t < scheme.names.size(); ++t) {
+      out->add_customers(outcome.tier_totals[s].first[t]);
+      engine::ToProto(outcome.tier_totals[s].second[t], out->add_value_micros());
+    }
   }
   for (const engine::CompiledCriterion& c : compiled.policy.criteria) meta.add_criteria(c.name);
   auto published = common::RunStore(options_.store).Publish(meta, options_.run_retention);

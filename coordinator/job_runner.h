@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,7 +70,11 @@ struct JobOutcome {
 
   // What a split moved to another worker is replayed with.
   std::vector<v1::CriterionParams> params;  // once scored
-  std::vector<v1::SchemeCuts> cuts;         // once assigned
+  std::vector<v1::SchemeCuts> cuts;         // once searched
+  v1::Positions positions;                  // likewise
+  std::optional<v1::RunMeta> prior;         // the alias's run assigned against
+  // Per scheme, customers and value (micro-units) per tier, once assigned.
+  std::vector<std::pair<std::vector<int64_t>, std::vector<engine::int128>>> tier_totals;
   std::vector<bool> alive;                  // per worker
   int recoveries = 0;                       // workers lost or restarted
   // Of the job's phases (not of exporting results).
@@ -105,6 +110,12 @@ class JobRunner {
   absl::StatusOr<JobOutcome> Run(const std::string& job_id, const v1::JobSpec& spec,
                                  const ProgressFn& progress = nullptr,
                                  const std::atomic<bool>* cancelled = nullptr);
+
+  // Assigns and publishes again a finished job whose splits the workers
+  // still hold, for a publication that failed: against the alias's current
+  // run, so the result's tiers, KPIs and migration are recomputed with it.
+  // The job's publication says how it went; errors are the workers'.
+  absl::Status Republish(JobOutcome& outcome);
 
   // Streams the per-customer results of a finished job as CSV chunks (no
   // header), split by split in input order. Several splits are formatted at
@@ -152,9 +163,17 @@ class JobRunner {
   absl::StatusOr<std::vector<engine::CriterionStatsAcc>> Load(Job& job);
   absl::StatusOr<ScoreTotals> Score(Job& job);
   absl::StatusOr<std::vector<v1::CutKey>> Search(Job& job, const ScoreTotals& totals);
+  // Positions of customers from a fine score histogram (engine/position.h).
+  absl::Status Locate(Job& job, const ScoreTotals& totals);
+  // Reads the alias's current run, assigns against it, and publishes.
+  absl::Status AssignAndPublish(Job& job);
   absl::Status AssignAndAggregate(Job& job);
   // Never fails the job: a failure is reported in the publication.
   v1::Publication Publish(Job& job);
+  // Asks every live worker the same probes (see cut_search.h).
+  absl::StatusOr<std::vector<v1::ProbeResult>> ProbeAll(Job& job,
+                                                         const std::vector<v1::Probe>& probes);
+  v1::AssignRequest AssignTemplate(const JobOutcome& outcome) const;
 
   // Recovery (see the class comment). `merged[s]` is the last phase whose
   // result for split s has been merged.

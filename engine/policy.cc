@@ -254,6 +254,14 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::Policy& input) {
         return FieldError(named,
                           "one of pareto, abc, quantile or thresholds is required");
     }
+    if (t.protection().max_drop_per_run() < 0) {
+      return FieldError(absl::StrCat(named, ".protection.max_drop_per_run"), "must be >= 0");
+    }
+    if (t.protection().demote_after_runs() < 0) {
+      return FieldError(absl::StrCat(named, ".protection.demote_after_runs"), "must be >= 0");
+    }
+    s.protection.max_drop = t.protection().max_drop_per_run();
+    s.protection.demote_after = t.protection().demote_after_runs();
     out.schemes.push_back(std::move(s));
   }
   return out;

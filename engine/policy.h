@@ -33,11 +33,19 @@ enum class SchemeKind {
   kThresholds  // absolute score minimums
 };
 
+// Downgrade protection of a scheme (policy.proto DowngradeProtection).
+struct Protection {
+  int max_drop = 0;      // tiers per run; 0: no limit
+  int demote_after = 0;  // runs; 0 or 1: at once
+  bool enabled() const { return max_drop > 0 || demote_after > 1; }
+};
+
 struct CompiledScheme {
   std::string name;
   SchemeKind kind = SchemeKind::kPareto;
   std::vector<double> boundaries;  // shares, or min scores for thresholds
   std::vector<std::string> names;  // boundaries.size() + 1 tiers
+  Protection protection;
 };
 
 // A validated policy with parsed expressions. Immutable once built, so it

@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "engine/csv.h"
 #include "engine/scoring.h"
+#include "engine/standing.h"
 #include "engine/tiering.h"
 
 namespace tierscore::engine {
@@ -42,10 +43,73 @@ void AppendTable(Table&& from, Table* to) {
   to->rows += from.rows;
 }
 
+// Previous tiers, downgrade protection and the migration matrix, one
+// customer at a time; lost customers by looking for each previous record's
+// id among the current ones.
+void ApplyPrior(const CompiledPolicy& policy, const PriorRun& prior, ReferenceResult* out) {
+  const size_t n = out->ids.size();
+  const std::vector<PriorScheme> match = MatchPrior(policy, prior.meta);
+  std::map<std::string, size_t> row_of;
+  for (size_t row = 0; row < n; ++row) row_of[out->ids[row]] = row;
+  const bool any_protection =
+      std::any_of(match.begin(), match.end(), [](const PriorScheme& p) { return p.protect; });
+  out->previous_tiers.assign(policy.schemes.size(), std::vector<int>(n, -1));
+  if (any_protection) out->runs_below.assign(policy.schemes.size(), std::vector<int>(n, 0));
+  for (size_t s = 0; s < policy.schemes.size(); ++s) {
+    const PriorScheme& p = match[s];
+    if (p.index < 0) continue;
+    const size_t to_tiers = policy.schemes[s].names.size();
+    const size_t from_tiers = static_cast<size_t>(p.tiers);
+    std::vector<std::vector<int64_t>> customers(from_tiers + 1, std::vector<int64_t>(to_tiers + 1, 0));
+    std::vector<std::vector<int128>> value(from_tiers + 1, std::vector<int128>(to_tiers + 1, 0));
+    int64_t held = 0;
+    for (size_t row = 0; row < n; ++row) {
+      auto it = prior.records.find(out->ids[row]);
+      const int earned = out->earned_tiers[s][row];
+      size_t from = from_tiers;  // new
+      if (it != prior.records.end()) {
+        const Standing before = PriorStanding(it->second, p.index);
+        out->previous_tiers[s][row] = before.tier;
+        from = static_cast<size_t>(before.tier);
+        if (p.protect) {
+          const Standing now = Protect(policy.schemes[s].protection, earned, &before);
+          out->tiers[s][row] = now.tier;
+          out->runs_below[s][row] = now.runs_below;
+          held += now.tier != earned ? 1 : 0;
+        }
+      }
+      const size_t to = static_cast<size_t>(out->tiers[s][row]);
+      customers[from][to] += 1;
+      value[from][to] += out->values[row];
+    }
+    for (const auto& [id, record] : prior.records) {
+      if (row_of.count(id) != 0) continue;
+      const size_t from = static_cast<size_t>(PriorStanding(record, p.index).tier);
+      customers[from][to_tiers] += 1;
+      value[from][to_tiers] += record.value_micros();
+    }
+    v1::Migration* m = out->result.mutable_kpis()->add_migration();
+    m->set_scheme(policy.schemes[s].name);
+    m->set_previous_run(prior.meta.run_id());
+    for (const std::string& t : prior.meta.schemes(p.index).tiers()) m->add_from_tiers(t);
+    m->add_from_tiers("(new)");
+    for (const std::string& t : policy.schemes[s].names) m->add_to_tiers(t);
+    m->add_to_tiers("(lost)");
+    for (size_t from = 0; from <= from_tiers; ++from) {
+      for (size_t to = 0; to <= to_tiers; ++to) {
+        m->add_customers(customers[from][to]);
+        m->add_value(MicrosToValue(value[from][to]));
+      }
+    }
+    m->set_held(held);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<ReferenceResult> RunReference(const CompiledJob& job,
-                                             const std::vector<std::string>& inputs) {
+                                             const std::vector<std::string>& inputs,
+                                             const PriorRun* prior) {
   Table all;
   for (const std::string& path : inputs) {
     TS_ASSIGN_OR_RETURN(CsvHeader header, ReadHeader(path));
@@ -62,11 +126,12 @@ absl::StatusOr<ReferenceResult> RunReference(const CompiledJob& job,
   if (all.columns.empty()) {
     for (const ColumnRequest& c : job.columns) all.columns.push_back({c.name, c.type, {}, {}, {}});
   }
-  return RunReferenceOnTable(job, all);
+  return RunReferenceOnTable(job, all, prior);
 }
 
 absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
-                                                    const Table& table) {
+                                                    const Table& table,
+                                                    const PriorRun* prior) {
   const CompiledPolicy& policy = job.policy;
   const size_t n = static_cast<size_t>(table.rows);
   ReferenceResult out;
@@ -89,6 +154,20 @@ absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
   });
   int128 total = 0;
   for (int64_t v : values) total += v;
+  out.values = values;
+  out.percentile.resize(n);
+  out.cum_before_share.resize(n);
+  {
+    int128 before = 0;
+    for (size_t pos = 0; pos < n; ++pos) {
+      const size_t row = order[pos];
+      out.percentile[row] = static_cast<double>(pos) / static_cast<double>(n);
+      out.cum_before_share[row] =
+          total > 0 ? static_cast<double>(static_cast<long double>(before) / static_cast<long double>(total))
+                    : 0.0;
+      before += values[row];
+    }
+  }
 
   out.tiers.assign(policy.schemes.size(), std::vector<int>(n, 0));
   for (size_t s = 0; s < policy.schemes.size(); ++s) {
@@ -115,6 +194,11 @@ absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
       out.tiers[s][row] = tier;
       value_before += values[row];
     }
+    out.earned_tiers.push_back(out.tiers[s]);
+  }
+  if (prior != nullptr) ApplyPrior(policy, *prior, &out);
+  for (size_t s = 0; s < policy.schemes.size(); ++s) {
+    const CompiledScheme& scheme = policy.schemes[s];
     std::vector<int64_t> customers(scheme.names.size(), 0);
     std::vector<int128> tier_values(scheme.names.size(), 0);
     for (size_t row = 0; row < n; ++row) {
@@ -161,7 +245,9 @@ absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
       }
     }
   }
-  *out.result.mutable_kpis() = FinalizeKpis(kpis, policy, std::move(state));
+  v1::KpiTable table_out = FinalizeKpis(kpis, policy, std::move(state));
+  *table_out.mutable_migration() = std::move(*out.result.mutable_kpis()->mutable_migration());
+  *out.result.mutable_kpis() = std::move(table_out);
   return out;
 }
 

@@ -70,6 +70,17 @@ inline int ThresholdTier(const std::vector<double>& min_scores, double score) {
   return tier;
 }
 
+// Histogram bin of a score in [lo, hi] with `bins` equal-width bins; bin 0
+// holds the highest scores. Halving before subtracting keeps the width
+// finite for any finite scores.
+inline int ScoreBin(double score, double lo, double hi, int bins) {
+  const double width = hi * 0.5 - lo * 0.5;
+  if (!(width > 0)) return 0;
+  const double frac = (hi * 0.5 - score * 0.5) / width;
+  const int b = static_cast<int>(frac * bins);
+  return b < 0 ? 0 : (b >= bins ? bins - 1 : b);
+}
+
 // True when a customer with this key is past the cut (see CutKey).
 inline bool PastCut(const v1::CutKey& cut, double score, std::string_view id) {
   if (cut.all()) return true;

@@ -13,6 +13,8 @@
 #include "common/status_macros.h"
 #include "engine/int128.h"
 #include "engine/kpi.h"
+#include "engine/position.h"
+#include "engine/standing.h"
 #include "engine/tiering.h"
 
 namespace tierscore::worker {
@@ -25,6 +27,11 @@ struct WorkerCore::Shard {
   std::vector<double> scores;    // after Score
   std::vector<int64_t> values;   // after Score, micro-units
   std::vector<std::vector<uint8_t>> tiers;  // after Assign, [scheme][row]
+  // After an Assign with a prior run, [scheme][row]: the tier held there
+  // (-1: new), and with protection the tier earned and the runs below.
+  std::vector<std::vector<int16_t>> previous_tiers;
+  std::vector<std::vector<uint8_t>> earned_tiers;
+  std::vector<std::vector<uint16_t>> runs_below;
 };
 
 // The rows that matched the last Probe request, per shard. The cut search
@@ -46,6 +53,7 @@ struct WorkerCore::Job {
   std::shared_ptr<const engine::Scorer> scorer ABSL_GUARDED_BY(mu);
   std::shared_ptr<const ProbeCandidates> candidates ABSL_GUARDED_BY(mu);
   std::vector<v1::SchemeCuts> cuts ABSL_GUARDED_BY(mu);  // after Assign
+  std::shared_ptr<const engine::PositionTable> positions ABSL_GUARDED_BY(mu);  // likewise
 };
 
 namespace {
@@ -92,15 +100,6 @@ bool Within(const v1::KeyRange& inner, const v1::KeyRange& outer) {
   return after_ok && upto_ok;
 }
 
-// Histogram bin of a score in [lo, hi]; bin 0 holds the highest scores.
-// Halving before subtracting keeps the width finite for any finite scores.
-int BinOf(double score, double lo, double hi, int bins) {
-  const double width = hi * 0.5 - lo * 0.5;
-  if (!(width > 0)) return 0;
-  const double frac = (hi * 0.5 - score * 0.5) / width;
-  const int b = static_cast<int>(frac * bins);
-  return std::clamp(b, 0, bins - 1);
-}
 
 struct PartialBucket {
   int64_t count = 0;
@@ -156,6 +155,32 @@ void AppendDouble(double v, std::string* out) {
   char buf[32];
   auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out->append(buf, static_cast<size_t>(ptr - buf));
+}
+
+
+// Reads the previous run's records of `ids` (in batches, so that memory
+// stays bounded) and calls fn(row, record or null) for each.
+absl::Status ForEachPriorRecord(
+    common::Store* store, const v1::RunMeta& run, const engine::IdColumn& ids, size_t rows,
+    const std::function<void(size_t, const v1::TierRecord*)>& fn) {
+  common::RunStore runs(store);
+  constexpr size_t kBatch = 10000;
+  std::vector<std::string> batch;
+  for (size_t begin = 0; begin < rows; begin += kBatch) {
+    const size_t end = std::min(rows, begin + kBatch);
+    batch.clear();
+    for (size_t row = begin; row < end; ++row) batch.emplace_back(ids[row]);
+    auto records = runs.Lookup(run, batch);
+    if (!records.ok()) {
+      return absl::AbortedError(absl::StrCat("store: reading the previous run ", run.run_id(),
+                                             ": ", records.status().message()));
+    }
+    for (size_t row = begin; row < end; ++row) {
+      const auto& r = (*records)[row - begin];
+      fn(row, r.has_value() ? &*r : nullptr);
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -429,7 +454,7 @@ absl::StatusOr<v1::ProbeResponse> WorkerCore::Probe(const v1::ProbeRequest& requ
         }
         int b;
         if (probe.score_bins() > 0) {
-          b = BinOf(s, lo[pp], hi[pp], probe.score_bins());
+          b = engine::ScoreBin(s, lo[pp], hi[pp], probe.score_bins());
         } else {
           const auto& sp = probe.id_splitters();
           b = static_cast<int>(std::lower_bound(sp.begin(), sp.end(), id,
@@ -522,24 +547,32 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
           absl::StrCat("split ", shard->split.index(), " is not scored yet"));
     }
   }
+  const bool has_prior = request.has_prior();
+  if (has_prior && store_ == nullptr) {
+    return absl::AbortedError("this worker has no store to read the previous run from");
+  }
+  const std::vector<engine::PriorScheme> prior =
+      has_prior ? engine::MatchPrior(compiled.policy, request.prior())
+                : std::vector<engine::PriorScheme>(schemes.size());
+  const bool any_protection = std::any_of(prior.begin(), prior.end(),
+                                          [](const engine::PriorScheme& p) { return p.protect; });
   const size_t ns = shards.size();
   std::vector<std::vector<std::vector<int64_t>>> customers(ns);
   std::vector<std::vector<std::vector<int128>>> values(ns);
   std::vector<engine::GroupedState> kpis(ns, engine::GroupedState(compiled.kpis.sets.size()));
+  std::vector<std::vector<engine::MigrationAcc>> migration(ns);
   TS_RETURN_IF_ERROR(ParallelStatus(pool_, static_cast<int>(ns), [&](int si) -> absl::Status {
     const size_t k = static_cast<size_t>(si);
     Shard& shard = *shards[k];
     const size_t rows = static_cast<size_t>(shard.table.rows);
     shard.tiers.assign(schemes.size(), std::vector<uint8_t>(rows));
-    customers[k].resize(schemes.size());
-    values[k].resize(schemes.size());
+    shard.previous_tiers.clear();
+    shard.earned_tiers.clear();
+    shard.runs_below.clear();
+    // Earned tiers first: downgrade protection needs them all.
     for (size_t s = 0; s < schemes.size(); ++s) {
       const engine::CompiledScheme& scheme = schemes[s];
       const auto& cuts = request.schemes(static_cast<int>(s)).cuts();
-      std::vector<int64_t>& cnt = customers[k][s];
-      std::vector<int128>& val = values[k][s];
-      cnt.assign(scheme.names.size(), 0);
-      val.assign(scheme.names.size(), 0);
       for (size_t row = 0; row < rows; ++row) {
         const double score = shard.scores[row];
         int tier;
@@ -552,8 +585,52 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
           while (tier < cuts.size() && engine::PastCut(cuts[tier], score, id)) ++tier;
         }
         shard.tiers[s][row] = static_cast<uint8_t>(tier);
-        ++cnt[static_cast<size_t>(tier)];
-        val[static_cast<size_t>(tier)] += shard.values[row];
+      }
+    }
+    for (size_t s = 0; s < schemes.size(); ++s) {
+      migration[k].emplace_back(std::max(0, prior[s].tiers), static_cast<int>(schemes[s].names.size()));
+    }
+    if (has_prior) {
+      shard.previous_tiers.assign(schemes.size(), std::vector<int16_t>(rows, -1));
+      if (any_protection) {
+        shard.earned_tiers = shard.tiers;
+        shard.runs_below.assign(schemes.size(), std::vector<uint16_t>(rows, 0));
+      }
+      TS_RETURN_IF_ERROR(ForEachPriorRecord(
+          store_, request.prior(), shard.table.ids, rows,
+          [&](size_t row, const v1::TierRecord* record) {
+            for (size_t s = 0; s < schemes.size(); ++s) {
+              const engine::PriorScheme& p = prior[s];
+              const int earned = shard.tiers[s][row];
+              if (p.index < 0) continue;
+              if (record == nullptr) {
+                migration[k][s].AddNew(earned, shard.values[row]);
+                continue;
+              }
+              const engine::Standing before = engine::PriorStanding(*record, p.index);
+              shard.previous_tiers[s][row] = static_cast<int16_t>(before.tier);
+              engine::Standing now{earned, 0};
+              if (p.protect) now = engine::Protect(schemes[s].protection, earned, &before);
+              if (any_protection) {
+                shard.runs_below[s][row] = static_cast<uint16_t>(std::min(now.runs_below, 65535));
+              }
+              shard.tiers[s][row] = static_cast<uint8_t>(now.tier);
+              migration[k][s].Add(before.tier, now.tier, shard.values[row], record->value_micros(),
+                                  now.tier != earned);
+            }
+          }));
+    }
+    customers[k].resize(schemes.size());
+    values[k].resize(schemes.size());
+    for (size_t s = 0; s < schemes.size(); ++s) {
+      std::vector<int64_t>& cnt = customers[k][s];
+      std::vector<int128>& val = values[k][s];
+      cnt.assign(schemes[s].names.size(), 0);
+      val.assign(schemes[s].names.size(), 0);
+      for (size_t row = 0; row < rows; ++row) {
+        const size_t tier = shard.tiers[s][row];
+        ++cnt[tier];
+        val[tier] += shard.values[row];
       }
     }
     return engine::AggregateShard(compiled.kpis, compiled.policy, shard.table,
@@ -563,6 +640,7 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
   {
     absl::MutexLock lock(&job->mu);
     job->cuts.assign(request.schemes().begin(), request.schemes().end());
+    job->positions = std::make_shared<const engine::PositionTable>(request.positions());
   }
   v1::AssignResponse response;
   for (size_t s = 0; s < schemes.size(); ++s) {
@@ -581,6 +659,15 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
   engine::GroupedState merged(compiled.kpis.sets.size());
   for (const auto& state : kpis) merged.Merge(state);
   merged.ToProto(response.mutable_kpis());
+  if (has_prior) {
+    for (size_t s = 0; s < schemes.size(); ++s) {
+      v1::MigrationState* out = response.add_migration();
+      if (prior[s].index < 0) continue;
+      engine::MigrationAcc all(prior[s].tiers, static_cast<int>(schemes[s].names.size()));
+      for (size_t k = 0; k < ns; ++k) all.Merge(migration[k][s]);
+      all.ToProto(out);
+    }
+  }
   return response;
 }
 
@@ -656,14 +743,16 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
   TS_ASSIGN_OR_RETURN(auto shards, Shards(*job, request.splits()));
   std::shared_ptr<const engine::Scorer> scorer;
   std::vector<v1::SchemeCuts> cuts;
+  std::shared_ptr<const engine::PositionTable> positions;
   {
     absl::MutexLock lock(&job->mu);
     scorer = job->scorer;
     cuts = job->cuts;
+    positions = job->positions;
   }
   const auto& schemes = job->compiled->policy.schemes;
   for (const auto& shard : shards) {
-    if (scorer == nullptr || shard->tiers.size() != schemes.size()) {
+    if (scorer == nullptr || positions == nullptr || shard->tiers.size() != schemes.size()) {
       return absl::FailedPreconditionError(
           absl::StrCat("split ", shard->split.index(), " has no tiers yet"));
     }
@@ -682,6 +771,14 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
       e.customer_id = std::string(shard.table.ids[row]);
       v1::TierRecord& r = e.record;
       r.set_score(shard.scores[row]);
+      r.set_value_micros(shard.values[row]);
+      float percentile, cum_before;
+      positions->Locate(shard.scores[row], &percentile, &cum_before);
+      r.set_percentile(percentile);
+      r.set_cum_before_share(cum_before);
+      for (const auto& previous : shard.previous_tiers) r.add_previous_tiers(previous[row]);
+      for (const auto& earned : shard.earned_tiers) r.add_earned_tiers(earned[row]);
+      for (const auto& below : shard.runs_below) r.add_runs_below(below[row]);
       for (size_t c = 0; c < nc; ++c) {
         r.add_contributions(static_cast<float>(contributions[row * nc + c]));
       }

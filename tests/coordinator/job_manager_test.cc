@@ -210,6 +210,21 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   const v1::Job rerun = WaitFinal(**manager, interrupted_id);
   EXPECT_EQ(rerun.state(), v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(rerun.result().customers(), past.result().customers());
+
+  // The result cache outlived the restart: a job that needs only the
+  // summary gets a past job's result (the latest equal one); one that
+  // needs per-customer results runs, as they went with the old workers.
+  v1::JobSpec summary = Spec();
+  summary.set_summary_only(true);
+  const v1::Job cached = WaitFinal(**manager, (*manager)->Submit(summary)->id());
+  EXPECT_EQ(cached.cached_from(), interrupted_id);
+  EXPECT_EQ(cached.result().tiers(0).SerializeAsString(), past.result().tiers(0).SerializeAsString());
+  // ... and after a new manager that did not run anything either.
+  manager->reset();
+  manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  ASSERT_TRUE(manager.ok());
+  EXPECT_FALSE(WaitFinal(**manager, (*manager)->Submit(summary)->id()).cached_from().empty());
+  EXPECT_TRUE(WaitFinal(**manager, (*manager)->Submit(Spec())->id()).cached_from().empty());
 }
 
 TEST_F(JobManagerTest, BadSpecsAreRefusedAtSubmission) {

@@ -4,17 +4,13 @@
 #include <string>
 #include <vector>
 
-#include "client/coordinator_client.h"
 #include "client/local_run.h"
-#include "client/remote_run.h"
-#include "coordinator/coordinator_server.h"
 #include "engine/generator.h"
 #include "engine/reference.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/published_cluster.h"
 #include "tests/testing/temp_dir.h"
-#include "worker/worker_server.h"
 
 namespace tierscore::coordinator {
 namespace {
@@ -24,25 +20,11 @@ using ::testing::HasSubstr;
 class PublishTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto redis = testing::RedisServer::Start(dir_.path());
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    CoordinatorServerOptions options;
-    for (int i = 0; i < 2; ++i) {
-      worker::WorkerServerOptions w;
-      w.threads = 1;
-      w.redis = redis_->address();
-      auto server = worker::WorkerServer::Create(w);
-      ASSERT_TRUE(server.ok()) << server.status();
-      options.pool.targets.push_back((*server)->address());
-      workers_.push_back(*std::move(server));
-    }
-    options.redis = redis_->address();
-    options.jobs.runner.run_retention = absl::Minutes(5);
-    auto c = CoordinatorServer::Create(options);
-    ASSERT_TRUE(c.ok()) << c.status();
-    coordinator_ = *std::move(c);
-    client_ = client::CoordinatorClient::Create(coordinator_->address());
+    auto cluster = testing::PublishedCluster::Start(dir_.path());
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = *std::move(cluster);
+    redis_ = cluster_->redis.get();
+    client_ = cluster_->client.get();
     engine::GeneratorOptions gen;
     gen.rows = 20000;
     gen.seed = 21;
@@ -51,21 +33,14 @@ class PublishTest : public ::testing::Test {
   }
 
   absl::StatusOr<v1::Job> Run() {
-    client::RemoteRunOptions o;
-    o.target = coordinator_->address();
-    o.inputs = {input_};
-    o.policy_path = std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml";
-    o.wait = true;
-    o.no_cache = true;  // every run publishes
-    o.timeout = absl::Minutes(2);
-    return client::SubmitJob(o);
+    return cluster_->Run({input_}, std::string(TIERSCORE_SOURCE_DIR) +
+                                       "/examples/policies/value_ladder.yaml");
   }
 
   testing::TempDir dir_;
-  std::unique_ptr<testing::RedisServer> redis_;
-  std::vector<std::unique_ptr<worker::WorkerServer>> workers_;
-  std::unique_ptr<CoordinatorServer> coordinator_;
-  std::unique_ptr<client::CoordinatorClient> client_;
+  std::unique_ptr<testing::PublishedCluster> cluster_;
+  testing::RedisServer* redis_;
+  client::CoordinatorClient* client_;
   std::string input_;
 };
 
@@ -142,14 +117,35 @@ TEST_F(PublishTest, RedisDownFailsPublishingNotTheJobAndEverythingResumes) {
   EXPECT_GT(job->result().customers(), 0);
   EXPECT_TRUE(client_->Kpis(job->id()).ok());
 
-  // Redis is back (empty: no persistence in this test): no restarts needed.
+  // Redis is back (empty: no persistence in this test): no restarts
+  // needed. The failed publication is retried from the kept results.
   ASSERT_TRUE(redis_->Restart().ok());
-  auto again = Run();
-  ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(again->result().publication().published()) << again->result().publication().error();
+  auto published = client_->Publish(job->id(), absl::Minutes(1));
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_TRUE(published->result().publication().published())
+      << published->result().publication().error();
+  EXPECT_EQ(published->result().publication().records(), 20000);
+  EXPECT_EQ(client_->Get(job->id())->result().publication().run_id(), job->id());
   auto found = client_->BatchLookup("customers/default", {"C0000001"});
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_TRUE(found->entries(0).found());
+  EXPECT_EQ(found->run().run_id(), job->id());
+  // Publishing a published job changes nothing.
+  auto again = client_->Publish(job->id(), absl::Minutes(1));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->result().publication().records(), 20000);
+
+  // A job that then runs publishes as usual, against the retried run.
+  auto next = Run();
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(next->result().publication().published()) << next->result().publication().error();
+  EXPECT_EQ(next->result().publication().previous_run(), job->id());
+  EXPECT_EQ(next->result().kpis().migration_size(), 2);
+}
+
+TEST_F(PublishTest, PublishingNeedsASucceededJobWithKeptResults) {
+  EXPECT_EQ(client_->Publish("no-such-job", absl::Minutes(1)).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace
