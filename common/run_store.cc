@@ -103,24 +103,32 @@ absl::StatusOr<v1::RunMeta> RunStore::Current(const std::string& alias) {
   return Run(run_id);
 }
 
+std::pair<std::string, std::string> RunStore::RecordKey(const v1::RunMeta& run, const std::string& customer_id) {
+  return {BucketKey(run.run_id(), BucketOf(customer_id, run.buckets())), customer_id};
+}
+
+absl::StatusOr<std::optional<v1::TierRecord>> RunStore::ParseRecord(
+    const v1::RunMeta& run, const std::string& customer_id,
+    const std::optional<std::string>& bytes) {
+  if (!bytes.has_value()) return std::nullopt;
+  v1::TierRecord record;
+  if (!record.ParseFromString(*bytes)) {
+    return absl::DataLossError(
+        absl::StrCat("the record of ", customer_id, " in run ", run.run_id(), " does not parse"));
+  }
+  record.set_run_id(run.run_id());
+  return record;
+}
+
 absl::StatusOr<std::vector<std::optional<v1::TierRecord>>> RunStore::Lookup(
     const v1::RunMeta& run, const std::vector<std::string>& ids) {
   std::vector<std::pair<std::string, std::string>> key_fields;
   key_fields.reserve(ids.size());
-  for (const std::string& id : ids) {
-    key_fields.emplace_back(BucketKey(run.run_id(), BucketOf(id, run.buckets())), id);
-  }
+  for (const std::string& id : ids) key_fields.push_back(RecordKey(run, id));
   TS_ASSIGN_OR_RETURN(auto values, store_->HashGet(key_fields));
   std::vector<std::optional<v1::TierRecord>> out(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (!values[i].has_value()) continue;
-    v1::TierRecord record;
-    if (!record.ParseFromString(*values[i])) {
-      return absl::DataLossError(
-          absl::StrCat("the record of ", ids[i], " in run ", run.run_id(), " does not parse"));
-    }
-    record.set_run_id(run.run_id());
-    out[i] = std::move(record);
+    TS_ASSIGN_OR_RETURN(out[i], ParseRecord(run, ids[i], values[i]));
   }
   return out;
 }

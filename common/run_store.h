@@ -62,6 +62,14 @@ class RunStore {
   absl::StatusOr<std::vector<std::optional<v1::TierRecord>>> Lookup(
       const v1::RunMeta& run, const std::vector<std::string>& ids);
 
+  // The pieces of Lookup, for callers that read several runs in one round
+  // trip: where a customer's record is (hash key and field), and the
+  // record from what was read there.
+  static std::pair<std::string, std::string> RecordKey(const v1::RunMeta& run, const std::string& customer_id);
+  static absl::StatusOr<std::optional<v1::TierRecord>> ParseRecord(
+      const v1::RunMeta& run, const std::string& customer_id,
+      const std::optional<std::string>& bytes);
+
  private:
   static std::string MetaKey(const std::string& run_id);
   static std::string BucketKey(const std::string& run_id, int bucket);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/files.h"
 #include "spdlog/spdlog.h"
@@ -17,6 +18,9 @@ namespace tierscore::common {
 // before any thread starts, so that SIGTERM/SIGINT reach only the main
 // thread's sigwait.
 inline sigset_t BlockStopSignals() {
+  // Debian's abseil checks every Mutex acquisition for lock-order cycles,
+  // a cost on every RPC; the tests (and their sanitizer builds) keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);

@@ -41,7 +41,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--grace", grace_seconds, "Seconds in-flight calls may finish after SIGTERM")
       ->capture_default_str();
+  app.add_option("--lookup-lanes", options.lookup.lanes,
+                 "Threads that batch concurrent lookups into shared store round trips; "
+                 "0 answers each on its gRPC thread")
+      ->capture_default_str();
+  double alias_ttl_seconds = absl::ToDoubleSeconds(options.lookup.alias_ttl);
+  app.add_option("--alias-ttl", alias_ttl_seconds,
+                 "Seconds lookups trust which run an alias names (runs published elsewhere "
+                 "are seen within this time)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  options.lookup.alias_ttl = absl::Seconds(alias_ttl_seconds);
   for (absl::string_view w : absl::StrSplit(workers, ',', absl::SkipWhitespace())) {
     options.pool.targets.emplace_back(w);
   }

@@ -91,7 +91,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   if (store != nullptr) {
     job_options.runner.store = store;
     job_options.job_store = store;
-    s->lookup_ = std::make_unique<TierLookup>(store);
+    s->lookup_ = std::make_unique<TierLookup>(store, options.lookup);
+    TierLookup* lookup = s->lookup_.get();
+    job_options.on_published = [lookup](const std::string& alias) { lookup->Invalidate(alias); };
   }
   TS_ASSIGN_OR_RETURN(s->pool_, WorkerPool::Create(pool_options, DefaultWorkerPoolSeams()));
   WorkerPool* pool = s->pool_.get();

@@ -28,6 +28,7 @@ struct CoordinatorServerOptions {
   // runs are not published and lookups are FAILED_PRECONDITION.
   std::string redis{};
   common::Store* store = nullptr;
+  TierLookupOptions lookup;
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC

@@ -258,17 +258,38 @@ grpc::ServerWriteReactor<v1::ResultsChunk>* CoordinatorService::StreamResults(
 grpc::ServerUnaryReactor* CoordinatorService::LookupTier(grpc::CallbackServerContext* ctx,
                                                          const v1::LookupTierRequest* req,
                                                          v1::LookupTierResponse* resp) {
-  return Reply("LookupTier", ctx, resp,
-               lookup_ == nullptr ? absl::StatusOr<v1::LookupTierResponse>(NoStore())
-                                  : lookup_->One(*req));
+  if (lookup_ == nullptr) return Reply("LookupTier", ctx, resp, absl::StatusOr<v1::LookupTierResponse>(NoStore()));
+  if (req->customer_id().empty()) {
+    return Reply("LookupTier", ctx, resp,
+                 absl::StatusOr<v1::LookupTierResponse>(
+                     absl::InvalidArgumentError("customer_id is required")));
+  }
+  // Answered from a lookup lane (tier_lookup.h), not this gRPC thread.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  lookup_->BatchAsync(TierLookup::AsBatch(*req),
+                      [this, reactor, resp, start = absl::Now()](
+                          absl::StatusOr<v1::BatchLookupTierResponse> found) {
+                        Record(metrics_, "LookupTier", found.status(), start);
+                        if (found.ok()) *resp = TierLookup::FromBatch(*std::move(found));
+                        reactor->Finish(ToGrpcStatus(found.status()));
+                      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::BatchLookupTier(
     grpc::CallbackServerContext* ctx, const v1::BatchLookupTierRequest* req,
     v1::BatchLookupTierResponse* resp) {
-  return Reply("BatchLookupTier", ctx, resp,
-               lookup_ == nullptr ? absl::StatusOr<v1::BatchLookupTierResponse>(NoStore())
-                                  : lookup_->Batch(*req));
+  if (lookup_ == nullptr) {
+    return Reply("BatchLookupTier", ctx, resp, absl::StatusOr<v1::BatchLookupTierResponse>(NoStore()));
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  lookup_->BatchAsync(*req, [this, reactor, resp, start = absl::Now()](
+                                absl::StatusOr<v1::BatchLookupTierResponse> found) {
+    Record(metrics_, "BatchLookupTier", found.status(), start);
+    if (found.ok()) *resp = *std::move(found);
+    reactor->Finish(ToGrpcStatus(found.status()));
+  });
+  return reactor;
 }
 
 }  // namespace tierscore::coordinator

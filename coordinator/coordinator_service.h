@@ -14,8 +14,9 @@ namespace tierscore::coordinator {
 // a final state; StreamResults writes the results CSV in chunks of at most
 // 1 MiB, pacing the export to the client.
 //
-// Lookups run on the calling gRPC thread: one or two store round trips
-// (sub-millisecond), bounded by the store's command timeout.
+// Lookups are answered from TierLookup's lanes, which share store round
+// trips between concurrent lookups; PublishJob runs on a thread of its own.
+// The gRPC threads never wait on the store.
 //
 // `manager`, `lookup` and `rpc_metrics` (both may be null: no lookups, no
 // metrics) are borrowed and must outlive the service.

@@ -256,6 +256,9 @@ absl::StatusOr<v1::Job> JobManager::Publish(const std::string& id) {
   absl::Status st = entry->runner->Republish(*entry->outcome);
   if (!st.ok()) return st;
   v1::JobResult result = entry->outcome->result;
+  if (result.publication().published() && options_.on_published) {
+    options_.on_published(result.publication().alias());
+  }
   Update(entry, [&](v1::Job& j) { *j.mutable_result() = std::move(result); });
   absl::StatusOr<v1::Job> job = Get(id);
   if (job.ok()) Persist(*job);  // not a change of state: saved here
@@ -432,6 +435,9 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
     return;
   }
   v1::JobResult result = outcome->result;
+  if (result.publication().published() && options_.on_published) {
+    options_.on_published(result.publication().alias());
+  }
   {
     absl::MutexLock lock(&entry->export_mu);
     entry->outcome = std::make_unique<JobOutcome>(*std::move(outcome));

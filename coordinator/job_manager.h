@@ -34,6 +34,8 @@ struct JobManagerOptions {
   // Called on every change of a job's state (for metrics), with the job
   // after the change and its state before (UNSPECIFIED for a new job).
   std::function<void(const v1::Job& job, v1::JobState previous)> on_state_change;
+  // Called after a job's run was published as `alias` (to drop caches).
+  std::function<void(const std::string& alias)> on_published;
   // Where jobs are kept across restarts (borrowed; null: in memory only).
   // A new manager lists the jobs it finds there, serves their summaries and
   // KPIs, and runs again those that were queued or running when the last

@@ -1,40 +1,89 @@
 #ifndef TIERSCORE_COORDINATOR_TIER_LOOKUP_H_
 #define TIERSCORE_COORDINATOR_TIER_LOOKUP_H_
 
+#include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/run_store.h"
 #include "tierscore/v1/coordinator.pb.h"
 
 namespace tierscore::coordinator {
 
+struct TierLookupOptions {
+  // How long the run an alias names is trusted. A run published by this
+  // coordinator is seen at once (Invalidate); one published by another
+  // within this time, the replaced run staying readable for its retention.
+  absl::Duration alias_ttl = absl::Seconds(1);
+  // Threads that read the store. Each sends every lookup waiting when it is
+  // free in one pipelined round trip, so that under load the store sees few
+  // large requests rather than many small ones, with no wait when idle.
+  int lanes = 2;
+  int max_keys_per_trip = 4096;
+};
+
 // Online tier lookups from published runs. A batch reads one run (the
-// alias is resolved once), in one round trip to the store plus one to
-// resolve the alias; run metadata is immutable and cached.
+// alias is resolved once, so it never mixes two runs), in one round trip
+// shared with the other lookups waiting at the time. Run metadata is
+// immutable and cached; the alias is cached as the options say.
 //
-// Thread-safe. `store` is borrowed and must outlive this object. Errors:
+// Thread-safe. `store` is borrowed and must outlive this object; the
+// destructor answers lookups still waiting with UNAVAILABLE. Errors:
 // INVALID_ARGUMENT for bad requests, NOT_FOUND for an unknown alias or run,
 // UNAVAILABLE when the store is unreachable.
 class TierLookup {
  public:
   static constexpr int kMaxBatch = 1000;
+  using Done = std::function<void(absl::StatusOr<v1::BatchLookupTierResponse>)>;
 
-  explicit TierLookup(common::Store* store) : runs_(store) {}
+  TierLookup(common::Store* store, const TierLookupOptions& options);
+  ~TierLookup();
 
+  // Calls `done` once, from a lane thread or (for a bad request) this one.
+  void BatchAsync(v1::BatchLookupTierRequest request, Done done);
+  // The same, waiting for the answer.
   absl::StatusOr<v1::BatchLookupTierResponse> Batch(const v1::BatchLookupTierRequest& request);
-  absl::StatusOr<v1::LookupTierResponse> One(const v1::LookupTierRequest& request);
+  // A batch of one.
+  static v1::BatchLookupTierRequest AsBatch(const v1::LookupTierRequest& request);
+  static v1::LookupTierResponse FromBatch(v1::BatchLookupTierResponse response);
+
+  // The alias was switched to another run: read it again next time.
+  void Invalidate(const std::string& alias);
 
  private:
-  absl::StatusOr<v1::RunMeta> Resolve(const std::string& alias, const std::string& run_id);
+  struct CachedAlias {
+    std::string run_id;
+    absl::Time expires;
+  };
+  struct Pending {
+    v1::BatchLookupTierRequest request;
+    Done done;
+  };
 
+  void Lane();
+  // Answers `batch` with one store round trip for all its lookups.
+  void Serve(std::vector<Pending> batch);
+  // The run's metadata as lookups return it (without per-tier totals).
+  absl::StatusOr<std::shared_ptr<const v1::RunMeta>> Resolve(const std::string& alias,
+                                                             const std::string& run_id);
+
+  common::Store* const store_;
   common::RunStore runs_;
+  const TierLookupOptions options_;
   absl::Mutex mu_;
-  std::map<std::string, v1::RunMeta> metas_ ABSL_GUARDED_BY(mu_);  // by run id
+  std::map<std::string, std::shared_ptr<const v1::RunMeta>> metas_ ABSL_GUARDED_BY(mu_);  // by run id
+  std::map<std::string, CachedAlias> aliases_ ABSL_GUARDED_BY(mu_);
+  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> lanes_;
 };
 
 }  // namespace tierscore::coordinator
