@@ -114,20 +114,37 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RedisStore::Has
 
 absl::StatusOr<std::vector<std::optional<std::string>>> RedisStore::HashGet(
     const std::vector<std::pair<std::string, std::string>>& key_fields) {
+  // One HMGET per run of fields of the same key (callers that sort by key
+  // send few commands).
   std::vector<std::vector<std::string>> commands;
-  for (const auto& [key, field] : key_fields) commands.push_back({"HGET", Key(key), field});
+  for (size_t i = 0; i < key_fields.size();) {
+    const std::string& key = key_fields[i].first;
+    std::vector<std::string> cmd = {"HMGET", Key(key)};
+    for (size_t n = 0; i < key_fields.size() && key_fields[i].first == key && n < 512; ++i, ++n) {
+      cmd.push_back(key_fields[i].second);
+    }
+    commands.push_back(std::move(cmd));
+  }
   std::vector<std::optional<std::string>> out;
   if (commands.empty()) return out;
+  out.reserve(key_fields.size());
   TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
-  for (size_t i = 0; i < replies.size(); ++i) {
-    const RedisReply& r = replies[i];
-    if (r.type == RedisReply::Type::kString) {
-      out.emplace_back(r.str);
-    } else if (r.type == RedisReply::Type::kError &&
-               !absl::StartsWith(r.str, "WRONGTYPE")) {
-      return ReplyError(r, key_fields[i].first);
-    } else {
-      out.emplace_back();  // missing, or not a hash: no such field
+  for (size_t c = 0; c < replies.size(); ++c) {
+    RedisReply& r = replies[c];
+    const size_t fields = commands[c].size() - 2;
+    if (r.type == RedisReply::Type::kError) {
+      if (!absl::StartsWith(r.str, "WRONGTYPE")) {
+        return ReplyError(r, commands[c][1].substr(prefix_.size()));
+      }
+      for (size_t f = 0; f < fields; ++f) out.emplace_back();  // not a hash: no such field
+      continue;
+    }
+    for (size_t f = 0; f < fields; ++f) {
+      if (f < r.elements.size() && r.elements[f].type == RedisReply::Type::kString) {
+        out.emplace_back(std::move(r.elements[f].str));
+      } else {
+        out.emplace_back();
+      }
     }
   }
   return out;

@@ -158,26 +158,33 @@ void AppendDouble(double v, std::string* out) {
 }
 
 
-// Reads the previous run's records of `ids` (in batches, so that memory
-// stays bounded) and calls fn(row, record or null) for each.
+// Reads the previous run's records of `ids` and calls fn(row, record or
+// null) for each. In bucket order, so that each bucket hash is read with
+// one command for all the rows it holds, and in batches, so that memory
+// stays bounded.
 absl::Status ForEachPriorRecord(
     common::Store* store, const v1::RunMeta& run, const engine::IdColumn& ids, size_t rows,
     const std::function<void(size_t, const v1::TierRecord*)>& fn) {
+  std::vector<std::pair<int, uint32_t>> order(rows);  // (bucket, row)
+  for (size_t row = 0; row < rows; ++row) {
+    order[row] = {common::RunStore::BucketOf(ids[row], run.buckets()), static_cast<uint32_t>(row)};
+  }
+  std::sort(order.begin(), order.end());
   common::RunStore runs(store);
-  constexpr size_t kBatch = 10000;
+  constexpr size_t kBatch = 20000;
   std::vector<std::string> batch;
   for (size_t begin = 0; begin < rows; begin += kBatch) {
     const size_t end = std::min(rows, begin + kBatch);
     batch.clear();
-    for (size_t row = begin; row < end; ++row) batch.emplace_back(ids[row]);
+    for (size_t k = begin; k < end; ++k) batch.emplace_back(ids[order[k].second]);
     auto records = runs.Lookup(run, batch);
     if (!records.ok()) {
       return absl::AbortedError(absl::StrCat("store: reading the previous run ", run.run_id(),
                                              ": ", records.status().message()));
     }
-    for (size_t row = begin; row < end; ++row) {
-      const auto& r = (*records)[row - begin];
-      fn(row, r.has_value() ? &*r : nullptr);
+    for (size_t k = begin; k < end; ++k) {
+      const auto& r = (*records)[k - begin];
+      fn(order[k].second, r.has_value() ? &*r : nullptr);
     }
   }
   return absl::OkStatus();
