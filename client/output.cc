@@ -163,12 +163,12 @@ std::string FormatStats(const v1::JobStats& stats) {
   absl::StrAppendFormat(&out, "worker calls: %.1f KB sent, %.1f KB received; %d recoveries\n",
                         stats.bytes_to_workers() / 1024.0, stats.bytes_from_workers() / 1024.0,
                         stats.recoveries());
+  if (stats.position_error() > 0) {
+    absl::StrAppendFormat(&out, "record positions within %.4f%% of customers and of value\n",
+                          100 * stats.position_error());
+  }
   return out;
 }
-
-}  // namespace tierscore::client
-
-namespace tierscore::client {
 
 std::string FormatLookup(const v1::BatchLookupTierResponse& response) {
   const v1::RunMeta& run = response.run();

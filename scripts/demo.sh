@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end: generate a customer base, start a local cluster (a
-# coordinator and two workers on loopback), classify the base through it,
-# print the tier summary and the KPI table, and stop the cluster.
+# coordinator and two workers on loopback, publishing to a redis-server on a
+# unix socket), classify the base through it, print the tier summary and the
+# KPI table, run the next period's base with downgrade protection to show
+# the migration between runs, look customers up, and stop the cluster.
 #   bash scripts/demo.sh BUILD_DIR [ROWS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,18 +32,23 @@ wait_port() {  # wait_port FILE: the port a server wrote once serving
 echo "== generating $ROWS customers"
 "$TS" gen --rows "$ROWS" --seed 42 --out "$OUT/customers.csv"
 
-echo "== starting a local cluster: two workers and a coordinator on 127.0.0.1"
-rm -f "$OUT"/*.port
+echo "== starting Redis and a local cluster: two workers and a coordinator on 127.0.0.1"
+rm -f "$OUT"/*.port "$OUT/redis.sock"
+redis-server --port 0 --unixsocket "$OUT/redis.sock" --save "" --appendonly no \
+  --loglevel warning > "$OUT/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -S "$OUT/redis.sock" ] && break; sleep 0.1; done
+REDIS="unix://$OUT/redis.sock"
 workers=()
 for i in 1 2; do
   "$BUILD/worker/tierscore-worker" --listen 127.0.0.1:0 --port-file "$OUT/worker$i.port" \
-    --threads 1 > "$OUT/worker$i.log" 2>&1 &
+    --threads 1 --redis "$REDIS" > "$OUT/worker$i.log" 2>&1 &
   pids+=($!)
 done
 for i in 1 2; do workers+=("127.0.0.1:$(wait_port "$OUT/worker$i.port")"); done
 "$BUILD/coordinator/tierscore-coordinator" --listen 127.0.0.1:0 \
   --port-file "$OUT/coordinator.port" --workers "$(IFS=,; echo "${workers[*]}")" \
-  > "$OUT/coordinator.log" 2>&1 &
+  --redis "$REDIS" > "$OUT/coordinator.log" 2>&1 &
 pids+=($!)
 coordinator="127.0.0.1:$(wait_port "$OUT/coordinator.port")"
 echo "   workers ${workers[*]}, coordinator $coordinator"
@@ -49,7 +56,7 @@ echo "   workers ${workers[*]}, coordinator $coordinator"
 echo "== tierscore submit --wait"
 start=$(date +%s.%N)
 "$TS" submit --target "$coordinator" --input "$OUT/customers.csv" \
-  --policy examples/policies/value_ladder.yaml \
+  --policy examples/policies/loyalty.yaml \
   --kpis examples/kpis/by_tier_segment.yaml \
   --wait --out "$OUT/results.csv" --kpi-out "$OUT/kpis.csv"
 echo "done in $(echo "$(date +%s.%N) - $start" | bc) s"
@@ -57,4 +64,13 @@ echo
 echo "== first results ($OUT/results.csv)"
 head -4 "$OUT/results.csv"
 echo "KPI table: $OUT/kpis.csv"
+echo
+echo "== the next period: the same customers with new figures, published over the first run"
+"$TS" gen --rows "$ROWS" --seed 43 --out "$OUT/customers_next.csv"
+"$TS" submit --target "$coordinator" --input "$OUT/customers_next.csv" \
+  --policy examples/policies/loyalty.yaml --wait --migration-out "$OUT/migration.csv" \
+  | sed -n '/^migration of/,$p'
+echo
+echo "== online lookups"
+"$TS" lookup --target "$coordinator" C0000001 C0000002
 echo "== stopping the cluster"
