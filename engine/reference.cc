@@ -67,7 +67,8 @@ void ApplyPrior(const CompiledPolicy& policy, const PriorRun& prior, ReferenceRe
       auto it = prior.records.find(out->ids[row]);
       const int earned = out->earned_tiers[s][row];
       size_t from = from_tiers;  // new
-      if (it != prior.records.end()) {
+      if (it != prior.records.end() && PriorStanding(it->second, p.index).tier >= 0 &&
+          PriorStanding(it->second, p.index).tier < p.tiers) {
         const Standing before = PriorStanding(it->second, p.index);
         out->previous_tiers[s][row] = before.tier;
         from = static_cast<size_t>(before.tier);
@@ -84,7 +85,9 @@ void ApplyPrior(const CompiledPolicy& policy, const PriorRun& prior, ReferenceRe
     }
     for (const auto& [id, record] : prior.records) {
       if (row_of.count(id) != 0) continue;
-      const size_t from = static_cast<size_t>(PriorStanding(record, p.index).tier);
+      const int tier = PriorStanding(record, p.index).tier;
+      if (tier < 0 || tier >= p.tiers) continue;  // unreadable: not counted
+      const size_t from = static_cast<size_t>(tier);
       customers[from][to_tiers] += 1;
       value[from][to_tiers] += record.value_micros();
     }

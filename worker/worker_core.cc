@@ -21,17 +21,27 @@ namespace tierscore::worker {
 
 using engine::int128;
 
+namespace {
+
+// Where a shard's customers stood in the alias's previous run, after an
+// Assign given one (else empty), [scheme][row]: the tier held there (-1:
+// new), and, when some scheme has downgrade protection, the tier the score
+// earns and the runs it has been below the tier held.
+struct Standing {
+  std::vector<std::vector<int16_t>> previous_tiers;
+  std::vector<std::vector<uint8_t>> earned_tiers;
+  std::vector<std::vector<uint16_t>> runs_below;
+};
+
+}  // namespace
+
 struct WorkerCore::Shard {
   v1::Split split;
   engine::Table table;
   std::vector<double> scores;    // after Score
   std::vector<int64_t> values;   // after Score, micro-units
   std::vector<std::vector<uint8_t>> tiers;  // after Assign, [scheme][row]
-  // After an Assign with a prior run, [scheme][row]: the tier held there
-  // (-1: new), and with protection the tier earned and the runs below.
-  std::vector<std::vector<int16_t>> previous_tiers;
-  std::vector<std::vector<uint8_t>> earned_tiers;
-  std::vector<std::vector<uint16_t>> runs_below;
+  Standing standing;                        // likewise
 };
 
 // The rows that matched the last Probe request, per shard. The cut search
@@ -188,6 +198,49 @@ absl::Status ForEachPriorRecord(
     }
   }
   return absl::OkStatus();
+}
+
+// Reads the previous run's records of a shard's customers and applies
+// them: previous tiers, downgrade protection (which may raise `tiers`, the
+// earned tiers on entry) and the migration counts. A store that cannot be
+// read is ABORTED.
+absl::Status ApplyPreviousRun(common::Store* store, const v1::RunMeta& run,
+                              const std::vector<engine::PriorScheme>& prior,
+                              const std::vector<engine::CompiledScheme>& schemes,
+                              const engine::IdColumn& ids, const std::vector<int64_t>& values,
+                              std::vector<std::vector<uint8_t>>* tiers, Standing* standing,
+                              std::vector<engine::MigrationAcc>* migration) {
+  const size_t rows = ids.size();
+  const bool any_protection = std::any_of(prior.begin(), prior.end(),
+                                          [](const engine::PriorScheme& p) { return p.protect; });
+  *standing = {};
+  standing->previous_tiers.assign(schemes.size(), std::vector<int16_t>(rows, -1));
+  if (any_protection) {
+    standing->earned_tiers = *tiers;
+    standing->runs_below.assign(schemes.size(), std::vector<uint16_t>(rows, 0));
+  }
+  return ForEachPriorRecord(store, run, ids, rows, [&](size_t row, const v1::TierRecord* record) {
+    for (size_t s = 0; s < schemes.size(); ++s) {
+      const engine::PriorScheme& p = prior[s];
+      if (p.index < 0) continue;
+      const int earned = (*tiers)[s][row];
+      const engine::Standing before =
+          record != nullptr ? engine::PriorStanding(*record, p.index) : engine::Standing{};
+      if (record == nullptr || before.tier < 0 || before.tier >= p.tiers) {
+        (*migration)[s].AddNew(earned, values[row]);  // new (or a record we cannot read)
+        continue;
+      }
+      standing->previous_tiers[s][row] = static_cast<int16_t>(before.tier);
+      engine::Standing now{earned, 0};
+      if (p.protect) now = engine::Protect(schemes[s].protection, earned, &before);
+      if (any_protection) {
+        standing->runs_below[s][row] = static_cast<uint16_t>(std::min(now.runs_below, 65535));
+      }
+      (*tiers)[s][row] = static_cast<uint8_t>(now.tier);
+      (*migration)[s].Add(before.tier, now.tier, values[row], record->value_micros(),
+                          now.tier != earned);
+    }
+  });
 }
 
 }  // namespace
@@ -561,8 +614,6 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
   const std::vector<engine::PriorScheme> prior =
       has_prior ? engine::MatchPrior(compiled.policy, request.prior())
                 : std::vector<engine::PriorScheme>(schemes.size());
-  const bool any_protection = std::any_of(prior.begin(), prior.end(),
-                                          [](const engine::PriorScheme& p) { return p.protect; });
   const size_t ns = shards.size();
   std::vector<std::vector<std::vector<int64_t>>> customers(ns);
   std::vector<std::vector<std::vector<int128>>> values(ns);
@@ -573,9 +624,6 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
     Shard& shard = *shards[k];
     const size_t rows = static_cast<size_t>(shard.table.rows);
     shard.tiers.assign(schemes.size(), std::vector<uint8_t>(rows));
-    shard.previous_tiers.clear();
-    shard.earned_tiers.clear();
-    shard.runs_below.clear();
     // Earned tiers first: downgrade protection needs them all.
     for (size_t s = 0; s < schemes.size(); ++s) {
       const engine::CompiledScheme& scheme = schemes[s];
@@ -598,34 +646,11 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
       migration[k].emplace_back(std::max(0, prior[s].tiers), static_cast<int>(schemes[s].names.size()));
     }
     if (has_prior) {
-      shard.previous_tiers.assign(schemes.size(), std::vector<int16_t>(rows, -1));
-      if (any_protection) {
-        shard.earned_tiers = shard.tiers;
-        shard.runs_below.assign(schemes.size(), std::vector<uint16_t>(rows, 0));
-      }
-      TS_RETURN_IF_ERROR(ForEachPriorRecord(
-          store_, request.prior(), shard.table.ids, rows,
-          [&](size_t row, const v1::TierRecord* record) {
-            for (size_t s = 0; s < schemes.size(); ++s) {
-              const engine::PriorScheme& p = prior[s];
-              const int earned = shard.tiers[s][row];
-              if (p.index < 0) continue;
-              if (record == nullptr) {
-                migration[k][s].AddNew(earned, shard.values[row]);
-                continue;
-              }
-              const engine::Standing before = engine::PriorStanding(*record, p.index);
-              shard.previous_tiers[s][row] = static_cast<int16_t>(before.tier);
-              engine::Standing now{earned, 0};
-              if (p.protect) now = engine::Protect(schemes[s].protection, earned, &before);
-              if (any_protection) {
-                shard.runs_below[s][row] = static_cast<uint16_t>(std::min(now.runs_below, 65535));
-              }
-              shard.tiers[s][row] = static_cast<uint8_t>(now.tier);
-              migration[k][s].Add(before.tier, now.tier, shard.values[row], record->value_micros(),
-                                  now.tier != earned);
-            }
-          }));
+      TS_RETURN_IF_ERROR(ApplyPreviousRun(store_, request.prior(), prior, schemes, shard.table.ids,
+                                          shard.values, &shard.tiers, &shard.standing,
+                                          &migration[k]));
+    } else {
+      shard.standing = {};
     }
     customers[k].resize(schemes.size());
     values[k].resize(schemes.size());
@@ -783,9 +808,9 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
       positions->Locate(shard.scores[row], &percentile, &cum_before);
       r.set_percentile(percentile);
       r.set_cum_before_share(cum_before);
-      for (const auto& previous : shard.previous_tiers) r.add_previous_tiers(previous[row]);
-      for (const auto& earned : shard.earned_tiers) r.add_earned_tiers(earned[row]);
-      for (const auto& below : shard.runs_below) r.add_runs_below(below[row]);
+      for (const auto& previous : shard.standing.previous_tiers) r.add_previous_tiers(previous[row]);
+      for (const auto& earned : shard.standing.earned_tiers) r.add_earned_tiers(earned[row]);
+      for (const auto& below : shard.standing.runs_below) r.add_runs_below(below[row]);
       for (size_t c = 0; c < nc; ++c) {
         r.add_contributions(static_cast<float>(contributions[row * nc + c]));
       }

@@ -19,29 +19,34 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// Publishes run `run` as `alias`: customers c0..c(n-1) with score i + salt.
+void PublishRun(common::Store* store, const std::string& run, const std::string& alias, int n,
+                double salt) {
+  common::RunStore runs(store);
+  std::vector<common::RunStore::Entry> entries;
+  for (int i = 0; i < n; ++i) {
+    common::RunStore::Entry e;
+    e.customer_id = "c" + std::to_string(i);
+    e.record.set_score(i + salt);
+    e.record.add_tiers(i % 3);
+    entries.push_back(std::move(e));
+  }
+  ASSERT_TRUE(runs.Write(run, common::RunStore::BucketCount(n), entries).ok());
+  v1::RunMeta meta;
+  meta.set_run_id(run);
+  meta.set_alias(alias);
+  meta.set_buckets(common::RunStore::BucketCount(n));
+  auto* scheme = meta.add_schemes();
+  scheme->set_name("abc");
+  for (const char* t : {"A", "B", "C"}) scheme->add_tiers(t);
+  scheme->add_customers(n);  // per-tier totals: not for lookups
+  ASSERT_TRUE(runs.Publish(meta, absl::Minutes(5)).ok());
+}
+
 class TierLookupTest : public ::testing::TestWithParam<int> {
  protected:
-  // Publishes run `run` of customers c0..c(n-1) with score i + salt.
   void Publish(const std::string& run, int n, double salt) {
-    common::RunStore runs(&store_);
-    std::vector<common::RunStore::Entry> entries;
-    for (int i = 0; i < n; ++i) {
-      common::RunStore::Entry e;
-      e.customer_id = "c" + std::to_string(i);
-      e.record.set_score(i + salt);
-      e.record.add_tiers(i % 3);
-      entries.push_back(std::move(e));
-    }
-    ASSERT_TRUE(runs.Write(run, common::RunStore::BucketCount(n), entries).ok());
-    v1::RunMeta meta;
-    meta.set_run_id(run);
-    meta.set_alias("customers/default");
-    meta.set_buckets(common::RunStore::BucketCount(n));
-    auto* scheme = meta.add_schemes();
-    scheme->set_name("abc");
-    for (const char* t : {"A", "B", "C"}) scheme->add_tiers(t);
-    scheme->add_customers(n);  // per-tier totals: not for lookups
-    ASSERT_TRUE(runs.Publish(meta, absl::Minutes(5)).ok());
+    PublishRun(&store_, run, "customers/default", n, salt);
   }
 
   TierLookupOptions Options() const {
@@ -147,20 +152,7 @@ class GatedStore : public common::MemoryStore {
 
 TEST(TierLookupLanesTest, LookupsWaitingForALaneShareOneRoundTrip) {
   GatedStore store;
-  {
-    common::RunStore runs(&store);
-    std::vector<common::RunStore::Entry> entries(100);
-    for (int i = 0; i < 100; ++i) {
-      entries[static_cast<size_t>(i)].customer_id = "c" + std::to_string(i);
-      entries[static_cast<size_t>(i)].record.set_score(i);
-    }
-    ASSERT_TRUE(runs.Write("r1", 2, entries).ok());
-    v1::RunMeta meta;
-    meta.set_run_id("r1");
-    meta.set_alias("a");
-    meta.set_buckets(2);
-    ASSERT_TRUE(runs.Publish(meta, absl::Minutes(1)).ok());
-  }
+  PublishRun(&store, "r1", "a", 100, 0);
   TierLookupOptions options;
   options.lanes = 1;
   TierLookup lookup(&store, options);
@@ -190,17 +182,7 @@ TEST(TierLookupLanesTest, LookupsWaitingForALaneShareOneRoundTrip) {
 
 TEST(TierLookupLanesTest, StoppingAnswersEveryWaitingLookup) {
   GatedStore store;
-  {
-    common::RunStore runs(&store);
-    std::vector<common::RunStore::Entry> entries(1);
-    entries[0].customer_id = "c1";
-    ASSERT_TRUE(runs.Write("r1", 1, entries).ok());
-    v1::RunMeta meta;
-    meta.set_run_id("r1");
-    meta.set_alias("a");
-    meta.set_buckets(1);
-    ASSERT_TRUE(runs.Publish(meta, absl::Minutes(1)).ok());
-  }
+  PublishRun(&store, "r1", "a", 1, 0);
   TierLookupOptions options;
   options.lanes = 1;
   auto lookup = std::make_unique<TierLookup>(&store, options);
