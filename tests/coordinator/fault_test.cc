@@ -6,6 +6,8 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "common/memory_store.h"
+#include "common/run_store.h"
 #include "coordinator/in_process_worker_client.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
@@ -22,8 +24,9 @@ enum class Fault { kDies, kHangs, kRestarts };
 // kDies and kHangs, on every call after it.
 class FaultyWorker : public WorkerClient {
  public:
-  FaultyWorker(std::string phase, int nth, Fault fault)
-      : phase_(std::move(phase)), nth_(nth), fault_(fault) {
+  // `store` (borrowed; may be null) is where its cores publish.
+  FaultyWorker(std::string phase, int nth, Fault fault, common::Store* store = nullptr)
+      : phase_(std::move(phase)), nth_(nth), fault_(fault), store_(store) {
     absl::MutexLock lock(&mu_);
     Restart();
   }
@@ -70,7 +73,7 @@ class FaultyWorker : public WorkerClient {
       retired_cores_.push_back(std::move(core_));
       retired_clients_.push_back(std::move(client_));
     }
-    core_ = worker::WorkerCore::Create({.threads = 1});
+    core_ = worker::WorkerCore::Create({.threads = 1, .store = store_});
     client_ = std::make_unique<InProcessWorkerClient>(core_.get(), "faulty");
   }
 
@@ -98,6 +101,7 @@ class FaultyWorker : public WorkerClient {
   const std::string phase_;
   const int nth_;
   const Fault fault_;
+  common::Store* const store_;
   std::atomic<bool> tripped_{false};
   absl::Mutex mu_;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
@@ -182,6 +186,90 @@ INSTANTIATE_TEST_SUITE_P(
                           : info.param.fault == Fault::kHangs ? "hangs"
                                                               : "restarts";
       return std::string(info.param.phase) + "_" + std::to_string(info.param.nth) + "_" + fault;
+    });
+
+// The same with a previous run under the alias: a worker lost while reading
+// it (assign) or while writing the new run (publish) must not change the
+// previous tiers, the downgrade protection or the migration, nor leave
+// records out of the published run.
+class PriorRunFaultTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(PriorRunFaultTest, PublishedRunEqualsTheReferenceGivenThePreviousRun) {
+  const Case c = GetParam();
+  testing::TempDir dir;
+  common::MemoryStore store;
+  v1::JobSpec spec;
+  *spec.mutable_policy() = testing::PolicyFromYaml(std::string(kPolicy) + R"yaml(
+    protection: {max_drop_per_run: 1, demote_after_runs: 2}
+)yaml");
+  spec.set_split_bytes(150000);
+  engine::GeneratorOptions gen;
+  gen.rows = 20000;
+  gen.seed = 5;
+  const std::string first_input = dir.Write("first.csv", engine::GenerateCustomersCsv(gen));
+  gen.rows = 19000;  // 1,000 lost, and new values (with ties) for the rest
+  gen.seed = 6;
+  gen.distinct_values = 30;
+  const std::string second_input = dir.Write("second.csv", engine::GenerateCustomersCsv(gen));
+
+  auto healthy_a = worker::WorkerCore::Create({.threads = 1, .store = &store});
+  auto healthy_b = worker::WorkerCore::Create({.threads = 1, .store = &store});
+  InProcessWorkerClient a(healthy_a.get(), "a"), b(healthy_b.get(), "b");
+  JobRunnerOptions options;
+  options.store = &store;
+  spec.add_inputs(first_input);
+  auto first = testing::RunOnWorkers(spec, {&a, &b}, options, "first");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->outcome.result.publication().published());
+
+  FaultyWorker faulty(c.phase, c.nth, c.fault, &store);
+  spec.set_inputs(0, second_input);
+  auto second = testing::RunOnWorkers(spec, {&a, &faulty, &b}, options, "second");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(faulty.tripped()) << "the fault was never injected";
+  const v1::Publication& pub = second->outcome.result.publication();
+  ASSERT_TRUE(pub.published()) << pub.error();
+  EXPECT_EQ(pub.previous_run(), "first");
+  EXPECT_EQ(pub.records(), 19000);
+
+  // The reference, given every record of the first run.
+  common::RunStore runs(&store);
+  engine::PriorRun prior;
+  prior.meta = *runs.Run("first");
+  std::vector<std::string> first_ids;
+  for (const auto& [id, row] : first->rows) first_ids.push_back(id);
+  auto first_records = runs.Lookup(prior.meta, first_ids);
+  ASSERT_TRUE(first_records.ok());
+  for (size_t i = 0; i < first_ids.size(); ++i) prior.records[first_ids[i]] = *(*first_records)[i];
+  auto compiled = engine::CompileJob(spec.policy(), spec.kpis());
+  auto ref = engine::RunReference(**compiled, {second_input}, &prior);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  EXPECT_EQ(testing::ResultDiff(second->outcome.result, ref->result), "");
+  EXPECT_EQ(second->outcome.result.kpis().migration_size(), 2);
+  EXPECT_GT(second->outcome.result.kpis().migration(1).held(), 0);  // top is protected
+
+  auto published = runs.Lookup(*runs.Run("second"), ref->ids);
+  ASSERT_TRUE(published.ok());
+  for (size_t i = 0; i < ref->ids.size(); ++i) {
+    const auto& r = (*published)[i];
+    ASSERT_TRUE(r.has_value()) << ref->ids[i];
+    for (int s = 0; s < 2; ++s) {
+      const size_t k = static_cast<size_t>(s);
+      ASSERT_EQ(r->tiers(s), ref->tiers[k][i]) << ref->ids[i];
+      ASSERT_EQ(r->earned_tiers(s), ref->earned_tiers[k][i]) << ref->ids[i];
+      ASSERT_EQ(r->previous_tiers(s), ref->previous_tiers[k][i]) << ref->ids[i];
+      ASSERT_EQ(r->runs_below(s), ref->runs_below[k][i]) << ref->ids[i];
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AssignAndPublish, PriorRunFaultTest,
+    ::testing::Values(Case{"assign", 1, Fault::kDies}, Case{"assign", 1, Fault::kRestarts},
+                      Case{"publish", 1, Fault::kDies}, Case{"publish", 1, Fault::kRestarts}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      return std::string(info.param.phase) + "_" +
+             (info.param.fault == Fault::kDies ? "dies" : "restarts");
     });
 
 TEST(FaultTest, AllWorkersGoneIsUnavailable) {

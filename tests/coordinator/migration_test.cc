@@ -111,7 +111,7 @@ class MigrationTest : public ::testing::Test {
   std::string policy_;
 };
 
-TEST_F(MigrationTest, ThreeRunsMatchTheReferenceWithProtectionAndMigration) {
+TEST_F(MigrationTest, RunsInARowMatchTheReferenceWithProtectionAndMigration) {
   // Run 1: 20,000 customers. Run 2: 19,000 of them with new values, heavy
   // ties and many zeros (1,000 lost). Run 3: 21,000 (2,000 new), skewed.
   engine::GeneratorOptions a;
@@ -181,6 +181,34 @@ TEST_F(MigrationTest, ThreeRunsMatchTheReferenceWithProtectionAndMigration) {
     }
   }
   EXPECT_GT(fell_after_two, 0);
+
+  // A what-if: a shorter ladder of other tiers under the same scheme name.
+  // The migration maps the old tiers onto the new ones; protection does
+  // not apply across different ladders.
+  auto prior_c = cluster_->ReadRun(third->id(), ref_c->ids);
+  ASSERT_TRUE(prior_c.ok()) << prior_c.status();
+  std::string what_if = kPolicy;
+  const std::string ladder =
+      "      boundaries: [0.50, 0.70, 0.80, 0.90, 0.95, 0.98]\n"
+      "      names: [Diamond, Platinum, Gold, Silver, Bronze, Standard, Basic]";
+  what_if.replace(what_if.find(ladder), ladder.size(),
+                  "      boundaries: [0.5, 0.8, 0.95]\n      names: [Gold, Silver, Bronze, Basic]");
+  policy_ = dir_.path() + "/what_if.yaml";
+  std::ofstream(policy_) << what_if;
+  auto fourth = cluster_->Run({in_c}, policy_);
+  ASSERT_TRUE(fourth.ok()) << fourth.status();
+  auto ref_d = Reference(in_c, &*prior_c);
+  ASSERT_TRUE(ref_d.ok()) << ref_d.status();
+  EXPECT_EQ(testing::ResultDiff(fourth->result(), ref_d->result), "");
+  ExpectRecords(*fourth, *ref_d, /*has_prior=*/true);
+  const v1::Migration& m4 = fourth->result().kpis().migration(0);
+  EXPECT_EQ(m4.from_tiers_size(), 8);  // seven old tiers and (new)
+  EXPECT_EQ(m4.to_tiers_size(), 5);    // four new tiers and (lost)
+  EXPECT_EQ(m4.held(), 0);
+  // abc is unchanged and so are the scores: the customers it held in run 3
+  // are now in their second run below, and fall.
+  EXPECT_GT(third->result().kpis().migration(1).held(), 0);
+  EXPECT_EQ(fourth->result().kpis().migration(1).held(), 0);
 }
 
 }  // namespace

@@ -34,12 +34,13 @@ struct ClusterRun {
 // per-customer results and parses them back.
 inline absl::StatusOr<ClusterRun> RunOnWorkers(const v1::JobSpec& spec,
                                                std::vector<coordinator::WorkerClient*> workers,
-                                               coordinator::JobRunnerOptions options = {}) {
+                                               coordinator::JobRunnerOptions options = {},
+                                               const std::string& job_id = "test-job") {
   if (options.load_calls_per_worker <= 0) options.load_calls_per_worker = 2;
   auto runner = coordinator::JobRunner::Create(std::move(workers), options);
   if (!runner.ok()) return runner.status();
   ClusterRun run;
-  auto outcome = (*runner)->Run("test-job", spec);
+  auto outcome = (*runner)->Run(job_id, spec);
   if (!outcome.ok()) return outcome.status();
   run.outcome = *std::move(outcome);
   std::string csv;
@@ -56,7 +57,7 @@ inline absl::StatusOr<ClusterRun> RunOnWorkers(const v1::JobSpec& spec,
     row.tiers.assign(f.begin() + 2, f.begin() + 2 + static_cast<long>(schemes));
     run.rows[f[0]] = row;
   }
-  (*runner)->Release("test-job");
+  (*runner)->Release(job_id);
   return run;
 }
 
