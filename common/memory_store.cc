@@ -92,14 +92,16 @@ absl::Status MemoryStore::HashSet(const std::vector<HashField>& fields) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, std::string>>> MemoryStore::HashGetAll(
-    const std::string& key) {
+absl::StatusOr<std::vector<Store::Fields>> MemoryStore::HashGetAllMany(
+    const std::vector<std::string>& keys) {
   absl::MutexLock lock(&mu_);
-  std::vector<std::pair<std::string, std::string>> out;
-  Entry* e = Find(key);
-  if (e == nullptr || !e->is_hash) return out;
-  for (const auto& [field, value] : e->hash) out.emplace_back(field, value);
-  std::sort(out.begin(), out.end());
+  std::vector<Fields> out(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) {
+    Entry* e = Find(keys[k]);
+    if (e == nullptr || !e->is_hash) continue;
+    for (const auto& [field, value] : e->hash) out[k].emplace_back(field, value);
+    std::sort(out[k].begin(), out[k].end());
+  }
   return out;
 }
 

@@ -25,8 +25,7 @@ class MemoryStore : public Store {
   absl::Status Expire(const std::string& key, absl::Duration ttl) override;
   absl::Status ExpireMany(const std::vector<std::string>& keys, absl::Duration ttl) override;
   absl::Status HashSet(const std::vector<HashField>& fields) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> HashGetAll(
-      const std::string& key) override;
+  absl::StatusOr<std::vector<Fields>> HashGetAllMany(const std::vector<std::string>& keys) override;
   absl::StatusOr<std::vector<std::optional<std::string>>> HashGet(
       const std::vector<std::pair<std::string, std::string>>& key_fields) override;
 

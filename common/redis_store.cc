@@ -99,16 +99,25 @@ absl::Status RedisStore::HashSet(const std::vector<HashField>& fields) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RedisStore::HashGetAll(
-    const std::string& key) {
-  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline({{"HGETALL", Key(key)}}));
-  const RedisReply& r = replies[0];
-  if (r.type == RedisReply::Type::kError) return ReplyError(r, key);
-  std::vector<std::pair<std::string, std::string>> out;
-  for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
-    out.emplace_back(r.elements[i].str, r.elements[i + 1].str);
+absl::StatusOr<std::vector<Store::Fields>> RedisStore::HashGetAllMany(
+    const std::vector<std::string>& keys) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(keys.size());
+  for (const std::string& key : keys) commands.push_back({"HGETALL", Key(key)});
+  std::vector<Fields> out(keys.size());
+  if (keys.empty()) return out;
+  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
+  for (size_t k = 0; k < keys.size(); ++k) {
+    RedisReply& r = replies[k];
+    if (r.type == RedisReply::Type::kError) {
+      if (absl::StartsWith(r.str, "WRONGTYPE")) continue;  // not a hash: no fields
+      return ReplyError(r, keys[k]);
+    }
+    for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+      out[k].emplace_back(std::move(r.elements[i].str), std::move(r.elements[i + 1].str));
+    }
+    std::sort(out[k].begin(), out[k].end());
   }
-  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -103,6 +103,26 @@ absl::StatusOr<v1::RunMeta> RunStore::Current(const std::string& alias) {
   return Run(run_id);
 }
 
+absl::Status RunStore::ForEachRecord(
+    const v1::RunMeta& run,
+    const std::function<absl::Status(const std::string&, const v1::TierRecord&)>& fn) {
+  constexpr int kBucketsPerTrip = 256;
+  for (int begin = 0; begin < run.buckets(); begin += kBucketsPerTrip) {
+    std::vector<std::string> keys;
+    for (int b = begin; b < std::min(run.buckets(), begin + kBucketsPerTrip); ++b) {
+      keys.push_back(BucketKey(run.run_id(), b));
+    }
+    TS_ASSIGN_OR_RETURN(std::vector<Store::Fields> buckets, store_->HashGetAllMany(keys));
+    for (const Store::Fields& bucket : buckets) {
+      for (const auto& [id, bytes] : bucket) {
+        TS_ASSIGN_OR_RETURN(std::optional<v1::TierRecord> record, ParseRecord(run, id, bytes));
+        TS_RETURN_IF_ERROR(fn(id, *record));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::pair<std::string, std::string> RunStore::RecordKey(const v1::RunMeta& run, const std::string& customer_id) {
   return {BucketKey(run.run_id(), BucketOf(customer_id, run.buckets())), customer_id};
 }

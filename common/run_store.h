@@ -1,6 +1,7 @@
 #ifndef TIERSCORE_COMMON_RUN_STORE_H_
 #define TIERSCORE_COMMON_RUN_STORE_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +62,14 @@ class RunStore {
   // hold. One round trip. DATA_LOSS for a record that does not parse.
   absl::StatusOr<std::vector<std::optional<v1::TierRecord>>> Lookup(
       const v1::RunMeta& run, const std::vector<std::string>& ids);
+
+  // Calls fn(customer_id, record) for every record of `run`, bucket by
+  // bucket (in no particular order of customers), a few hundred buckets
+  // per round trip. DATA_LOSS for a record that does not parse; stops at
+  // the first error of fn and returns it.
+  absl::Status ForEachRecord(
+      const v1::RunMeta& run,
+      const std::function<absl::Status(const std::string&, const v1::TierRecord&)>& fn);
 
   // The pieces of Lookup, for callers that read several runs in one round
   // trip: where a customer's record is (hash key and field), and the

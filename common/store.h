@@ -44,9 +44,16 @@ class Store {
   };
   // Writes many fields of many hashes in one round trip.
   virtual absl::Status HashSet(const std::vector<HashField>& fields) = 0;
-  // Every field of one hash (empty if there is no such key).
-  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> HashGetAll(
-      const std::string& key) = 0;
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  // Every field of each hash, sorted by field (empty for a key that does
+  // not exist), in one round trip.
+  virtual absl::StatusOr<std::vector<Fields>> HashGetAllMany(const std::vector<std::string>& keys) = 0;
+  // The same for one hash.
+  absl::StatusOr<Fields> HashGetAll(const std::string& key) {
+    absl::StatusOr<std::vector<Fields>> all = HashGetAllMany({key});
+    if (!all.ok()) return all.status();
+    return std::move((*all)[0]);
+  }
   // Reads (key, field) pairs in one round trip; nullopt where missing.
   virtual absl::StatusOr<std::vector<std::optional<std::string>>> HashGet(
       const std::vector<std::pair<std::string, std::string>>& key_fields) = 0;

@@ -8,7 +8,9 @@
 #include "absl/strings/str_format.h"
 #include "spdlog/spdlog.h"
 #include "absl/time/clock.h"
+#include "common/run_store.h"
 #include "common/status_macros.h"
+#include "engine/results_csv.h"
 #include "engine/job.h"
 
 namespace tierscore::coordinator {
@@ -291,11 +293,64 @@ absl::Status JobManager::ExportResults(
   if (!cached_from.empty()) return ExportResults(cached_from, explain, sink);
   absl::MutexLock lock(&entry->export_mu);
   if (entry->outcome == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the per-customer results of job ", id, " were released; submit it again"));
+    v1::Job job;
+    {
+      absl::MutexLock job_lock(&entry->mu);
+      job = entry->job;
+    }
+    return ExportPublished(job, explain, sink);
   }
   TS_RETURN_IF_ERROR(sink(JobRunner::ResultsHeader(*entry->outcome->compiled, explain)));
   return entry->runner->ExportResults(*entry->outcome, explain, sink);
+}
+
+absl::Status JobManager::ExportPublished(
+    const v1::Job& job, bool explain, const std::function<absl::Status(const std::string&)>& sink) {
+  const v1::Publication& pub = job.result().publication();
+  const std::string released =
+      absl::StrCat("the per-customer results of job ", job.id(),
+                   " were released (only the last few jobs keep them on the workers)");
+  if (options_.runner.store == nullptr || !pub.published()) {
+    return absl::FailedPreconditionError(absl::StrCat(released, "; submit it again"));
+  }
+  if (explain) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        released, "; its published run ", pub.run_id(),
+        " keeps contributions at single precision only: export without explain, or submit "
+        "it again"));
+  }
+  common::RunStore runs(options_.runner.store);
+  absl::StatusOr<v1::RunMeta> run = runs.Run(pub.run_id());
+  if (absl::IsNotFound(run.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(released, ", and its published run ", pub.run_id(), " expired; submit it again"));
+  }
+  TS_RETURN_IF_ERROR(run.status());
+  TS_ASSIGN_OR_RETURN(auto compiled, engine::CompileJob(job.spec().policy(), job.spec().kpis()));
+  TS_RETURN_IF_ERROR(sink(JobRunner::ResultsHeader(*compiled, /*explain=*/false)));
+  // Rows as the workers write them, from the published records (bucket by
+  // bucket, so not in input order).
+  std::string csv;
+  TS_RETURN_IF_ERROR(runs.ForEachRecord(
+      *run, [&](const std::string& id, const v1::TierRecord& r) -> absl::Status {
+        engine::AppendCsvField(id, &csv);
+        csv.push_back(',');
+        engine::AppendDouble(r.score(), &csv);
+        for (int s = 0; s < r.tiers_size() && s < run->schemes_size(); ++s) {
+          csv.push_back(',');
+          const auto& tiers = run->schemes(s).tiers();
+          engine::AppendCsvField(r.tiers(s) >= 0 && r.tiers(s) < tiers.size() ? tiers[r.tiers(s)] : "",
+                                 &csv);
+        }
+        csv.push_back(',');
+        engine::AppendMicros(r.value_micros(), &csv);
+        csv.push_back('\n');
+        if (csv.size() < (1 << 20)) return absl::OkStatus();
+        absl::Status st = sink(csv);
+        csv.clear();
+        return st;
+      }));
+  return csv.empty() ? absl::OkStatus() : sink(csv);
 }
 
 bool JobManager::FinishFromCache(const std::shared_ptr<Entry>& entry,

@@ -95,8 +95,11 @@ class JobManager {
 
   // FAILED_PRECONDITION until the job has succeeded.
   absl::StatusOr<v1::KpiTable> Kpis(const std::string& id) const;
-  // The results CSV (header first). FAILED_PRECONDITION until the job has
-  // succeeded or once its results were released.
+  // The results CSV (header first), in input order from the workers while
+  // they keep the job's results; after that (or after a restart), without
+  // `explain`, from the job's published run while it lasts, in no
+  // particular order. FAILED_PRECONDITION until the job has succeeded, and
+  // when neither is left.
   absl::Status ExportResults(const std::string& id, bool explain,
                              const std::function<absl::Status(const std::string&)>& sink);
 
@@ -108,6 +111,9 @@ class JobManager {
   void Execute(const std::shared_ptr<Entry>& entry);
   void LoadJobs();
   void Persist(const v1::Job& job);
+  // ExportResults from the job's published run.
+  absl::Status ExportPublished(const v1::Job& job, bool explain,
+                               const std::function<absl::Status(const std::string&)>& sink);
   // Finishes `entry` as a copy of the cached job with this fingerprint, if
   // there is one (see the class comment).
   bool FinishFromCache(const std::shared_ptr<Entry>& entry, const std::string& fingerprint);

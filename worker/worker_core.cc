@@ -14,6 +14,7 @@
 #include "engine/int128.h"
 #include "engine/kpi.h"
 #include "engine/position.h"
+#include "engine/results_csv.h"
 #include "engine/standing.h"
 #include "engine/tiering.h"
 
@@ -130,43 +131,6 @@ struct PartialProbe {
   std::vector<std::string_view> ids;  // sample candidates
   std::vector<v1::Item> items;        // fetch
 };
-
-void AppendCsvField(std::string_view field, std::string* out) {
-  bool plain = true;
-  for (char c : field) plain &= c != ',' && c != '"' && c != '\r' && c != '\n';
-  if (plain) {
-    out->append(field);
-    return;
-  }
-  out->push_back('"');
-  for (char c : field) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
-
-// Micro-units as a decimal without trailing zeros: 2527520000 -> "2527.52".
-// Exact (it is the value tiers were computed from) and cheaper than a double.
-void AppendMicros(int64_t micros, std::string* out) {
-  char buf[32];
-  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, micros / 1000000);
-  out->append(buf, static_cast<size_t>(ptr - buf));
-  int64_t frac = micros % 1000000;
-  if (frac == 0) return;
-  char digits[7] = {'.', '0', '0', '0', '0', '0', '0'};
-  for (int i = 6; i >= 1; --i, frac /= 10) digits[i] = static_cast<char>('0' + frac % 10);
-  int len = 7;
-  while (digits[len - 1] == '0') --len;
-  out->append(digits, static_cast<size_t>(len));
-}
-
-void AppendDouble(double v, std::string* out) {
-  char buf[32];
-  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out->append(buf, static_cast<size_t>(ptr - buf));
-}
-
 
 // Reads the previous run's records of `ids` and calls fn(row, record or
 // null) for each. In bucket order, so that each bucket hash is read with
@@ -731,18 +695,18 @@ absl::StatusOr<v1::ExportResponse> WorkerCore::Export(const v1::ExportRequest& r
     if (nc > 0) scorer->Score(shard.table, b, n, scores.data(), contributions.data());
     for (int64_t i = 0; i < n; ++i) {
       const size_t row = static_cast<size_t>(b + i);
-      AppendCsvField(shard.table.ids[row], &csv);
+      engine::AppendCsvField(shard.table.ids[row], &csv);
       csv.push_back(',');
-      AppendDouble(shard.scores[row], &csv);
+      engine::AppendDouble(shard.scores[row], &csv);
       for (size_t s = 0; s < schemes.size(); ++s) {
         csv.push_back(',');
-        AppendCsvField(schemes[s].names[shard.tiers[s][row]], &csv);
+        engine::AppendCsvField(schemes[s].names[shard.tiers[s][row]], &csv);
       }
       csv.push_back(',');
-      AppendMicros(shard.values[row], &csv);
+      engine::AppendMicros(shard.values[row], &csv);
       for (size_t c = 0; c < nc; ++c) {
         csv.push_back(',');
-        AppendDouble(contributions[static_cast<size_t>(i) * nc + c], &csv);
+        engine::AppendDouble(contributions[static_cast<size_t>(i) * nc + c], &csv);
       }
       csv.push_back('\n');
     }

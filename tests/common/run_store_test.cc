@@ -2,6 +2,7 @@
 #include "common/run_store.h"
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -145,6 +146,26 @@ TEST_P(RunStoreTest, ALookupNeverSeesAMixOfTwoRuns) {
   EXPECT_EQ(mixed.load(), 0);
   EXPECT_EQ(missing.load(), 0);
   EXPECT_EQ(runs_->Current("customers/default")->run_id(), "r5");
+}
+
+TEST_P(RunStoreTest, EveryRecordOfARunIsVisitedOnce) {
+  WriteRun("r1", 20000, 0.5);  // 312 buckets: two round trips
+  std::map<std::string, double> seen;
+  ASSERT_TRUE(runs_->ForEachRecord(Meta("r1", 20000), [&](const std::string& id,
+                                                          const v1::TierRecord& r) {
+                     EXPECT_TRUE(seen.emplace(id, r.score()).second) << id;
+                     EXPECT_EQ(r.run_id(), "r1");
+                     return absl::OkStatus();
+                   }).ok());
+  ASSERT_EQ(seen.size(), 20000u);
+  EXPECT_EQ(seen["c123"], 123.5);
+  int calls = 0;
+  const absl::Status stopped = runs_->ForEachRecord(
+      Meta("r1", 20000), [&](const std::string&, const v1::TierRecord&) {
+        return ++calls == 10 ? absl::CancelledError("enough") : absl::OkStatus();
+      });
+  EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(calls, 10);
 }
 
 TEST_P(RunStoreTest, BucketsAreStableAndInRange) {

@@ -56,9 +56,8 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
       return s_->ExpireMany(k, t);
     }
     absl::Status HashSet(const std::vector<HashField>& f) override { return s_->HashSet(f); }
-    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> HashGetAll(
-        const std::string& k) override {
-      return s_->HashGetAll(k);
+    absl::StatusOr<std::vector<Fields>> HashGetAllMany(const std::vector<std::string>& k) override {
+      return s_->HashGetAllMany(k);
     }
     absl::StatusOr<std::vector<std::optional<std::string>>> HashGet(
         const std::vector<std::pair<std::string, std::string>>& kf) override {
@@ -132,6 +131,23 @@ TEST_P(StoreContractTest, HashesManyFieldsInOneCall) {
   ASSERT_EQ(all->size(), 1500u);
   EXPECT_EQ((*all)[0], std::make_pair(std::string("id0"), std::string("60000")));
   EXPECT_TRUE(store->HashGetAll("no-such-hash")->empty());
+  // Runs of the same key (read with one command by Redis), a string key
+  // among hashes, and many hashes at once.
+  ASSERT_TRUE(store->Set("plain", "x").ok());
+  auto runs = store->HashGet({{"bucket:1", "id0"}, {"bucket:1", "id1"}, {"bucket:1", "nope"},
+                              {"plain", "id0"}, {"bucket:2", "id2"}, {"bucket:2", "id3"}});
+  ASSERT_TRUE(runs.ok()) << runs.status();
+  const std::vector<std::optional<std::string>> want = {"10000", "10001", std::nullopt,
+                                                        std::nullopt, "20002", "20003"};
+  EXPECT_EQ(*runs, want);
+  auto many = store->HashGetAllMany({"bucket:5", "no-such-hash", "plain", "bucket:6"});
+  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_EQ(many->size(), 4u);
+  EXPECT_EQ((*many)[0].size(), 1500u);
+  EXPECT_EQ((*many)[0][1], std::make_pair(std::string("id1"), std::string("50001")));
+  EXPECT_TRUE((*many)[1].empty());
+  EXPECT_TRUE((*many)[2].empty());
+  EXPECT_EQ((*many)[3], *all);
   ASSERT_TRUE(store->HashSet({{"bucket:3", "id1499", "new"}}).ok());
   EXPECT_EQ((*store->HashGet({{"bucket:3", "id1499"}}))[0], "new");
   ASSERT_TRUE(store->Expire("bucket:3", absl::Milliseconds(100)).ok());

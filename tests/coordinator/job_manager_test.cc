@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "common/memory_store.h"
 #include "coordinator/in_process_worker_client.h"
@@ -165,11 +166,24 @@ TEST_F(JobManagerTest, AnEqualJobReturnsTheFinishedJobsResultAtOnce) {
 }
 
 TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
-  common::MemoryStore store;
-  auto core = worker::WorkerCore::Create({.threads = 1});
+  common::MemoryStore store;  // the job store, and where runs are published
+  auto core = worker::WorkerCore::Create({.threads = 1, .store = &store});
   JobManagerOptions options;
   options.job_store = &store;
+  options.runner.store = &store;
   std::string done_id, interrupted_id;
+  auto export_lines = [](JobManager& m, const std::string& id) -> absl::StatusOr<std::vector<std::string>> {
+    std::string csv;
+    absl::Status st = m.ExportResults(id, false, [&](const std::string& c) {
+      csv += c;
+      return absl::OkStatus();
+    });
+    if (!st.ok()) return st;
+    std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
+    std::sort(lines.begin() + 1, lines.end());  // the header stays first
+    return lines;
+  };
+  std::vector<std::string> exported;
   {
     GatedWorker worker(core.get());
     worker.open_.Notify();  // the first job runs freely
@@ -177,6 +191,7 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
     ASSERT_TRUE(manager.ok());
     done_id = (*manager)->Submit(Spec())->id();
     ASSERT_EQ(WaitFinal(**manager, done_id).state(), v1::JOB_STATE_SUCCEEDED);
+    exported = *export_lines(**manager, done_id);
   }
   {
     GatedWorker worker(core.get());
@@ -201,11 +216,18 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   EXPECT_EQ(past.state(), v1::JOB_STATE_SUCCEEDED);
   EXPECT_TRUE((*manager)->Kpis(done_id).ok());
   EXPECT_GT(past.result().customers(), 0);
-  // Its per-customer results went with the old manager's workers.
-  EXPECT_EQ((*manager)->ExportResults(done_id, false, [](const std::string&) {
-              return absl::OkStatus();
-            }).code(),
-            absl::StatusCode::kFailedPrecondition);
+  // Its per-customer results went with the old manager's workers; they are
+  // served from its published run (the same rows, in another order), but
+  // not with the contributions, which that keeps at single precision.
+  auto from_run = export_lines(**manager, done_id);
+  ASSERT_TRUE(from_run.ok()) << from_run.status();
+  EXPECT_EQ(*from_run, exported);
+  EXPECT_EQ(exported.size(), 3001u);
+  const absl::Status explained = (*manager)->ExportResults(done_id, true, [](const std::string&) {
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(explained.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(explained.message(), HasSubstr("single precision"));
   // The interrupted job runs again, to the end.
   const v1::Job rerun = WaitFinal(**manager, interrupted_id);
   EXPECT_EQ(rerun.state(), v1::JOB_STATE_SUCCEEDED);

@@ -1,0 +1,57 @@
+#ifndef TIERSCORE_ENGINE_RESULTS_CSV_H_
+#define TIERSCORE_ENGINE_RESULTS_CSV_H_
+
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tierscore::engine {
+
+// The pieces of the per-customer results CSV (customer_id, score, a tier
+// per scheme, value, then optional contributions), shared by everyone who
+// writes it so that the same customer always reads the same. Inline: they
+// run once per customer and field.
+
+// A field, quoted (RFC 4180) only when it must be.
+inline void AppendCsvField(std::string_view field, std::string* out) {
+  bool plain = true;
+  for (char c : field) plain &= c != ',' && c != '"' && c != '\r' && c != '\n';
+  if (plain) {
+    out->append(field);
+    return;
+  }
+  out->push_back('"');
+  for (char c : field) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+// Micro-units as a decimal without trailing zeros: 2527520000 -> "2527.52".
+// Exact (it is the value tiers were computed from) and cheaper than a double.
+inline void AppendMicros(int64_t micros, std::string* out) {
+  char buf[32];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, micros / 1000000);
+  out->append(buf, static_cast<size_t>(ptr - buf));
+  int64_t frac = micros % 1000000;
+  if (frac == 0) return;
+  char digits[7] = {'.', '0', '0', '0', '0', '0', '0'};
+  for (int i = 6; i >= 1; --i, frac /= 10) digits[i] = static_cast<char>('0' + frac % 10);
+  int len = 7;
+  while (digits[len - 1] == '0') --len;
+  out->append(digits, static_cast<size_t>(len));
+}
+
+// The shortest text that reads back as the same double.
+inline void AppendDouble(double v, std::string* out) {
+  char buf[32];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, static_cast<size_t>(ptr - buf));
+}
+
+
+}  // namespace tierscore::engine
+
+#endif  // TIERSCORE_ENGINE_RESULTS_CSV_H_
