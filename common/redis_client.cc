@@ -2,8 +2,10 @@
 
 #include <hiredis/hiredis.h>
 
-#include <pthread.h>
-#include <signal.h>
+#include <errno.h>
+#include <sys/socket.h>
+
+#include <cstring>
 
 #include <charconv>
 
@@ -45,36 +47,6 @@ RedisReply Convert(const redisReply* r) {
   }
   return out;
 }
-
-// Writing to a connection the server closed raises SIGPIPE, which would
-// kill the process. A library must not change process-wide signal handling,
-// so the signal is blocked on this thread for the call and, if the call
-// raised it, consumed before the old mask is restored.
-class SigpipeGuard {
- public:
-  SigpipeGuard() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pending_before_ = Pending();
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-  }
-  ~SigpipeGuard() {
-    if (!pending_before_ && Pending()) {
-      const timespec zero = {0, 0};
-      sigtimedwait(&pipe_, nullptr, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  static bool Pending() {
-    sigset_t pending;
-    sigpending(&pending);
-    return sigismember(&pending, SIGPIPE) == 1;
-  }
-  sigset_t pipe_, old_;
-  bool pending_before_ = false;
-};
 
 absl::Status InvalidAddress(const std::string& address, const std::string& what) {
   return absl::InvalidArgumentError(
@@ -190,23 +162,17 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire(bo
   std::vector<std::vector<std::string>> setup;
   if (!address_.password.empty()) setup.push_back({"AUTH", address_.password});
   if (address_.db != 0) setup.push_back({"SELECT", std::to_string(address_.db)});
-  for (const auto& cmd : setup) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : cmd) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
+  if (!setup.empty()) {
+    bool answered = false;
+    auto replies = Send(*c, setup, &answered);
+    if (!replies.ok()) {
+      return absl::UnavailableError(absl::StrCat("redis at ", where, ": ", replies.status().message()));
     }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(c->ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (r == nullptr) {
-      return absl::UnavailableError(absl::StrCat("redis at ", where, ": ", c->ctx->errstr));
-    }
-    const bool error = r->type == REDIS_REPLY_ERROR;
-    const std::string message = error ? std::string(r->str, r->len) : "";
-    freeReplyObject(r);
-    if (error) {
-      return absl::PermissionDeniedError(absl::StrCat("redis at ", where, ": ", cmd[0], ": ", message));
+    for (size_t i = 0; i < setup.size(); ++i) {
+      if ((*replies)[i].type == RedisReply::Type::kError) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("redis at ", where, ": ", setup[i][0], ": ", (*replies)[i].str));
+      }
     }
   }
   return c;
@@ -219,7 +185,6 @@ void RedisClient::Return(std::unique_ptr<Connection> c) {
 
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
-  SigpipeGuard no_sigpipe;
   bool reused = false;
   TS_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Acquire(&reused));
   bool answered = false;
@@ -243,6 +208,11 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
 
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Send(
     Connection& c, const std::vector<std::vector<std::string>>& commands, bool* answered) {
+  // Formatted here and written with send(MSG_NOSIGNAL): a server that
+  // closed the connection must not raise SIGPIPE, which would kill the
+  // process, and a library must not change process-wide signal handling.
+  // (hiredis would write() its own buffer; it only reads here.)
+  std::string out;
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const auto& cmd : commands) {
@@ -252,10 +222,21 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Send(
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    if (redisAppendCommandArgv(c.ctx, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
-        REDIS_OK) {
-      return absl::UnavailableError(absl::StrCat("redis: ", c.ctx->errstr));
+    char* formatted = nullptr;
+    const int len = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(),
+                                           lens.data());
+    if (len < 0) return absl::ResourceExhaustedError("redis: out of memory formatting a command");
+    out.append(formatted, static_cast<size_t>(len));
+    redisFreeCommand(formatted);
+  }
+  for (size_t at = 0; at < out.size();) {
+    const ssize_t n = send(c.ctx->fd, out.data() + at, out.size() - at, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(absl::StrCat(
+          "redis: ", errno == EAGAIN || errno == EWOULDBLOCK ? "write timed out" : std::strerror(errno)));
     }
+    at += static_cast<size_t>(n);
   }
   std::vector<RedisReply> replies;
   replies.reserve(commands.size());
