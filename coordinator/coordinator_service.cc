@@ -259,20 +259,21 @@ grpc::ServerUnaryReactor* CoordinatorService::LookupTier(grpc::CallbackServerCon
                                                          const v1::LookupTierRequest* req,
                                                          v1::LookupTierResponse* resp) {
   if (lookup_ == nullptr) return Reply("LookupTier", ctx, resp, absl::StatusOr<v1::LookupTierResponse>(NoStore()));
-  if (req->customer_id().empty()) {
-    return Reply("LookupTier", ctx, resp,
-                 absl::StatusOr<v1::LookupTierResponse>(
-                     absl::InvalidArgumentError("customer_id is required")));
-  }
-  // Answered from a lookup lane (tier_lookup.h), not this gRPC thread.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  lookup_->BatchAsync(TierLookup::AsBatch(*req),
-                      [this, reactor, resp, start = absl::Now()](
-                          absl::StatusOr<v1::BatchLookupTierResponse> found) {
-                        Record(metrics_, "LookupTier", found.status(), start);
-                        if (found.ok()) *resp = TierLookup::FromBatch(*std::move(found));
-                        reactor->Finish(ToGrpcStatus(found.status()));
-                      });
+  if (!lookup_->has_lanes()) {
+    // The hot path: answered here, straight into the response.
+    const absl::Time start = absl::Now();
+    const absl::Status st = lookup_->One(*req, resp);
+    Record(metrics_, "LookupTier", st, start);
+    reactor->Finish(ToGrpcStatus(st));
+    return reactor;
+  }
+  lookup_->OneAsync(*req, [this, reactor, resp, start = absl::Now()](
+                              absl::StatusOr<v1::LookupTierResponse> found) {
+    Record(metrics_, "LookupTier", found.status(), start);
+    if (found.ok()) *resp = *std::move(found);
+    reactor->Finish(ToGrpcStatus(found.status()));
+  });
   return reactor;
 }
 

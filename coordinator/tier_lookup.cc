@@ -181,22 +181,68 @@ void TierLookup::Serve(std::vector<Pending> batch) {
   }
 }
 
-v1::BatchLookupTierRequest TierLookup::AsBatch(const v1::LookupTierRequest& request) {
+absl::Status TierLookup::OneInline(const v1::LookupTierRequest& request,
+                                   v1::LookupTierResponse* response) {
+  if (request.customer_id().empty()) return absl::InvalidArgumentError("customer_id is required");
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<const v1::RunMeta> run,
+                      Resolve(request.alias(), request.run_id()));
+  TS_ASSIGN_OR_RETURN(auto values,
+                      store_->HashGet({common::RunStore::RecordKey(*run, request.customer_id())}));
+  if (values[0].has_value()) {
+    v1::TierRecord* record = response->mutable_record();
+    if (!record->ParseFromString(*values[0])) {
+      return absl::DataLossError(absl::StrCat("the record of ", request.customer_id(), " in run ",
+                                              run->run_id(), " does not parse"));
+    }
+    record->set_run_id(run->run_id());
+    response->set_found(true);
+  }
+  *response->mutable_run() = *run;
+  return absl::OkStatus();
+}
+
+void TierLookup::OneAsync(const v1::LookupTierRequest& request,
+                          std::function<void(absl::StatusOr<v1::LookupTierResponse>)> done) {
+  if (lanes_.empty() || request.customer_id().empty()) {
+    v1::LookupTierResponse response;
+    absl::Status st = OneInline(request, &response);
+    if (!st.ok()) {
+      done(st);
+      return;
+    }
+    done(std::move(response));
+    return;
+  }
   v1::BatchLookupTierRequest batch;
   batch.set_alias(request.alias());
   batch.set_run_id(request.run_id());
   batch.add_customer_ids(request.customer_id());
-  return batch;
+  BatchAsync(std::move(batch), [done = std::move(done)](
+                                   absl::StatusOr<v1::BatchLookupTierResponse> found) {
+    if (!found.ok()) {
+      done(found.status());
+      return;
+    }
+    v1::LookupTierResponse response;
+    response.set_found(found->entries(0).found());
+    *response.mutable_record() = std::move(*found->mutable_entries(0)->mutable_record());
+    *response.mutable_run() = std::move(*found->mutable_run());
+    done(std::move(response));
+  });
 }
 
-v1::LookupTierResponse TierLookup::FromBatch(v1::BatchLookupTierResponse found) {
-  v1::LookupTierResponse response;
-  if (found.entries_size() == 1) {
-    response.set_found(found.entries(0).found());
-    *response.mutable_record() = std::move(*found.mutable_entries(0)->mutable_record());
-  }
-  *response.mutable_run() = std::move(*found.mutable_run());
-  return response;
+absl::Status TierLookup::One(const v1::LookupTierRequest& request,
+                             v1::LookupTierResponse* response) {
+  if (lanes_.empty()) return OneInline(request, response);
+  absl::Notification answered;
+  absl::Status st;
+  OneAsync(request, [&](absl::StatusOr<v1::LookupTierResponse> r) {
+    st = r.status();
+    if (r.ok()) *response = *std::move(r);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return st;
 }
 
 }  // namespace tierscore::coordinator

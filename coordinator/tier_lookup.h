@@ -53,9 +53,15 @@ class TierLookup {
   void BatchAsync(v1::BatchLookupTierRequest request, Done done);
   // The same, waiting for the answer.
   absl::StatusOr<v1::BatchLookupTierResponse> Batch(const v1::BatchLookupTierRequest& request);
-  // A batch of one.
-  static v1::BatchLookupTierRequest AsBatch(const v1::LookupTierRequest& request);
-  static v1::LookupTierResponse FromBatch(v1::BatchLookupTierResponse response);
+  // One lookup. Without lanes it is answered on the calling thread with the
+  // fewest copies (the hot path of LookupTier); with lanes, as a batch of
+  // one. `done` is called once.
+  void OneAsync(const v1::LookupTierRequest& request,
+                std::function<void(absl::StatusOr<v1::LookupTierResponse>)> done);
+  // The same into `response`, waiting for the answer.
+  absl::Status One(const v1::LookupTierRequest& request, v1::LookupTierResponse* response);
+
+  bool has_lanes() const { return !lanes_.empty(); }
 
   // The alias was switched to another run: read it again next time.
   void Invalidate(const std::string& alias);
@@ -71,6 +77,7 @@ class TierLookup {
   };
 
   void Lane();
+  absl::Status OneInline(const v1::LookupTierRequest& request, v1::LookupTierResponse* response);
   // Answers `batch` with one store round trip for all its lookups.
   void Serve(std::vector<Pending> batch);
   // The run's metadata as lookups return it (without per-tier totals).

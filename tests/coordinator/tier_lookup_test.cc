@@ -126,10 +126,18 @@ TEST_P(TierLookupTest, BadRequestsAndUnknownRunsAreRefused) {
   v1::LookupTierRequest one;
   one.set_run_id("r1");
   one.set_customer_id("c3");
-  const v1::LookupTierResponse answer =
-      TierLookup::FromBatch(*lookup.Batch(TierLookup::AsBatch(one)));
+  v1::LookupTierResponse answer;
+  ASSERT_TRUE(lookup.One(one, &answer).ok());
   EXPECT_TRUE(answer.found());
   EXPECT_EQ(answer.record().score(), 3);
+  EXPECT_EQ(answer.record().run_id(), "r1");
+  EXPECT_EQ(answer.run().schemes(0).tiers(2), "C");
+  v1::LookupTierResponse unknown_one;
+  one.set_customer_id("nobody");
+  ASSERT_TRUE(lookup.One(one, &unknown_one).ok());
+  EXPECT_FALSE(unknown_one.found());
+  one.clear_customer_id();
+  EXPECT_EQ(lookup.One(one, &unknown_one).code(), absl::StatusCode::kInvalidArgument);
 }
 
 // A MemoryStore whose HashGet waits for the test's go-ahead while `gate`
