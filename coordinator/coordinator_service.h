@@ -14,9 +14,9 @@ namespace tierscore::coordinator {
 // a final state; StreamResults writes the results CSV in chunks of at most
 // 1 MiB, pacing the export to the client.
 //
-// Lookups are answered from TierLookup's lanes, which share store round
-// trips between concurrent lookups; PublishJob runs on a thread of its own.
-// The gRPC threads never wait on the store.
+// Lookups are answered by TierLookup: on the gRPC thread (one store round
+// trip, sub-millisecond, bounded by the store's command timeout) or, with
+// lanes, from its threads. PublishJob runs on a thread of its own.
 //
 // `manager`, `lookup` and `rpc_metrics` (both may be null: no lookups, no
 // metrics) are borrowed and must outlive the service.

@@ -33,9 +33,10 @@ struct TierLookupOptions {
 };
 
 // Online tier lookups from published runs. A batch reads one run (the
-// alias is resolved once, so it never mixes two runs), in one round trip
-// shared with the other lookups waiting at the time. Run metadata is
-// immutable and cached; the alias is cached as the options say.
+// alias is resolved once, so it never mixes two runs) in one round trip to
+// the store: on the calling thread, or with lanes, in a round trip shared
+// with the other lookups waiting at the time. Run metadata is immutable and
+// cached; the alias is cached as the options say.
 //
 // Thread-safe. `store` is borrowed and must outlive this object; the
 // destructor answers lookups still waiting with UNAVAILABLE. Errors:
@@ -49,7 +50,8 @@ class TierLookup {
   TierLookup(common::Store* store, const TierLookupOptions& options);
   ~TierLookup();
 
-  // Calls `done` once, from a lane thread or (for a bad request) this one.
+  // Calls `done` once: from this thread without lanes (or for a bad
+  // request), else from a lane thread.
   void BatchAsync(v1::BatchLookupTierRequest request, Done done);
   // The same, waiting for the answer.
   absl::StatusOr<v1::BatchLookupTierResponse> Batch(const v1::BatchLookupTierRequest& request);
