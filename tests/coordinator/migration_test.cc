@@ -3,6 +3,7 @@
 // workers, a coordinator), checked against the reference given the
 // previous run's records as read back from Redis.
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,26 +20,16 @@
 namespace tierscore::coordinator {
 namespace {
 
-constexpr char kPolicy[] = R"(
-name: loyalty
-id_column: customer_id
-value: revenue_12m
-criteria:
-  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.5}
-  - {name: margin, expr: margin_12m, normalize: minmax, weight: 0.3}
-  - {name: recency, expr: 1 - days_since_last_order / 730, weight: 0.2}
-tiers:
-  - name: ladder
-    pareto:
-      boundaries: [0.50, 0.70, 0.80, 0.90, 0.95, 0.98]
-      names: [Diamond, Platinum, Gold, Silver, Bronze, Standard, Basic]
-    protection: {max_drop_per_run: 1}
-  - name: abc
-    abc: {}
-    protection: {demote_after_runs: 2}
-  - name: top
+// The example loyalty policy (protection on both schemes) plus a quantile
+// scheme without protection.
+std::string Policy() {
+  std::ifstream in(std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/loyalty.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str() + R"(  - name: top
     quantile: {boundaries: [0.1, 0.5], names: [Top, Middle, Rest]}
 )";
+}
 
 class MigrationTest : public ::testing::Test {
  protected:
@@ -47,7 +38,7 @@ class MigrationTest : public ::testing::Test {
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
     policy_ = dir_.path() + "/loyalty.yaml";
-    std::ofstream(policy_) << kPolicy;
+    std::ofstream(policy_) << Policy();
   }
 
   std::string Generate(const std::string& name, engine::GeneratorOptions gen) {
@@ -187,7 +178,7 @@ TEST_F(MigrationTest, RunsInARowMatchTheReferenceWithProtectionAndMigration) {
   // not apply across different ladders.
   auto prior_c = cluster_->ReadRun(third->id(), ref_c->ids);
   ASSERT_TRUE(prior_c.ok()) << prior_c.status();
-  std::string what_if = kPolicy;
+  std::string what_if = Policy();
   const std::string ladder =
       "      boundaries: [0.50, 0.70, 0.80, 0.90, 0.95, 0.98]\n"
       "      names: [Diamond, Platinum, Gold, Silver, Bronze, Standard, Basic]";
