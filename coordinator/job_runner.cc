@@ -26,6 +26,11 @@ namespace {
 
 using engine::int128;
 
+// Where a job's run is published.
+std::string AliasOf(const v1::JobSpec& spec) {
+  return spec.alias().empty() ? "customers/default" : spec.alias();
+}
+
 // Runs fn(i) for i in [0, n) on threads of their own (worker calls block on
 // I/O, not CPU) and returns the first error by index.
 absl::Status FanOut(int n, const std::function<absl::Status(int)>& fn) {
@@ -620,6 +625,7 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
       }));
 
   v1::JobResult& result = outcome.result;
+  result.clear_tiers();  // a repeated assign replaces the last one's
   outcome.tier_totals.clear();
   for (size_t s = 0; s < policy.schemes.size(); ++s) {
     const size_t tiers = policy.schemes[s].names.size();
@@ -664,7 +670,7 @@ v1::AssignRequest JobRunner::AssignTemplate(const JobOutcome& outcome) const {
 
 absl::Status JobRunner::AssignAndPublish(Job& job) {
   JobOutcome& outcome = job.outcome;
-  const std::string alias = outcome.spec.alias().empty() ? "customers/default" : outcome.spec.alias();
+  const std::string alias = AliasOf(outcome.spec);
   // Assigned against the alias's current run (previous tiers, downgrade
   // protection, migration). If that cannot be read, tiers are as earned and
   // the run is not published: publishing it would lose what the previous
@@ -684,7 +690,6 @@ absl::Status JobRunner::AssignAndPublish(Job& job) {
     prior_error = std::string(assigned.message());
     outcome.prior.reset();
     for (int& m : job.merged) m = std::min<int>(m, kScored);
-    outcome.result.clear_tiers();
     assigned = AssignAndAggregate(job);
   }
   TS_RETURN_IF_ERROR(assigned);
@@ -709,7 +714,6 @@ absl::Status JobRunner::Republish(JobOutcome& outcome) {
   Job job(outcome.job_id, outcome.spec, nullptr, nullptr);
   job.outcome = std::move(outcome);
   job.merged.assign(job.outcome.splits.size(), kScored);
-  job.outcome.result.clear_tiers();
   absl::Status st = AssignAndPublish(job);
   outcome = std::move(job.outcome);
   return st;
@@ -720,7 +724,7 @@ v1::Publication JobRunner::Publish(Job& job) {
   const engine::CompiledJob& compiled = *outcome.compiled;
   v1::Publication publication;
   publication.set_run_id(outcome.job_id);
-  publication.set_alias(outcome.spec.alias().empty() ? "customers/default" : outcome.spec.alias());
+  publication.set_alias(AliasOf(outcome.spec));
   const int buckets = common::RunStore::BucketCount(outcome.result.customers());
   auto written = RunPhase<v1::PublishResponse>(
       job, kPublished, [&](WorkerClient& worker, const std::vector<int32_t>& splits) {
