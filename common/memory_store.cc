@@ -77,6 +77,14 @@ absl::Status MemoryStore::ExpireMany(const std::vector<std::string>& keys,
   return absl::OkStatus();
 }
 
+absl::Status MemoryStore::PersistMany(const std::vector<std::string>& keys) {
+  absl::MutexLock lock(&mu_);
+  for (const std::string& key : keys) {
+    if (Entry* e = Find(key); e != nullptr) e->expires = absl::InfiniteFuture();
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MemoryStore::HashSet(const std::vector<HashField>& fields) {
   absl::MutexLock lock(&mu_);
   for (const HashField& f : fields) {

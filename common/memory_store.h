@@ -24,6 +24,7 @@ class MemoryStore : public Store {
   absl::Status Delete(const std::vector<std::string>& keys) override;
   absl::Status Expire(const std::string& key, absl::Duration ttl) override;
   absl::Status ExpireMany(const std::vector<std::string>& keys, absl::Duration ttl) override;
+  absl::Status PersistMany(const std::vector<std::string>& keys) override;
   absl::Status HashSet(const std::vector<HashField>& fields) override;
   absl::StatusOr<std::vector<Fields>> HashGetAllMany(const std::vector<std::string>& keys) override;
   absl::StatusOr<std::vector<std::optional<std::string>>> HashGet(

@@ -77,6 +77,13 @@ absl::Status RedisStore::ExpireMany(const std::vector<std::string>& keys, absl::
   return client_->Pipeline(commands).status();
 }
 
+absl::Status RedisStore::PersistMany(const std::vector<std::string>& keys) {
+  std::vector<std::vector<std::string>> commands;
+  for (const std::string& key : keys) commands.push_back({"PERSIST", Key(key)});
+  if (commands.empty()) return absl::OkStatus();
+  return client_->Pipeline(commands).status();
+}
+
 absl::Status RedisStore::HashSet(const std::vector<HashField>& fields) {
   // One HSET per run of fields of the same key (at most 512 fields each).
   std::vector<std::vector<std::string>> commands;

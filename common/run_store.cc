@@ -28,7 +28,7 @@ std::string RunStore::BucketKey(const std::string& run_id, int bucket) {
 std::string RunStore::AliasKey(const std::string& alias) { return absl::StrCat("alias:", alias); }
 
 absl::Status RunStore::Write(const std::string& run_id, int buckets,
-                             const std::vector<Entry>& entries) {
+                             const std::vector<Entry>& entries, absl::Duration unpublished_ttl) {
   if (run_id.empty() || buckets <= 0) {
     return absl::InvalidArgumentError("a run needs an id and at least one bucket");
   }
@@ -42,18 +42,27 @@ absl::Status RunStore::Write(const std::string& run_id, int buckets,
                    [&](size_t a, size_t b) { return bucket_of[a] < bucket_of[b]; });
   constexpr size_t kBatch = 20000;
   std::vector<Store::HashField> batch;
+  auto flush = [&]() -> absl::Status {
+    TS_RETURN_IF_ERROR(store_->HashSet(batch));
+    if (unpublished_ttl != absl::InfiniteDuration()) {
+      std::vector<std::string> keys;  // each once: the batch is by bucket
+      for (const Store::HashField& f : batch) {
+        if (keys.empty() || keys.back() != f.key) keys.push_back(f.key);
+      }
+      TS_RETURN_IF_ERROR(store_->ExpireMany(keys, unpublished_ttl));
+    }
+    batch.clear();
+    return absl::OkStatus();
+  };
   for (size_t k = 0; k < order.size(); ++k) {
     const Entry& e = entries[order[k]];
     v1::TierRecord stored = e.record;
     stored.clear_run_id();  // the bucket key says it
     batch.push_back({BucketKey(run_id, bucket_of[order[k]]), e.customer_id,
                      stored.SerializeAsString()});
-    if (batch.size() == kBatch) {
-      TS_RETURN_IF_ERROR(store_->HashSet(batch));
-      batch.clear();
-    }
+    if (batch.size() == kBatch) TS_RETURN_IF_ERROR(flush());
   }
-  if (!batch.empty()) TS_RETURN_IF_ERROR(store_->HashSet(batch));
+  if (!batch.empty()) TS_RETURN_IF_ERROR(flush());
   return absl::OkStatus();
 }
 
@@ -65,6 +74,15 @@ absl::StatusOr<RunStore::Published> RunStore::Publish(v1::RunMeta meta, absl::Du
   if (replaced == meta.run_id()) replaced.reset();
   if (meta.previous_run().empty() && replaced.has_value()) meta.set_previous_run(*replaced);
   meta.set_published_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  // Written with a time to live (Write), the records now stay.
+  std::vector<std::string> keys;
+  for (int b = 0; b < meta.buckets(); ++b) {
+    keys.push_back(BucketKey(meta.run_id(), b));
+    if (keys.size() == 10000 || b + 1 == meta.buckets()) {
+      TS_RETURN_IF_ERROR(store_->PersistMany(keys));
+      keys.clear();
+    }
+  }
   TS_RETURN_IF_ERROR(store_->Set(MetaKey(meta.run_id()), meta.SerializeAsString()));
   TS_RETURN_IF_ERROR(store_->Set(AliasKey(meta.alias()), meta.run_id()));  // the switch
 

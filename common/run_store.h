@@ -37,16 +37,19 @@ class RunStore {
   };
   // Writes records of run `run_id` (their run_id field is not stored: the
   // key says it). Not visible to lookups by alias until Publish. Safe to
-  // repeat (records are overwritten).
-  absl::Status Write(const std::string& run_id, int buckets, const std::vector<Entry>& entries);
+  // repeat (records are overwritten). The records expire after
+  // `unpublished_ttl` unless Publish makes them stay, so that a run whose
+  // publication fails (or whose coordinator dies) leaves nothing behind.
+  absl::Status Write(const std::string& run_id, int buckets, const std::vector<Entry>& entries,
+                     absl::Duration unpublished_ttl = absl::InfiniteDuration());
 
   struct Published {
     v1::RunMeta meta;                // as stored
     std::string replaced;            // the alias's run before the switch
     absl::Status previous_expiry;    // setting the replaced run to expire
   };
-  // Makes `meta.run_id` the current run of `meta.alias`. The switch is
-  // atomic; the replaced run's keys get `retention` to live (a failure to
+  // Makes `meta.run_id` the current run of `meta.alias`, its records
+  // permanent until replaced. The switch is atomic; the replaced run's keys get `retention` to live (a failure to
   // set that is reported in the result, not as an error: the run is
   // published either way). `meta.previous_run` (the run this one was
   // compared with) defaults to the replaced run; the two differ only when

@@ -36,6 +36,9 @@ class Store {
   // The same for many keys in one round trip; keys that do not exist are
   // skipped.
   virtual absl::Status ExpireMany(const std::vector<std::string>& keys, absl::Duration ttl) = 0;
+  // Removes the time to live of many keys (they stay until deleted) in one
+  // round trip; keys that do not exist are skipped.
+  virtual absl::Status PersistMany(const std::vector<std::string>& keys) = 0;
 
   struct HashField {
     std::string key;

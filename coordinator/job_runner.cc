@@ -733,6 +733,7 @@ v1::Publication JobRunner::Publish(Job& job) {
         for (int32_t s : splits) req.add_splits(s);
         req.set_run_id(outcome.job_id);
         req.set_buckets(buckets);
+        req.set_unpublished_ttl_ms(absl::ToInt64Milliseconds(options_.unpublished_ttl));
         auto resp = worker.Publish(req, Deadline());
         outcome.traffic->Count(req, resp);
         return resp;

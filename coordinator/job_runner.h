@@ -34,6 +34,9 @@ struct JobRunnerOptions {
   // are not), and how long a replaced run stays readable.
   common::Store* store = nullptr;
   absl::Duration run_retention = absl::Minutes(30);
+  // Records of a run whose publication never completes (Redis failed
+  // mid-way, the coordinator died) expire after this.
+  absl::Duration unpublished_ttl = absl::Hours(24);
 };
 
 struct JobProgress {

@@ -797,7 +797,10 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
         r.add_gap_to_next_tier(static_cast<float>(gap));
       }
     }
-    absl::Status st = runs.Write(request.run_id(), request.buckets(), entries);
+    absl::Status st = runs.Write(request.run_id(), request.buckets(), entries,
+                                 request.unpublished_ttl_ms() > 0
+                                     ? absl::Milliseconds(request.unpublished_ttl_ms())
+                                     : absl::InfiniteDuration());
     if (!st.ok()) {
       // The store, not this worker, failed: not a reason to move splits.
       return absl::AbortedError(absl::StrCat("store: ", st.message()));

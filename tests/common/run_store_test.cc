@@ -36,7 +36,8 @@ class RunStoreTest : public ::testing::TestWithParam<std::string> {
 
   // A run of `n` customers c0..c(n-1) whose records carry the run id and
   // score = i + salt.
-  void WriteRun(const std::string& run, int n, double salt) {
+  void WriteRun(const std::string& run, int n, double salt,
+                absl::Duration unpublished_ttl = absl::InfiniteDuration()) {
     std::vector<RunStore::Entry> entries;
     for (int i = 0; i < n; ++i) {
       RunStore::Entry e;
@@ -46,7 +47,7 @@ class RunStoreTest : public ::testing::TestWithParam<std::string> {
       e.record.add_tiers(i % 3);
       entries.push_back(std::move(e));
     }
-    ASSERT_TRUE(runs_->Write(run, RunStore::BucketCount(n), entries).ok());
+    ASSERT_TRUE(runs_->Write(run, RunStore::BucketCount(n), entries, unpublished_ttl).ok());
   }
 
   v1::RunMeta Meta(const std::string& run, int n) {
@@ -146,6 +147,19 @@ TEST_P(RunStoreTest, ALookupNeverSeesAMixOfTwoRuns) {
   EXPECT_EQ(mixed.load(), 0);
   EXPECT_EQ(missing.load(), 0);
   EXPECT_EQ(runs_->Current("customers/default")->run_id(), "r5");
+}
+
+TEST_P(RunStoreTest, ARunNeverPublishedExpiresAPublishedOneStays) {
+  WriteRun("failed", 500, 0, absl::Milliseconds(200));
+  WriteRun("good", 500, 0, absl::Milliseconds(200));
+  ASSERT_TRUE(runs_->Publish(Meta("good", 500), absl::Minutes(10)).ok());
+  absl::SleepFor(absl::Milliseconds(400));
+  auto failed = runs_->Lookup(Meta("failed", 500), Ids(500));
+  ASSERT_TRUE(failed.ok());
+  for (const auto& r : *failed) EXPECT_FALSE(r.has_value());
+  auto good = runs_->Lookup(Meta("good", 500), Ids(500));
+  ASSERT_TRUE(good.ok());
+  for (const auto& r : *good) EXPECT_TRUE(r.has_value());
 }
 
 TEST_P(RunStoreTest, EveryRecordOfARunIsVisitedOnce) {

@@ -55,6 +55,9 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     absl::Status ExpireMany(const std::vector<std::string>& k, absl::Duration t) override {
       return s_->ExpireMany(k, t);
     }
+    absl::Status PersistMany(const std::vector<std::string>& k) override {
+      return s_->PersistMany(k);
+    }
     absl::Status HashSet(const std::vector<HashField>& f) override { return s_->HashSet(f); }
     absl::StatusOr<std::vector<Fields>> HashGetAllMany(const std::vector<std::string>& k) override {
       return s_->HashGetAllMany(k);
@@ -100,9 +103,12 @@ TEST_P(StoreContractTest, KeysExpire) {
   EXPECT_EQ(store->Expire("short", absl::Seconds(1)).code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(store->Set("m1", "1").ok());
   ASSERT_TRUE(store->HashSet({{"m2", "f", "2"}}).ok());
-  ASSERT_TRUE(store->ExpireMany({"m1", "m2", "never-existed"}, absl::Milliseconds(100)).ok());
+  ASSERT_TRUE(store->HashSet({{"p1", "f", "3"}}).ok());
+  ASSERT_TRUE(store->ExpireMany({"m1", "m2", "p1", "never-existed"}, absl::Milliseconds(100)).ok());
+  ASSERT_TRUE(store->PersistMany({"p1", "never-existed"}).ok());  // p1 stays after all
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_EQ(*store->Get("m1"), std::nullopt);
+  EXPECT_EQ((*store->HashGet({{"p1", "f"}}))[0], "3");
   EXPECT_EQ((*store->HashGet({{"m2", "f"}}))[0], std::nullopt);
   EXPECT_EQ(store->Set("bad", "x", absl::ZeroDuration()).code(), absl::StatusCode::kInvalidArgument);
 }
