@@ -40,7 +40,7 @@ struct JobRunnerOptions {
 };
 
 struct JobProgress {
-  std::string phase;  // plan, load, score, search, assign, done
+  std::string phase;  // plan, load, score, search, assign, publish, done
   int splits_done = 0;
   int splits_total = 0;
   int64_t rows = 0;
@@ -85,8 +85,10 @@ struct JobOutcome {
 };
 
 // Runs a job in phases against workers (DESIGN.md §4): plan splits, load +
-// stats, score, cut-point search, assign + aggregate. The same code runs
-// local mode (in-process workers) and the cluster (gRPC workers).
+// stats, score, cut-point search, assign + aggregate, and with a store,
+// publish (against the alias's current run: previous tiers, downgrade
+// protection, migration). The same code runs local mode (in-process
+// workers) and the cluster (gRPC workers).
 //
 // Worker loss. A worker whose call ends UNAVAILABLE or DEADLINE_EXCEEDED is
 // taken out of the job; one that answers FAILED_PRECONDITION (it restarted
