@@ -650,7 +650,10 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
       if (prior[s].index < 0) continue;
       engine::MigrationAcc acc(prior[s].tiers, static_cast<int>(policy.schemes[s].names.size()));
       for (const v1::AssignResponse& r : assigned) {
-        if (static_cast<int>(s) < r.migration_size()) acc.MergeProto(r.migration(static_cast<int>(s)));
+        if (static_cast<int>(s) >= r.migration_size()) {
+          return absl::InternalError("a worker answered assign without the migration asked for");
+        }
+        TS_RETURN_IF_ERROR(acc.MergeProto(r.migration(static_cast<int>(s))));
       }
       *result.mutable_kpis()->add_migration() =
           acc.Finish(policy.schemes[s].name, *outcome.prior, prior[s].index, policy.schemes[s].names);

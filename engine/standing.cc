@@ -79,12 +79,12 @@ void MigrationAcc::Merge(const MigrationAcc& other) {
   held_ += other.held_;
 }
 
-void MigrationAcc::MergeProto(const v1::MigrationState& state) {
-  // A state of another shape (a worker with another view of the prior run)
-  // cannot be merged; the coordinator checks shapes first.
+absl::Status MigrationAcc::MergeProto(const v1::MigrationState& state) {
   if (state.customers_size() != static_cast<int>(customers_.size()) ||
-      state.found_size() != static_cast<int>(found_.size())) {
-    return;
+      state.value_size() != static_cast<int>(customers_.size()) ||
+      state.found_size() != static_cast<int>(found_.size()) ||
+      state.found_previous_value_size() != static_cast<int>(found_.size())) {
+    return absl::InternalError("a migration state of another shape than the previous run's scheme");
   }
   for (size_t i = 0; i < customers_.size(); ++i) {
     customers_[i] += state.customers(static_cast<int>(i));
@@ -95,6 +95,7 @@ void MigrationAcc::MergeProto(const v1::MigrationState& state) {
     found_previous_value_[i] += FromProto(state.found_previous_value(static_cast<int>(i)));
   }
   held_ += state.held();
+  return absl::OkStatus();
 }
 
 void MigrationAcc::ToProto(v1::MigrationState* out) const {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "engine/int128.h"
 #include "engine/policy.h"
 #include "tierscore/v1/job.pb.h"
@@ -58,7 +59,9 @@ class MigrationAcc {
   void Add(int from, int to, int64_t value_micros, int64_t previous_value_micros, bool held);
   void AddNew(int to, int64_t value_micros);
   void Merge(const MigrationAcc& other);
-  void MergeProto(const v1::MigrationState& state);
+  // INTERNAL for a state of another shape (a worker that matched the
+  // previous run differently); nothing is merged then.
+  absl::Status MergeProto(const v1::MigrationState& state);
   void ToProto(v1::MigrationState* out) const;
 
   // The matrix, with lost customers from the previous run's per-tier totals

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -247,6 +248,60 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   ASSERT_TRUE(manager.ok());
   EXPECT_FALSE(WaitFinal(**manager, (*manager)->Submit(summary)->id()).cached_from().empty());
   EXPECT_TRUE(WaitFinal(**manager, (*manager)->Submit(Spec())->id()).cached_from().empty());
+}
+
+// A MemoryStore that answers UNAVAILABLE to every read while `down`.
+class FlakyStore : public common::MemoryStore {
+ public:
+  absl::StatusOr<std::optional<std::string>> Get(const std::string& key) override {
+    if (down) return absl::UnavailableError("store down");
+    return MemoryStore::Get(key);
+  }
+  std::atomic<bool> down{false};
+};
+
+TEST_F(JobManagerTest, AFailedPublicationIsRetriedWhileTheResultsAreKept) {
+  FlakyStore store;
+  auto core = worker::WorkerCore::Create({.threads = 1, .store = &store});
+  InProcessWorkerClient worker(core.get(), "w");
+  JobManagerOptions options;
+  options.runner.store = &store;
+  options.keep_results = 1;
+  std::vector<std::string> published_aliases;
+  options.on_published = [&](const std::string& alias) { published_aliases.push_back(alias); };
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  ASSERT_TRUE(manager.ok());
+  v1::JobSpec spec = Spec();
+  spec.set_no_cache(true);
+
+  store.down = true;  // the alias's current run cannot be read: not published
+  const v1::Job failed = WaitFinal(**manager, (*manager)->Submit(spec)->id());
+  ASSERT_EQ(failed.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_FALSE(failed.result().publication().published());
+  EXPECT_THAT(failed.result().publication().error(), HasSubstr("store down"));
+  // Nor is it an answer from the cache: an equal job runs (and fails to
+  // publish too).
+  v1::JobSpec cached = Spec();
+  EXPECT_TRUE(WaitFinal(**manager, (*manager)->Submit(cached)->id()).cached_from().empty());
+
+  // The first job's results were released by the second: nothing to retry.
+  auto released = (*manager)->Publish(failed.id());
+  EXPECT_EQ(released.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(released.status().message(), HasSubstr("released"));
+
+  const v1::Job kept = WaitFinal(**manager, (*manager)->Submit(spec)->id());
+  EXPECT_FALSE(kept.result().publication().published());
+  EXPECT_FALSE((*manager)->Publish(kept.id())->result().publication().published());  // still down
+  store.down = false;
+  auto retried = (*manager)->Publish(kept.id());
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(retried->result().publication().published()) << retried->result().publication().error();
+  EXPECT_EQ(retried->result().publication().records(), 3000);
+  EXPECT_EQ((*manager)->Get(kept.id())->result().publication().run_id(), kept.id());
+  EXPECT_EQ(published_aliases, std::vector<std::string>{"customers/default"});
+  // Published now: a second retry returns the job and publishes nothing.
+  EXPECT_TRUE((*manager)->Publish(kept.id())->result().publication().published());
+  EXPECT_EQ(published_aliases.size(), 1u);
 }
 
 TEST_F(JobManagerTest, BadSpecsAreRefusedAtSubmission) {

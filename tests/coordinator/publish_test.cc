@@ -143,7 +143,7 @@ TEST_F(PublishTest, RedisDownFailsPublishingNotTheJobAndEverythingResumes) {
   EXPECT_EQ(next->result().kpis().migration_size(), 2);
 }
 
-TEST_F(PublishTest, PublishingNeedsASucceededJobWithKeptResults) {
+TEST_F(PublishTest, PublishingAnUnknownJobIsNotFound) {
   EXPECT_EQ(client_->Publish("no-such-job", absl::Minutes(1)).status().code(),
             absl::StatusCode::kNotFound);
 }

@@ -101,7 +101,8 @@ TEST(MigrationAccTest, LostCustomersComeFromThePreviousTotals) {
   right.AddNew(1, 500'000);                       // new -> B
   v1::MigrationState wire;
   right.ToProto(&wire);
-  left.MergeProto(wire);
+  ASSERT_TRUE(left.MergeProto(wire).ok());
+  EXPECT_EQ(MigrationAcc(3, 2).MergeProto(wire).code(), absl::StatusCode::kInternal);
   const v1::Migration m = left.Finish("abc", prior, 0, {"A", "B"});
   ASSERT_EQ(m.from_tiers_size(), 3);
   EXPECT_EQ(m.from_tiers(2), "(new)");
