@@ -40,7 +40,9 @@ absl::StatusOr<v1::JobResult> RunLocal(const LocalRunOptions& options) {
   if (options.split_bytes > 0) spec.set_split_bytes(options.split_bytes);
 
   auto core = worker::WorkerCore::Create({.threads = options.threads});
-  coordinator::InProcessWorkerClient worker(core.get(), "local");
+  // Runs the worker's calls: as many at once as the job makes per worker.
+  engine::ThreadPool executor(options.threads);
+  coordinator::InProcessWorkerClient worker(core.get(), &executor, "local");
   coordinator::JobRunnerOptions runner_options;
   runner_options.load_calls_per_worker = options.threads;
   TS_ASSIGN_OR_RETURN(auto runner, coordinator::JobRunner::Create({&worker}, runner_options));

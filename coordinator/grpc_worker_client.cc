@@ -1,32 +1,44 @@
 #include "coordinator/grpc_worker_client.h"
 
 #include <functional>
+#include <utility>
 
-#include "absl/synchronization/notification.h"
 #include "common/grpc_status.h"
 #include "grpcpp/create_channel.h"
 
 namespace tierscore::coordinator {
 namespace {
 
-// Starts one unary call through `start` and waits for its completion.
-template <typename Response>
-absl::StatusOr<Response> Call(
-    absl::Time deadline,
-    const std::function<void(grpc::ClientContext*, Response*, std::function<void(grpc::Status)>)>&
-        start) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(deadline));
+// One call in flight: kept alive by its completion and by its canceller, so
+// that TryCancel never touches a finished context.
+template <typename Request, typename Response>
+struct GrpcCall {
+  grpc::ClientContext context;
+  Request request;
   Response response;
-  grpc::Status status;
-  absl::Notification done;
-  start(&ctx, &response, [&](grpc::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  if (!status.ok()) return common::FromGrpcStatus(status);
-  return response;
+};
+
+// Starts one unary call through `start(context, request, response, on_done)`
+// with the options' deadline and cancellation, and replies through `done`.
+template <typename Request, typename Response, typename Start>
+void StartCall(Request request, const CallOptions& options, Reply<Response> done, Start&& start) {
+  auto call = std::make_shared<GrpcCall<Request, Response>>();
+  call->request = std::move(request);
+  call->context.set_deadline(absl::ToChronoTime(options.deadline));
+  CancelScope* scope = options.cancel;
+  const CancelScope::Token token =
+      scope == nullptr ? 0 : scope->Add([call] { call->context.TryCancel(); });
+  // gRPC takes a copyable std::function: the reply is shared.
+  auto reply = std::make_shared<Reply<Response>>(std::move(done));
+  start(&call->context, &call->request, &call->response,
+        [call, reply, scope, token](const grpc::Status& status) {
+          if (scope != nullptr) scope->Remove(token);
+          if (status.ok()) {
+            (*reply)(std::move(call->response));
+          } else {
+            (*reply)(common::FromGrpcStatus(status));
+          }
+        });
 }
 
 }  // namespace
@@ -42,15 +54,17 @@ std::unique_ptr<GrpcWorkerClient> GrpcWorkerClient::Create(const std::string& ad
 GrpcWorkerClient::GrpcWorkerClient(std::string address, std::shared_ptr<grpc::Channel> channel)
     : address_(std::move(address)),
       channel_(std::move(channel)),
-      stub_(v1::Worker::NewStub(channel_)) {}
+      stub_(v1::Worker::NewStub(channel_)),
+      health_(grpc::health::v1::Health::NewStub(channel_)) {}
 
-#define TS_WORKER_CALL(Method, Request, Response)                                            \
-  absl::StatusOr<v1::Response> GrpcWorkerClient::Method(const v1::Request& r,                \
-                                                        absl::Time deadline) {               \
-    return Call<v1::Response>(deadline, [&](grpc::ClientContext* ctx, v1::Response* resp,    \
-                                            std::function<void(grpc::Status)> cb) {          \
-      stub_->async()->Method(ctx, &r, resp, std::move(cb));                                  \
-    });                                                                                      \
+#define TS_WORKER_CALL(Method, Request, Response)                                              \
+  void GrpcWorkerClient::Method(v1::Request r, const CallOptions& o, Reply<v1::Response> done) { \
+    StartCall<v1::Request, v1::Response>(                                                      \
+        std::move(r), o, std::move(done),                                                      \
+        [this](grpc::ClientContext* ctx, const v1::Request* req, v1::Response* resp,           \
+               std::function<void(grpc::Status)> cb) {                                         \
+          stub_->async()->Method(ctx, req, resp, std::move(cb));                               \
+        });                                                                                    \
   }
 
 TS_WORKER_CALL(Scan, ScanRequest, ScanResponse)
@@ -60,15 +74,27 @@ TS_WORKER_CALL(Probe, ProbeRequest, ProbeResponse)
 TS_WORKER_CALL(Assign, AssignRequest, AssignResponse)
 TS_WORKER_CALL(Export, ExportRequest, ExportResponse)
 TS_WORKER_CALL(Publish, PublishRequest, PublishResponse)
+TS_WORKER_CALL(Release, ReleaseRequest, ReleaseResponse)
 #undef TS_WORKER_CALL
 
-absl::Status GrpcWorkerClient::Release(const v1::ReleaseRequest& r, absl::Time deadline) {
-  return Call<v1::ReleaseResponse>(deadline, [&](grpc::ClientContext* ctx,
-                                                 v1::ReleaseResponse* resp,
-                                                 std::function<void(grpc::Status)> cb) {
-           stub_->async()->Release(ctx, &r, resp, std::move(cb));
-         })
-      .status();
+void GrpcWorkerClient::Check(const CallOptions& o, absl::AnyInvocable<void(absl::Status)> done) {
+  using grpc::health::v1::HealthCheckRequest;
+  using grpc::health::v1::HealthCheckResponse;
+  StartCall<HealthCheckRequest, HealthCheckResponse>(
+      HealthCheckRequest(), o,
+      [done = std::move(done)](absl::StatusOr<HealthCheckResponse> r) mutable {
+        if (!r.ok()) {
+          done(r.status());
+        } else if (r->status() != HealthCheckResponse::SERVING) {
+          done(absl::UnavailableError("not serving"));
+        } else {
+          done(absl::OkStatus());
+        }
+      },
+      [this](grpc::ClientContext* ctx, const HealthCheckRequest* req, HealthCheckResponse* resp,
+             std::function<void(grpc::Status)> cb) {
+        health_->async()->Check(ctx, req, resp, std::move(cb));
+      });
 }
 
 }  // namespace tierscore::coordinator

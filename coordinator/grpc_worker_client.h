@@ -5,15 +5,18 @@
 #include <string>
 
 #include "coordinator/worker_client.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/channel.h"
 #include "tierscore/v1/worker.grpc.pb.h"
 
 namespace tierscore::coordinator {
 
-// WorkerClient over gRPC (callback API). Every call carries the deadline it
-// is given; a call that misses it ends DEADLINE_EXCEEDED, and an unreachable
+// WorkerClient over gRPC's callback API: one channel per worker, shared by
+// the phases and the health checks. Every call carries the deadline it is
+// given and registers with its cancel scope (ClientContext::TryCancel). A
+// call that misses its deadline ends DEADLINE_EXCEEDED, and an unreachable
 // worker UNAVAILABLE, which the job runner treats as "try another worker".
-// Thread-safe.
+// Replies arrive on gRPC's threads. Thread-safe.
 class GrpcWorkerClient : public WorkerClient {
  public:
   // Connects lazily; `address` is "host:port" or any gRPC target.
@@ -21,15 +24,17 @@ class GrpcWorkerClient : public WorkerClient {
 
   std::string name() const override { return address_; }
 
-  absl::StatusOr<v1::ScanResponse> Scan(const v1::ScanRequest& r, absl::Time deadline) override;
-  absl::StatusOr<v1::LoadResponse> Load(const v1::LoadRequest& r, absl::Time deadline) override;
-  absl::StatusOr<v1::ScoreResponse> Score(const v1::ScoreRequest& r, absl::Time deadline) override;
-  absl::StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest& r, absl::Time deadline) override;
-  absl::StatusOr<v1::AssignResponse> Assign(const v1::AssignRequest& r, absl::Time deadline) override;
-  absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& r, absl::Time deadline) override;
-  absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest& r,
-                                              absl::Time deadline) override;
-  absl::Status Release(const v1::ReleaseRequest& r, absl::Time deadline) override;
+  void Scan(v1::ScanRequest r, const CallOptions& o, Reply<v1::ScanResponse> done) override;
+  void Load(v1::LoadRequest r, const CallOptions& o, Reply<v1::LoadResponse> done) override;
+  void Score(v1::ScoreRequest r, const CallOptions& o, Reply<v1::ScoreResponse> done) override;
+  void Probe(v1::ProbeRequest r, const CallOptions& o, Reply<v1::ProbeResponse> done) override;
+  void Assign(v1::AssignRequest r, const CallOptions& o, Reply<v1::AssignResponse> done) override;
+  void Export(v1::ExportRequest r, const CallOptions& o, Reply<v1::ExportResponse> done) override;
+  void Publish(v1::PublishRequest r, const CallOptions& o,
+               Reply<v1::PublishResponse> done) override;
+  void Release(v1::ReleaseRequest r, const CallOptions& o,
+               Reply<v1::ReleaseResponse> done) override;
+  void Check(const CallOptions& o, absl::AnyInvocable<void(absl::Status)> done) override;
 
  private:
   GrpcWorkerClient(std::string address, std::shared_ptr<grpc::Channel> channel);
@@ -37,6 +42,7 @@ class GrpcWorkerClient : public WorkerClient {
   std::string address_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Worker::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
 }  // namespace tierscore::coordinator

@@ -24,7 +24,7 @@ struct JobManager::Entry {
   // holding `mu`, so that the job can be read meanwhile.
   absl::Mutex export_mu ABSL_ACQUIRED_AFTER(mu);
   std::unique_ptr<JobOutcome> outcome ABSL_GUARDED_BY(export_mu);  // while results are kept
-  std::atomic<bool> cancel{false};
+  CancelScope cancel;  // reaches the job's worker calls in flight
   absl::Time started;
   // Set when the job starts; the workers it runs on, kept for its export.
   std::vector<std::shared_ptr<WorkerClient>> workers;
@@ -108,11 +108,13 @@ JobManager::JobManager(WorkerProvider provider, const JobManagerOptions& options
 }
 
 JobManager::~JobManager() {
+  std::vector<std::shared_ptr<Entry>> entries;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    for (auto& [id, entry] : jobs_) entry->cancel = true;
+    for (auto& [id, entry] : jobs_) entries.push_back(entry);
   }
+  for (auto& entry : entries) entry->cancel.Cancel();
   for (auto& t : threads_) t.join();
 }
 
@@ -146,31 +148,41 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
     return absl::InvalidArgumentError("inputs: at least one input file is required");
   }
   auto entry = std::make_shared<Entry>();
-  absl::MutexLock lock(&mu_);
-  if (static_cast<int>(queue_.size()) >= options_.max_queued) {
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("%d jobs are queued already; try again later", queue_.size()));
-  }
-  // A random part keeps ids unique across restarts within one second.
-  const std::string id = absl::StrFormat("job-%d-%d-%04x", absl::ToUnixSeconds(absl::Now()),
-                                         next_id_++, absl::Uniform<uint32_t>(bitgen_, 0, 1 << 16));
-  {
-    absl::MutexLock entry_lock(&entry->mu);
-    entry->job.set_id(id);
-    entry->job.set_state(v1::JOB_STATE_QUEUED);
-    *entry->job.mutable_spec() = spec;
-    entry->job.set_submitted_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
-  }
-  jobs_[id] = entry;
-  queue_.push_back(entry);
   v1::Job queued;
   {
-    absl::MutexLock entry_lock(&entry->mu);
-    if (options_.on_state_change) options_.on_state_change(entry->job, v1::JOB_STATE_UNSPECIFIED);
-    queued = entry->job;
+    absl::MutexLock lock(&mu_);
+    if (static_cast<int>(queue_.size()) >= options_.max_queued) {
+      return absl::ResourceExhaustedError(
+          absl::StrFormat("%d jobs are queued already; try again later", queue_.size()));
+    }
+    // A random part keeps ids unique across restarts within one second.
+    const std::string id =
+        absl::StrFormat("job-%d-%d-%04x", absl::ToUnixSeconds(absl::Now()), next_id_++,
+                        absl::Uniform<uint32_t>(bitgen_, 0, 1 << 16));
+    {
+      absl::MutexLock entry_lock(&entry->mu);
+      entry->job.set_id(id);
+      entry->job.set_state(v1::JOB_STATE_QUEUED);
+      *entry->job.mutable_spec() = spec;
+      entry->job.set_submitted_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+      if (options_.on_state_change) options_.on_state_change(entry->job, v1::JOB_STATE_UNSPECIFIED);
+      queued = entry->job;
+    }
+    jobs_[id] = entry;
   }
+  // Saved outside the manager's lock (a slow store must not stall the API),
+  // and before it can run, so that no later state is overwritten by this one.
   Persist(queued);
-  return queued;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!entry->cancel.cancelled()) {
+      queue_.push_back(entry);
+      return queued;
+    }
+  }
+  // Cancelled before it was queued.
+  Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_CANCELLED); });
+  return Get(queued.id());
 }
 
 absl::StatusOr<v1::Job> JobManager::Get(const std::string& id) const {
@@ -200,15 +212,18 @@ std::vector<v1::Job> JobManager::List() const {
 absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id) {
   auto entry = Find(id);
   if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
-  entry->cancel = true;
+  entry->cancel.Cancel();
+  bool was_queued = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = std::find(queue_.begin(), queue_.end(), entry);
     if (it != queue_.end()) {
       queue_.erase(it);
-      Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_CANCELLED); });
+      was_queued = true;
     }
   }
+  // Outside the manager's lock: Update saves the job to the store.
+  if (was_queued) Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_CANCELLED); });
   absl::MutexLock lock(&entry->mu);
   return entry->job;  // a running job turns CANCELLED when it stops
 }
@@ -425,18 +440,19 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
   const absl::Time give_up = absl::Now() + options_.wait_for_workers;
   while (true) {
     entry->workers = provider_(std::min(give_up, absl::Now() + absl::Seconds(1)));
-    if (!entry->workers.empty() || entry->cancel || absl::Now() >= give_up) break;
+    if (!entry->workers.empty() || entry->cancel.cancelled() || absl::Now() >= give_up) break;
   }
   std::vector<WorkerClient*> workers;
   for (const auto& w : entry->workers) workers.push_back(w.get());
   auto created = JobRunner::Create(workers, options_.runner);
-  if (!created.ok() || entry->cancel) {
+  const bool cancelled = entry->cancel.cancelled();
+  if (!created.ok() || cancelled) {
     const absl::Status st =
-        entry->cancel ? absl::CancelledError(absl::StrCat("job ", id, " was cancelled"))
+        cancelled ? absl::CancelledError(absl::StrCat("job ", id, " was cancelled"))
                       : absl::UnavailableError(absl::StrCat(
                             "no healthy worker within ", absl::FormatDuration(options_.wait_for_workers)));
     Update(entry, [&](v1::Job& j) {
-      j.set_state(entry->cancel ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
+      j.set_state(cancelled ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
       j.set_error_code(static_cast<int32_t>(st.code()));
       j.set_error(std::string(st.message()));
     });
@@ -460,7 +476,7 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
       out->set_bytes(p.bytes);
       out->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - entry->started));
     });
-  }, &entry->cancel);
+  }, RunControl{&entry->cancel, entry->started + options_.job_timeout});
   if (!outcome.ok()) {
     runner.Release(id);
     const absl::Status st = outcome.status();

@@ -30,6 +30,9 @@ struct JobManagerOptions {
   // How long a job waits in the queue for a healthy worker before it fails
   // UNAVAILABLE.
   absl::Duration wait_for_workers = absl::Minutes(5);
+  // A running job that has not finished this long after it started fails
+  // DEADLINE_EXCEEDED; its worker calls never outlive it.
+  absl::Duration job_timeout = absl::Hours(6);
   JobRunnerOptions runner;
   // Called on every change of a job's state (for metrics), with the job
   // after the change and its state before (UNSPECIFIED for a new job).

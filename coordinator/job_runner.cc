@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
-#include <future>
+#include <map>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -29,23 +30,6 @@ using engine::int128;
 // Where a job's run is published.
 std::string AliasOf(const v1::JobSpec& spec) {
   return spec.alias().empty() ? "customers/default" : spec.alias();
-}
-
-// Runs fn(i) for i in [0, n) on threads of their own (worker calls block on
-// I/O, not CPU) and returns the first error by index.
-absl::Status FanOut(int n, const std::function<absl::Status(int)>& fn) {
-  std::vector<absl::Status> statuses(static_cast<size_t>(n));
-  if (n == 1) {
-    statuses[0] = fn(0);
-  } else {
-    std::vector<std::thread> threads;
-    for (int i = 0; i < n; ++i) {
-      threads.emplace_back([&, i] { statuses[static_cast<size_t>(i)] = fn(i); });
-    }
-    for (auto& t : threads) t.join();
-  }
-  for (const absl::Status& st : statuses) TS_RETURN_IF_ERROR(st);
-  return absl::OkStatus();
 }
 
 void MergeResults(std::vector<v1::ProbeResult>& into, v1::ProbeResponse&& from) {
@@ -96,46 +80,155 @@ std::string JobRunner::ResultsHeader(const engine::CompiledJob& job, bool explai
   return h;
 }
 
+CallPolicy JobRunner::Calls(const RunControl& control, WorkerTraffic* traffic,
+                            bool short_calls) const {
+  CallPolicy policy;
+  policy.call_timeout =
+      short_calls ? std::min(options_.call_timeout, absl::Seconds(10)) : options_.call_timeout;
+  policy.job_deadline = control.deadline;
+  policy.cancel = control.cancel;
+  policy.traffic = traffic;
+  return policy;
+}
+
 int JobRunner::LoadCallsPerWorker() const {
   return options_.load_calls_per_worker > 0
              ? options_.load_calls_per_worker
              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
-    const v1::JobSpec& spec, const engine::CompiledJob& job, WorkerTraffic& traffic) {
+// One running job. Owned and used by the thread that runs it (replies are
+// handled on that thread too), so it needs no lock.
+struct JobRunner::Job {
+  Job(std::string id, const v1::JobSpec& spec, ProgressFn progress, const RunControl& ctl)
+      : progress_fn(std::move(progress)), control(ctl) {
+    outcome.job_id = std::move(id);
+    outcome.spec = spec;
+  }
+
+  absl::Status CheckStopped() const {
+    if (control.cancel != nullptr && control.cancel->cancelled()) {
+      return absl::CancelledError(absl::StrCat("job ", outcome.job_id, " was cancelled"));
+    }
+    if (absl::Now() >= control.deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("job ", outcome.job_id, " did not finish before its deadline"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Closes the running phase in the stats and reports the next one.
+  absl::Status StartPhase(const std::string& name) {
+    const absl::Time now = absl::Now();
+    if (!progress.phase.empty()) {
+      auto* phase = outcome.result.mutable_stats()->add_phases();
+      phase->set_name(progress.phase);
+      phase->set_seconds(absl::ToDoubleSeconds(now - phase_start));
+    }
+    phase_start = now;
+    progress.phase = name;
+    if (progress_fn) progress_fn(progress);
+    return CheckStopped();
+  }
+
+  JobOutcome outcome;
+  std::vector<int> merged;  // per split: the last Stage merged
+  JobProgress progress;
+  const ProgressFn progress_fn;
+  const RunControl control;
+  absl::Time phase_start;
+};
+
+absl::StatusOr<std::vector<engine::CsvHeader>> JobRunner::ScanHeaders(Job& job) {
+  const v1::JobSpec& spec = job.outcome.spec;
+  absl::flat_hash_set<std::string> seen;
+  for (int f = 0; f < spec.inputs_size(); ++f) {
+    if (!seen.insert(spec.inputs(f)).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("inputs[", f, "]: ", spec.inputs(f), " is listed twice"));
+    }
+  }
+  std::vector<engine::CsvHeader> headers(static_cast<size_t>(spec.inputs_size()));
+  std::vector<absl::Status> errors(headers.size());
+  FanOut fan(workers_, Limits(1), Calls(job.control, job.outcome.traffic.get()));
+  for (int f = 0; f < spec.inputs_size(); ++f) {
+    v1::ScanRequest head;
+    head.set_path(spec.inputs(f));
+    fan.Call<v1::ScanRequest, v1::ScanResponse>(
+        static_cast<size_t>(f) % workers_.size(), &WorkerClient::Scan, std::move(head),
+        [&, f](absl::StatusOr<v1::ScanResponse> scan) {
+          if (!scan.ok()) {
+            errors[static_cast<size_t>(f)] = scan.status();
+            return;
+          }
+          engine::CsvHeader& header = headers[static_cast<size_t>(f)];
+          header.columns.assign(scan->header().begin(), scan->header().end());
+          header.data_begin = scan->header_end();
+          header.file_size = scan->file_size();
+          header.gzip = scan->gzip();
+        });
+  }
+  const absl::Status ran = fan.Run();
+  TS_RETURN_IF_ERROR(job.CheckStopped());
+  TS_RETURN_IF_ERROR(ran);
+  // In input order, so that the first bad input is the one named.
+  for (int f = 0; f < spec.inputs_size(); ++f) {
+    TS_RETURN_IF_ERROR(errors[static_cast<size_t>(f)]);
+    TS_RETURN_IF_ERROR(engine::CheckHeader(*job.outcome.compiled, spec.inputs(f),
+                                           headers[static_cast<size_t>(f)].columns));
+  }
+  return headers;
+}
+
+absl::StatusOr<std::vector<v1::Split>> JobRunner::AlignRanges(
+    Job& job, const std::string& path, const engine::CsvHeader& header,
+    const std::vector<v1::ByteRange>& ranges, int first_index) {
+  // Contiguous groups of ranges are scanned on different workers at once.
+  const size_t groups = std::min(workers_.size(), ranges.size());
+  std::vector<v1::RangeScan> scans(ranges.size());
+  absl::Status error;
+  FanOut fan(workers_, Limits(1), Calls(job.control, job.outcome.traffic.get()));
+  for (size_t g = 0; g < groups; ++g) {
+    const size_t lo = ranges.size() * g / groups;
+    const size_t hi = ranges.size() * (g + 1) / groups;
+    v1::ScanRequest req;
+    req.set_path(path);
+    for (size_t i = lo; i < hi; ++i) *req.add_ranges() = ranges[i];
+    fan.Call<v1::ScanRequest, v1::ScanResponse>(
+        g, &WorkerClient::Scan, std::move(req), [&, lo, hi](absl::StatusOr<v1::ScanResponse> resp) {
+          if (resp.ok() && resp->ranges_size() != static_cast<int>(hi - lo)) {
+            resp = absl::InternalError("worker returned the wrong number of range scans");
+          }
+          if (!resp.ok()) {
+            if (error.ok()) error = resp.status();
+            return;
+          }
+          for (size_t i = lo; i < hi; ++i) scans[i] = resp->ranges(static_cast<int>(i - lo));
+        });
+  }
+  const absl::Status ran = fan.Run();
+  TS_RETURN_IF_ERROR(job.CheckStopped());
+  TS_RETURN_IF_ERROR(error);
+  TS_RETURN_IF_ERROR(ran);
+  return engine::AlignSplits(path, header, ranges, scans, first_index);
+}
+
+absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(Job& job) {
+  const v1::JobSpec& spec = job.outcome.spec;
   if (spec.inputs_size() == 0) {
     return absl::InvalidArgumentError("inputs: at least one input file is required");
   }
   // Headers first: they validate the inputs and size the splits.
-  absl::flat_hash_set<std::string> seen;
-  const int nw = static_cast<int>(workers_.size());
-  std::vector<engine::CsvHeader> headers;
+  TS_ASSIGN_OR_RETURN(std::vector<engine::CsvHeader> headers, ScanHeaders(job));
   int64_t splittable_bytes = 0;
-  for (int f = 0; f < spec.inputs_size(); ++f) {
-    const std::string& path = spec.inputs(f);
-    if (!seen.insert(path).second) {
-      return absl::InvalidArgumentError(absl::StrCat("inputs[", f, "]: ", path, " is listed twice"));
-    }
-    v1::ScanRequest head;
-    head.set_path(path);
-    auto scanned = workers_[static_cast<size_t>(f % nw)]->Scan(head, Deadline());
-    traffic.Count(head, scanned);
-    TS_ASSIGN_OR_RETURN(v1::ScanResponse scan, std::move(scanned));
-    engine::CsvHeader header;
-    header.columns.assign(scan.header().begin(), scan.header().end());
-    TS_RETURN_IF_ERROR(engine::CheckHeader(job, path, header.columns));
-    header.data_begin = scan.header_end();
-    header.file_size = scan.file_size();
-    header.gzip = scan.gzip();
-    if (!header.gzip) splittable_bytes += header.file_size - header.data_begin;
-    headers.push_back(std::move(header));
+  for (const engine::CsvHeader& h : headers) {
+    if (!h.gzip) splittable_bytes += h.file_size - h.data_begin;
   }
   // By default, several splits per load lane so that every core stays busy
   // to the end; never smaller than 4 MiB nor larger than the configured size.
   int64_t split_bytes = spec.split_bytes();
   if (split_bytes <= 0) {
-    const int64_t lanes = static_cast<int64_t>(nw) * LoadCallsPerWorker();
+    const int64_t lanes = static_cast<int64_t>(workers_.size()) * LoadCallsPerWorker();
     split_bytes = std::clamp<int64_t>(splittable_bytes / (4 * lanes), int64_t{4} << 20,
                                       std::max<int64_t>(options_.split_bytes, int64_t{4} << 20));
   }
@@ -155,89 +248,27 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(
     }
     const std::vector<v1::ByteRange> ranges = engine::RawRanges(header, split_bytes);
     if (ranges.empty()) continue;
-    // Scan contiguous groups of ranges on different workers at once.
-    const int groups = std::min<int>(nw, static_cast<int>(ranges.size()));
-    std::vector<v1::RangeScan> scans(ranges.size());
-    TS_RETURN_IF_ERROR(FanOut(groups, [&](int g) -> absl::Status {
-      const size_t lo = ranges.size() * static_cast<size_t>(g) / static_cast<size_t>(groups);
-      const size_t hi = ranges.size() * static_cast<size_t>(g + 1) / static_cast<size_t>(groups);
-      v1::ScanRequest req;
-      req.set_path(path);
-      for (size_t i = lo; i < hi; ++i) *req.add_ranges() = ranges[i];
-      auto scanned = workers_[static_cast<size_t>(g)]->Scan(req, Deadline());
-      traffic.Count(req, scanned);
-      TS_ASSIGN_OR_RETURN(v1::ScanResponse resp, std::move(scanned));
-      if (resp.ranges_size() != static_cast<int>(hi - lo)) {
-        return absl::InternalError("worker returned the wrong number of range scans");
-      }
-      for (size_t i = lo; i < hi; ++i) scans[i] = resp.ranges(static_cast<int>(i - lo));
-      return absl::OkStatus();
-    }));
-    for (v1::Split& s : engine::AlignSplits(path, header, ranges, scans,
-                                            static_cast<int>(splits.size()))) {
-      splits.push_back(std::move(s));
-    }
+    TS_ASSIGN_OR_RETURN(std::vector<v1::Split> aligned,
+                        AlignRanges(job, path, header, ranges, static_cast<int>(splits.size())));
+    for (v1::Split& s : aligned) splits.push_back(std::move(s));
   }
   return splits;
 }
 
-struct JobRunner::Job {
-  Job(std::string id, const v1::JobSpec& spec, ProgressFn progress,
-      const std::atomic<bool>* cancel)
-      : progress_fn(std::move(progress)), cancelled(cancel) {
-    outcome.job_id = std::move(id);
-    outcome.spec = spec;
-  }
-
-  absl::Status CheckCancelled() const {
-    if (cancelled != nullptr && cancelled->load()) {
-      return absl::CancelledError(absl::StrCat("job ", outcome.job_id, " was cancelled"));
-    }
-    return absl::OkStatus();
-  }
-
-  // Closes the running phase in the stats and reports the next one.
-  absl::Status StartPhase(const std::string& name) {
-    const absl::Time now = absl::Now();
-    absl::MutexLock lock(&mu);
-    if (!progress.phase.empty()) {
-      auto* phase = outcome.result.mutable_stats()->add_phases();
-      phase->set_name(progress.phase);
-      phase->set_seconds(absl::ToDoubleSeconds(now - phase_start));
-    }
-    phase_start = now;
-    progress.phase = name;
-    if (progress_fn) progress_fn(progress);
-    return CheckCancelled();
-  }
-
-  JobOutcome outcome;
-  std::vector<int> merged;  // per split: the last Stage merged
-
-  absl::Mutex mu;
-  JobProgress progress ABSL_GUARDED_BY(mu);
-  const ProgressFn progress_fn;
-  const std::atomic<bool>* const cancelled;  // may be null
-  absl::Time phase_start ABSL_GUARDED_BY(mu);
-};
-
 absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
                                           const v1::JobSpec& spec,
                                           const ProgressFn& progress,
-                                          const std::atomic<bool>* cancelled) {
-  Job job(job_id, spec, progress, cancelled);
+                                          const RunControl& control) {
+  Job job(job_id, spec, progress, control);
   JobOutcome& outcome = job.outcome;
   TS_ASSIGN_OR_RETURN(outcome.compiled, engine::CompileJob(spec.policy(), spec.kpis()));
   outcome.alive.assign(workers_.size(), true);
 
   TS_RETURN_IF_ERROR(job.StartPhase("plan"));
-  TS_ASSIGN_OR_RETURN(outcome.splits, PlanSplits(spec, *outcome.compiled, *outcome.traffic));
+  TS_ASSIGN_OR_RETURN(outcome.splits, PlanSplits(job));
   PlaceSplits(outcome);
   job.merged.assign(outcome.splits.size(), kPlanned);
-  {
-    absl::MutexLock lock(&job.mu);
-    job.progress.splits_total = static_cast<int>(outcome.splits.size());
-  }
+  job.progress.splits_total = static_cast<int>(outcome.splits.size());
 
   TS_RETURN_IF_ERROR(job.StartPhase("load"));
   TS_ASSIGN_OR_RETURN(std::vector<engine::CriterionStatsAcc> stats, Load(job));
@@ -273,10 +304,7 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
   stats_out.set_bytes_to_workers(outcome.traffic->sent);
   stats_out.set_bytes_from_workers(outcome.traffic->received);
   job.StartPhase("done").IgnoreError();  // finished: too late to cancel
-  {
-    absl::MutexLock lock(&job.mu);
-    stats_out.set_bytes(job.progress.bytes);
-  }
+  stats_out.set_bytes(job.progress.bytes);
   return std::move(job.outcome);
 }
 
@@ -304,8 +332,16 @@ std::vector<int32_t> JobRunner::SplitsOn(const JobOutcome& outcome, size_t w) co
   return out;
 }
 
-absl::Status JobRunner::OnWorkerFailure(JobOutcome& outcome, size_t w,
-                                        const absl::Status& status) {
+absl::Status JobRunner::OnWorkerFailure(JobOutcome& outcome, const RunControl& control,
+                                        size_t w, const absl::Status& status) {
+  // A job stopped from outside: the call's error is a consequence.
+  if (control.cancel != nullptr && control.cancel->cancelled()) {
+    return absl::CancelledError(absl::StrCat("job ", outcome.job_id, " was cancelled"));
+  }
+  if (absl::Now() >= control.deadline) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("job ", outcome.job_id, " did not finish before its deadline"));
+  }
   const bool lost = absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
   const bool forgot = absl::IsFailedPrecondition(status);
   if (!lost && !forgot) return status;  // bad input or a bug: final
@@ -326,7 +362,40 @@ absl::Status JobRunner::OnWorkerFailure(JobOutcome& outcome, size_t w,
   return absl::OkStatus();
 }
 
-absl::Status JobRunner::Rebuild(JobOutcome& outcome, size_t w, const std::vector<int>& merged) {
+absl::Status JobRunner::Replay(JobOutcome& outcome, const RunControl& control, int32_t s,
+                               int stage) {
+  WorkerClient& worker = *workers_[static_cast<size_t>(outcome.split_worker[static_cast<size_t>(s)])];
+  const CallPolicy calls = Calls(control, outcome.traffic.get());
+  auto call = [&](auto method, auto request) {
+    const int64_t sent = static_cast<int64_t>(request.ByteSizeLong());
+    auto reply = CallAndWait(worker, method, std::move(request),
+                             CallOptions{calls.Deadline(), control.cancel});
+    outcome.traffic->sent += sent;
+    if (reply.ok()) outcome.traffic->received += static_cast<int64_t>(reply->ByteSizeLong());
+    return reply.status();
+  };
+  v1::LoadRequest load;
+  load.set_job_id(outcome.job_id);
+  *load.mutable_spec() = outcome.spec;
+  *load.add_splits() = outcome.splits[static_cast<size_t>(s)];
+  TS_RETURN_IF_ERROR(call(&WorkerClient::Load, std::move(load)));
+  if (stage >= kScored) {
+    v1::ScoreRequest score;
+    score.set_job_id(outcome.job_id);
+    score.add_splits(s);
+    for (const auto& p : outcome.params) *score.add_criteria() = p;
+    TS_RETURN_IF_ERROR(call(&WorkerClient::Score, std::move(score)));
+  }
+  if (stage >= kAssigned) {
+    v1::AssignRequest assign = AssignTemplate(outcome);
+    assign.add_splits(s);
+    TS_RETURN_IF_ERROR(call(&WorkerClient::Assign, std::move(assign)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobRunner::Rebuild(JobOutcome& outcome, const RunControl& control, size_t w,
+                                const std::vector<int>& merged) {
   // Moves the splits of worker `v` off it if it is dead (least loaded live
   // worker first) and returns them: their state there is gone either way.
   auto release_worker = [&](size_t v) {
@@ -344,89 +413,62 @@ absl::Status JobRunner::Rebuild(JobOutcome& outcome, size_t w, const std::vector
     }
     return splits;
   };
-  // Replays one split on its owner: load, then score and assign where
-  // those results were merged already (the replayed results are dropped).
-  auto replay = [&](int32_t s) -> absl::Status {
-    WorkerClient& worker = *workers_[static_cast<size_t>(outcome.split_worker[static_cast<size_t>(s)])];
-    const int stage = merged[static_cast<size_t>(s)];
-    v1::LoadRequest load;
-    load.set_job_id(outcome.job_id);
-    *load.mutable_spec() = outcome.spec;
-    *load.add_splits() = outcome.splits[static_cast<size_t>(s)];
-    auto loaded = worker.Load(load, Deadline());
-    outcome.traffic->Count(load, loaded);
-    TS_RETURN_IF_ERROR(loaded.status());
-    if (stage >= kScored) {
-      v1::ScoreRequest score;
-      score.set_job_id(outcome.job_id);
-      score.add_splits(s);
-      for (const auto& p : outcome.params) *score.add_criteria() = p;
-      auto scored = worker.Score(score, Deadline());
-      outcome.traffic->Count(score, scored);
-      TS_RETURN_IF_ERROR(scored.status());
-    }
-    if (stage >= kAssigned) {
-      v1::AssignRequest assign = AssignTemplate(outcome);
-      assign.add_splits(s);
-      auto assigned = worker.Assign(assign, Deadline());
-      outcome.traffic->Count(assign, assigned);
-      TS_RETURN_IF_ERROR(assigned.status());
-    }
-    return absl::OkStatus();
-  };
-
+  // One split at a time: recovery is rare, and simple beats fast here.
   std::deque<int32_t> todo;
   for (int32_t s : release_worker(w)) todo.push_back(s);
   while (!todo.empty()) {
     const int32_t s = todo.front();
     todo.pop_front();
-    if (merged[static_cast<size_t>(s)] < kLoaded) continue;  // nothing to rebuild yet
+    const int stage = merged[static_cast<size_t>(s)];
+    if (stage < kLoaded) continue;  // nothing to rebuild yet
     const size_t owner = static_cast<size_t>(outcome.split_worker[static_cast<size_t>(s)]);
-    absl::Status st = replay(s);
+    absl::Status st = Replay(outcome, control, s, stage);
     if (st.ok()) continue;
     // The new owner failed too: everything it held must be rebuilt.
-    TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, owner, st));
+    TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, control, owner, st));
     for (int32_t t : release_worker(owner)) todo.push_back(t);
   }
   return absl::OkStatus();
 }
 
-template <typename Response>
+template <typename Request, typename Response>
 absl::StatusOr<std::vector<Response>> JobRunner::RunPhase(
-    Job& job, Stage stage,
-    const std::function<absl::StatusOr<Response>(WorkerClient&, const std::vector<int32_t>&)>& call) {
+    Job& job, Stage stage, WorkerMethod<Request, Response> method,
+    const std::function<Request(const std::vector<int32_t>&)>& request) {
   JobOutcome& outcome = job.outcome;
   std::vector<Response> done;
   while (true) {
-    // One unit per live worker: its splits not yet merged at this stage.
-    std::vector<std::pair<size_t, std::vector<int32_t>>> units;
+    TS_RETURN_IF_ERROR(job.CheckStopped());
+    FanOut fan(workers_, Limits(1), Calls(job.control, outcome.traffic.get()));
+    std::vector<std::pair<size_t, absl::Status>> failed;
+    // One call per live worker: its splits not yet merged at this stage.
     for (size_t w = 0; w < workers_.size(); ++w) {
       if (!outcome.alive[w]) continue;
       std::vector<int32_t> todo;
       for (int32_t s : SplitsOn(outcome, w)) {
         if (job.merged[static_cast<size_t>(s)] < stage) todo.push_back(s);
       }
-      if (!todo.empty()) units.emplace_back(w, std::move(todo));
+      if (todo.empty()) continue;
+      fan.Call<Request, Response>(
+          w, method, request(todo), [&, w, todo](absl::StatusOr<Response> reply) {
+            if (!reply.ok()) {
+              failed.emplace_back(w, reply.status());
+              return;
+            }
+            for (int32_t s : todo) job.merged[static_cast<size_t>(s)] = stage;
+            done.push_back(*std::move(reply));
+          });
     }
-    if (units.empty()) return done;
-    TS_RETURN_IF_ERROR(job.CheckCancelled());
-    std::vector<absl::StatusOr<Response>> results(units.size(), absl::UnknownError("not run"));
-    FanOut(static_cast<int>(units.size()), [&](int u) {
-      results[static_cast<size_t>(u)] =
-          call(*workers_[units[static_cast<size_t>(u)].first], units[static_cast<size_t>(u)].second);
-      return absl::OkStatus();
-    }).IgnoreError();
-    std::vector<size_t> failed;
-    for (size_t u = 0; u < units.size(); ++u) {
-      if (results[u].ok()) {
-        for (int32_t s : units[u].second) job.merged[static_cast<size_t>(s)] = stage;
-        done.push_back(*std::move(results[u]));
-      } else {
-        TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, units[u].first, results[u].status()));
-        failed.push_back(units[u].first);
-      }
+    const absl::Status ran = fan.Run();
+    TS_RETURN_IF_ERROR(job.CheckStopped());
+    TS_RETURN_IF_ERROR(ran);
+    if (failed.empty()) return done;
+    for (const auto& [w, status] : failed) {
+      TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, job.control, w, status));
     }
-    for (size_t w : failed) TS_RETURN_IF_ERROR(Rebuild(outcome, w, job.merged));
+    for (const auto& [w, status] : failed) {
+      TS_RETURN_IF_ERROR(Rebuild(outcome, job.control, w, job.merged));
+    }
   }
 }
 
@@ -435,58 +477,42 @@ absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job)
   // per split and a split is the unit of any retry.
   JobOutcome& outcome = job.outcome;
   std::vector<std::optional<v1::LoadResponse>> per_split(outcome.splits.size());
-  const int per_worker = LoadCallsPerWorker();
   while (true) {
-    std::vector<std::vector<int32_t>> queues(workers_.size());
-    for (size_t s = 0; s < outcome.splits.size(); ++s) {
-      if (job.merged[s] < kLoaded) queues[static_cast<size_t>(outcome.split_worker[s])].push_back(static_cast<int32_t>(s));
-    }
-    std::vector<size_t> lanes;  // a worker index per concurrent caller
-    for (size_t w = 0; w < workers_.size(); ++w) {
-      const int here = std::min<int>(per_worker, static_cast<int>(queues[w].size()));
-      for (int l = 0; l < here; ++l) lanes.push_back(w);
-    }
-    if (lanes.empty()) break;
-    TS_RETURN_IF_ERROR(job.CheckCancelled());
-    std::vector<std::atomic<size_t>> next(workers_.size());
+    TS_RETURN_IF_ERROR(job.CheckStopped());
+    FanOut fan(workers_, Limits(LoadCallsPerWorker()), Calls(job.control, outcome.traffic.get()));
     std::vector<absl::Status> worker_error(workers_.size());
-    absl::Mutex error_mu;
-    FanOut(static_cast<int>(lanes.size()), [&](int lane) {
-      const size_t w = lanes[static_cast<size_t>(lane)];
-      while (true) {
-        {
-          absl::MutexLock lock(&error_mu);
-          if (!worker_error[w].ok()) break;  // stop feeding a failing worker
-        }
-        if (!job.CheckCancelled().ok()) break;
-        const size_t i = next[w].fetch_add(1);
-        if (i >= queues[w].size()) break;
-        const size_t s = static_cast<size_t>(queues[w][i]);
-        v1::LoadRequest req;
-        req.set_job_id(outcome.job_id);
-        *req.mutable_spec() = outcome.spec;
-        *req.add_splits() = outcome.splits[s];
-        auto resp = workers_[w]->Load(req, Deadline());
-        outcome.traffic->Count(req, resp);
-        if (!resp.ok()) {
-          absl::MutexLock lock(&error_mu);
-          if (worker_error[w].ok()) worker_error[w] = resp.status();
-          break;
-        }
-        absl::MutexLock lock(&job.mu);
-        ++job.progress.splits_done;
-        job.progress.rows += resp->rows();
-        job.progress.bytes += resp->bytes();
-        per_split[s] = *std::move(resp);
-        job.merged[s] = kLoaded;
-        if (job.progress_fn) job.progress_fn(job.progress);
-      }
-      return absl::OkStatus();
-    }).IgnoreError();
+    bool any = false;
+    for (size_t s = 0; s < outcome.splits.size(); ++s) {
+      if (job.merged[s] >= kLoaded) continue;
+      any = true;
+      const size_t w = static_cast<size_t>(outcome.split_worker[s]);
+      v1::LoadRequest req;
+      req.set_job_id(outcome.job_id);
+      *req.mutable_spec() = outcome.spec;
+      *req.add_splits() = outcome.splits[s];
+      fan.Call<v1::LoadRequest, v1::LoadResponse>(
+          w, &WorkerClient::Load, std::move(req), [&, s, w](absl::StatusOr<v1::LoadResponse> resp) {
+            if (!resp.ok()) {
+              if (worker_error[w].ok()) worker_error[w] = resp.status();
+              fan.Forget(w);  // stop feeding a failing worker
+              return;
+            }
+            ++job.progress.splits_done;
+            job.progress.rows += resp->rows();
+            job.progress.bytes += resp->bytes();
+            per_split[s] = *std::move(resp);
+            job.merged[s] = kLoaded;
+            if (job.progress_fn) job.progress_fn(job.progress);
+          });
+    }
+    if (!any) break;
+    const absl::Status ran = fan.Run();
+    TS_RETURN_IF_ERROR(job.CheckStopped());
+    TS_RETURN_IF_ERROR(ran);
     for (size_t w = 0; w < workers_.size(); ++w) {
       if (worker_error[w].ok()) continue;
-      TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, w, worker_error[w]));
-      TS_RETURN_IF_ERROR(Rebuild(outcome, w, job.merged));
+      TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, job.control, w, worker_error[w]));
+      TS_RETURN_IF_ERROR(Rebuild(outcome, job.control, w, job.merged));
     }
   }
   // Merged per split, once, in split order.
@@ -503,16 +529,14 @@ absl::StatusOr<JobRunner::ScoreTotals> JobRunner::Score(Job& job) {
   const JobOutcome& outcome = job.outcome;
   TS_ASSIGN_OR_RETURN(
       std::vector<v1::ScoreResponse> scored,
-      RunPhase<v1::ScoreResponse>(job, kScored, [&](WorkerClient& worker,
-                                                    const std::vector<int32_t>& splits) {
-        v1::ScoreRequest req;
-        req.set_job_id(outcome.job_id);
-        for (int32_t s : splits) req.add_splits(s);
-        for (const auto& p : outcome.params) *req.add_criteria() = p;
-        auto resp = worker.Score(req, Deadline());
-        outcome.traffic->Count(req, resp);
-        return resp;
-      }));
+      (RunPhase<v1::ScoreRequest, v1::ScoreResponse>(
+          job, kScored, &WorkerClient::Score, [&](const std::vector<int32_t>& splits) {
+            v1::ScoreRequest req;
+            req.set_job_id(outcome.job_id);
+            for (int32_t s : splits) req.add_splits(s);
+            for (const auto& p : outcome.params) *req.add_criteria() = p;
+            return req;
+          })));
   ScoreTotals totals;
   bool first = true;
   for (const v1::ScoreResponse& r : scored) {
@@ -546,43 +570,44 @@ absl::StatusOr<std::vector<v1::ProbeResult>> JobRunner::ProbeAll(
   // A round is asked of every live worker; if one is lost, its splits are
   // rebuilt elsewhere and the whole round is asked again.
   while (true) {
-    TS_RETURN_IF_ERROR(job.CheckCancelled());
-    std::vector<size_t> owners;
-    std::vector<std::vector<int32_t>> splits;
+    TS_RETURN_IF_ERROR(job.CheckStopped());
+    FanOut fan(workers_, Limits(1), Calls(job.control, outcome.traffic.get()));
+    std::vector<std::optional<v1::ProbeResponse>> responses(workers_.size());
+    std::vector<std::pair<size_t, absl::Status>> failed;
+    absl::Status error;
     for (size_t w = 0; w < workers_.size(); ++w) {
-      std::vector<int32_t> mine = SplitsOn(outcome, w);
-      if (outcome.alive[w] && !mine.empty()) {
-        owners.push_back(w);
-        splits.push_back(std::move(mine));
-      }
-    }
-    std::vector<absl::StatusOr<v1::ProbeResponse>> responses(owners.size(),
-                                                             absl::UnknownError("not run"));
-    FanOut(static_cast<int>(owners.size()), [&](int a) {
+      const std::vector<int32_t> mine = SplitsOn(outcome, w);
+      if (!outcome.alive[w] || mine.empty()) continue;
       v1::ProbeRequest req;
       req.set_job_id(outcome.job_id);
-      for (int32_t s : splits[static_cast<size_t>(a)]) req.add_splits(s);
+      for (int32_t s : mine) req.add_splits(s);
       for (const auto& p : probes) *req.add_probes() = p;
-      responses[static_cast<size_t>(a)] = workers_[owners[static_cast<size_t>(a)]]->Probe(req, Deadline());
-      outcome.traffic->Count(req, responses[static_cast<size_t>(a)]);
-      return absl::OkStatus();
-    }).IgnoreError();
-    bool retry = false;
-    for (size_t a = 0; a < owners.size(); ++a) {
-      if (responses[a].ok()) {
-        if (responses[a]->results_size() != static_cast<int>(probes.size())) {
-          return absl::InternalError(absl::StrCat(workers_[owners[a]]->name(),
-                                                  ": wrong number of probe results"));
-        }
-        continue;
-      }
-      TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, owners[a], responses[a].status()));
-      TS_RETURN_IF_ERROR(Rebuild(outcome, owners[a], job.merged));
-      retry = true;
+      fan.Call<v1::ProbeRequest, v1::ProbeResponse>(
+          w, &WorkerClient::Probe, std::move(req), [&, w](absl::StatusOr<v1::ProbeResponse> r) {
+            if (!r.ok()) {
+              failed.emplace_back(w, r.status());
+            } else if (r->results_size() != static_cast<int>(probes.size())) {
+              error = absl::InternalError(
+                  absl::StrCat(workers_[w]->name(), ": wrong number of probe results"));
+            } else {
+              responses[w] = *std::move(r);
+            }
+          });
     }
-    if (retry) continue;
+    const absl::Status ran = fan.Run();
+    TS_RETURN_IF_ERROR(job.CheckStopped());
+    TS_RETURN_IF_ERROR(ran);
+    TS_RETURN_IF_ERROR(error);
+    for (const auto& [w, status] : failed) {
+      TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, job.control, w, status));
+      TS_RETURN_IF_ERROR(Rebuild(outcome, job.control, w, job.merged));
+    }
+    if (!failed.empty()) continue;
+    // Merged in worker order, whatever order the replies came in.
     std::vector<v1::ProbeResult> merged;
-    for (auto& r : responses) MergeResults(merged, *std::move(r));
+    for (auto& r : responses) {
+      if (r.has_value()) MergeResults(merged, *std::move(r));
+    }
     for (auto& m : merged) std::sort(m.mutable_sample()->begin(), m.mutable_sample()->end());
     return merged;
   }
@@ -615,14 +640,12 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
   const engine::CompiledPolicy& policy = compiled.policy;
   TS_ASSIGN_OR_RETURN(
       std::vector<v1::AssignResponse> assigned,
-      RunPhase<v1::AssignResponse>(job, kAssigned, [&](WorkerClient& worker,
-                                                       const std::vector<int32_t>& splits) {
-        v1::AssignRequest req = AssignTemplate(outcome);
-        for (int32_t s : splits) req.add_splits(s);
-        auto resp = worker.Assign(req, Deadline());
-        outcome.traffic->Count(req, resp);
-        return resp;
-      }));
+      (RunPhase<v1::AssignRequest, v1::AssignResponse>(
+          job, kAssigned, &WorkerClient::Assign, [&](const std::vector<int32_t>& splits) {
+            v1::AssignRequest req = AssignTemplate(outcome);
+            for (int32_t s : splits) req.add_splits(s);
+            return req;
+          })));
 
   v1::JobResult& result = outcome.result;
   result.clear_tiers();  // a repeated assign replaces the last one's
@@ -714,7 +737,7 @@ absl::Status JobRunner::AssignAndPublish(Job& job) {
 }
 
 absl::Status JobRunner::Republish(JobOutcome& outcome) {
-  Job job(outcome.job_id, outcome.spec, nullptr, nullptr);
+  Job job(outcome.job_id, outcome.spec, nullptr, RunControl{});
   job.outcome = std::move(outcome);
   job.merged.assign(job.outcome.splits.size(), kScored);
   absl::Status st = AssignAndPublish(job);
@@ -729,17 +752,15 @@ v1::Publication JobRunner::Publish(Job& job) {
   publication.set_run_id(outcome.job_id);
   publication.set_alias(AliasOf(outcome.spec));
   const int buckets = common::RunStore::BucketCount(outcome.result.customers());
-  auto written = RunPhase<v1::PublishResponse>(
-      job, kPublished, [&](WorkerClient& worker, const std::vector<int32_t>& splits) {
+  auto written = RunPhase<v1::PublishRequest, v1::PublishResponse>(
+      job, kPublished, &WorkerClient::Publish, [&](const std::vector<int32_t>& splits) {
         v1::PublishRequest req;
         req.set_job_id(outcome.job_id);
         for (int32_t s : splits) req.add_splits(s);
         req.set_run_id(outcome.job_id);
         req.set_buckets(buckets);
         req.set_unpublished_ttl_ms(absl::ToInt64Milliseconds(options_.unpublished_ttl));
-        auto resp = worker.Publish(req, Deadline());
-        outcome.traffic->Count(req, resp);
-        return resp;
+        return req;
       });
   if (!written.ok()) {
     publication.set_error(std::string(written.status().message()));
@@ -782,54 +803,62 @@ v1::Publication JobRunner::Publish(Job& job) {
 
 absl::Status JobRunner::ExportResults(
     JobOutcome& outcome, bool explain,
-    const std::function<absl::Status(const std::string&)>& sink) {
-  // A pipeline: up to `window` splits are being formatted by workers while
-  // the sink writes the oldest one, so formatting and writing overlap.
-  const size_t window = static_cast<size_t>(std::max(1, options_.export_calls_per_worker)) *
-                        workers_.size();
-  auto fetch = [&](size_t split, size_t owner) {
-    return std::async(std::launch::async, [&, split, owner]() -> absl::StatusOr<v1::ExportResponse> {
-      v1::ExportRequest req;
-      req.set_job_id(outcome.job_id);
-      req.set_split_index(static_cast<int32_t>(split));
-      req.set_explain(explain);
-      return workers_[owner]->Export(req, Deadline());
-    });
+    const std::function<absl::Status(const std::string&)>& sink, const RunControl& control) {
+  // A pipeline: up to `window` splits are being formatted by workers or wait
+  // to be written while the sink writes the oldest, so formatting and
+  // writing overlap and memory stays bounded.
+  const size_t n = outcome.splits.size();
+  const size_t window =
+      static_cast<size_t>(std::max(1, options_.export_calls_per_worker)) * workers_.size();
+  const std::vector<int> all_merged(n, kAssigned);
+  FanOut fan(workers_, Limits(options_.export_calls_per_worker), Calls(control, nullptr));
+  std::map<size_t, std::string> ready;  // formatted, waiting for their turn
+  size_t next_to_fetch = 0;
+  size_t next_to_write = 0;
+  absl::Status error;
+  auto fail = [&](absl::Status st) {
+    if (error.ok()) error = std::move(st);
+    fan.Abort();
   };
-  struct InFlight {
-    size_t split;
-    size_t owner;
-    std::future<absl::StatusOr<v1::ExportResponse>> result;
+  std::function<void(size_t)> fetch = [&](size_t split) {
+    const size_t owner = static_cast<size_t>(outcome.split_worker[split]);
+    v1::ExportRequest req;
+    req.set_job_id(outcome.job_id);
+    req.set_split_index(static_cast<int32_t>(split));
+    req.set_explain(explain);
+    fan.Call<v1::ExportRequest, v1::ExportResponse>(
+        owner, &WorkerClient::Export, std::move(req),
+        [&, split, owner](absl::StatusOr<v1::ExportResponse> chunk) {
+          if (!error.ok()) return;
+          if (!chunk.ok()) {
+            // Rebuild the owner's splits elsewhere (unless another reply
+            // did already) and ask the new owner.
+            if (outcome.alive[owner] || absl::IsFailedPrecondition(chunk.status())) {
+              absl::Status st = OnWorkerFailure(outcome, control, owner, chunk.status());
+              if (st.ok()) st = Rebuild(outcome, control, owner, all_merged);
+              if (!st.ok()) return fail(std::move(st));
+            }
+            return fetch(split);
+          }
+          ready[split] = std::move(*chunk->mutable_csv());
+          for (auto it = ready.find(next_to_write); it != ready.end();
+               it = ready.find(next_to_write)) {
+            absl::Status written = sink(it->second);
+            if (!written.ok()) return fail(std::move(written));
+            ready.erase(it);
+            ++next_to_write;
+            if (next_to_fetch < n) fetch(next_to_fetch++);
+          }
+        });
   };
-  std::deque<InFlight> in_flight;
-  const std::vector<int> all_merged(outcome.splits.size(), kAssigned);
-  size_t next = 0;
-  while (next < outcome.splits.size() || !in_flight.empty()) {
-    while (next < outcome.splits.size() && in_flight.size() < window) {
-      const size_t owner = static_cast<size_t>(outcome.split_worker[next]);
-      in_flight.push_back({next, owner, fetch(next, owner)});
-      ++next;
-    }
-    InFlight head = std::move(in_flight.front());
-    in_flight.pop_front();
-    absl::StatusOr<v1::ExportResponse> chunk = head.result.get();
-    while (!chunk.ok()) {
-      // Rebuild the owner's splits elsewhere and ask the new owner.
-      absl::Status st = OnWorkerFailure(outcome, head.owner, chunk.status());
-      if (st.ok()) st = Rebuild(outcome, head.owner, all_merged);
-      if (!st.ok()) {
-        for (auto& f : in_flight) f.result.wait();  // they borrow this frame
-        return st;
-      }
-      head.owner = static_cast<size_t>(outcome.split_worker[head.split]);
-      chunk = fetch(head.split, head.owner).get();
-    }
-    absl::Status written = sink(chunk->csv());
-    if (!written.ok()) {
-      for (auto& f : in_flight) f.result.wait();
-      return written;
-    }
+  while (next_to_fetch < std::min(n, window)) fetch(next_to_fetch++);
+  const absl::Status ran = fan.Run();
+  TS_RETURN_IF_ERROR(error);
+  if (control.cancel != nullptr && control.cancel->cancelled()) {
+    return absl::CancelledError("export cancelled");
   }
+  TS_RETURN_IF_ERROR(ran);
+  if (next_to_write != n) return absl::InternalError("export ended before its last split");
   return absl::OkStatus();
 }
 
@@ -845,23 +874,34 @@ absl::StatusOr<std::string> JobRunner::Fingerprint(const v1::JobSpec& spec) {
     coded.SetSerializationDeterministic(true);
     key.SerializeToCodedStream(&coded);
   }
+  std::vector<absl::StatusOr<v1::ScanResponse>> scans(static_cast<size_t>(spec.inputs_size()),
+                                                      absl::UnknownError("not scanned"));
+  FanOut fan(workers_, Limits(1), Calls({}, nullptr, /*short_calls=*/true));
   for (int f = 0; f < spec.inputs_size(); ++f) {
     v1::ScanRequest head;
     head.set_path(spec.inputs(f));
-    TS_ASSIGN_OR_RETURN(v1::ScanResponse scan,
-                        workers_[static_cast<size_t>(f) % workers_.size()]->Scan(head, ShortDeadline()));
+    fan.Call<v1::ScanRequest, v1::ScanResponse>(
+        static_cast<size_t>(f) % workers_.size(), &WorkerClient::Scan, std::move(head),
+        [&scans, f](absl::StatusOr<v1::ScanResponse> r) { scans[static_cast<size_t>(f)] = std::move(r); });
+  }
+  TS_RETURN_IF_ERROR(fan.Run());
+  for (int f = 0; f < spec.inputs_size(); ++f) {
+    TS_ASSIGN_OR_RETURN(const v1::ScanResponse& scan, scans[static_cast<size_t>(f)]);
     absl::StrAppend(&out, "\n", spec.inputs(f), "\n", scan.file_size(), "\n", scan.mtime_ns());
   }
   return out;
 }
 
 void JobRunner::Release(const std::string& job_id) {
-  v1::ReleaseRequest req;
-  req.set_job_id(job_id);
   // Best effort: a worker that is gone has nothing left to free.
-  FanOut(static_cast<int>(workers_.size()), [&](int w) {
-    return workers_[static_cast<size_t>(w)]->Release(req, ShortDeadline());
-  }).IgnoreError();
+  FanOut fan(workers_, Limits(1), Calls({}, nullptr, /*short_calls=*/true));
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    v1::ReleaseRequest req;
+    req.set_job_id(job_id);
+    fan.Call<v1::ReleaseRequest, v1::ReleaseResponse>(w, &WorkerClient::Release, std::move(req),
+                                                      [](absl::StatusOr<v1::ReleaseResponse>) {});
+  }
+  fan.Run().IgnoreError();
 }
 
 }  // namespace tierscore::coordinator

@@ -1,7 +1,6 @@
 #ifndef TIERSCORE_COORDINATOR_JOB_RUNNER_H_
 #define TIERSCORE_COORDINATOR_JOB_RUNNER_H_
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -10,9 +9,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "google/protobuf/message.h"
 #include "absl/time/time.h"
 #include "coordinator/cut_search.h"
+#include "coordinator/fan_out.h"
 #include "coordinator/worker_client.h"
 #include "common/store.h"
 #include "engine/int128.h"
@@ -28,6 +27,7 @@ struct JobRunnerOptions {
   int64_t split_bytes = 64 << 20;
   int load_calls_per_worker = 0;       // concurrent Load calls; <= 0: cores
   int export_calls_per_worker = 2;     // concurrent Export calls
+  int max_calls_per_job = 256;         // worker calls in flight for one job
   absl::Duration call_timeout = absl::Minutes(10);  // per worker call
   CutSearchOptions cut_search;
   // Where finished runs are published for lookups (borrowed; null: they
@@ -48,17 +48,14 @@ struct JobProgress {
 };
 using ProgressFn = std::function<void(const JobProgress&)>;
 
-// Bytes the coordinator sent to and received from workers for a job
-// (serialised request and response sizes). Thread-safe.
-struct WorkerTraffic {
-  std::atomic<int64_t> sent{0};
-  std::atomic<int64_t> received{0};
-
-  template <typename Response>
-  void Count(const google::protobuf::Message& request, const absl::StatusOr<Response>& response) {
-    sent += static_cast<int64_t>(request.ByteSizeLong());
-    if (response.ok()) received += static_cast<int64_t>(response->ByteSizeLong());
-  }
+// How a job may be stopped from outside: both reach the worker calls in
+// flight, not only the next call.
+struct RunControl {
+  // Cancelling it stops the job with CANCELLED (borrowed; may be null; must
+  // outlive the call it is given to).
+  CancelScope* cancel = nullptr;
+  // Past it the job fails DEADLINE_EXCEEDED; no worker call outlives it.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 // A finished job: its result, and where its splits live for export.
@@ -99,6 +96,12 @@ struct JobOutcome {
 // result equals a run without faults. With no live worker left the job
 // fails UNAVAILABLE.
 //
+// Threads: the calling thread drives the job. Worker calls are asynchronous
+// (FanOut): at most `load_calls_per_worker` (load) or one per worker
+// (other phases) and `max_calls_per_job` in all are in flight, and their
+// replies are merged on the calling thread; no thread is started per call
+// or per worker.
+//
 // Thread-safe: Run may be called for several jobs at once. The workers are
 // borrowed and must outlive the runner.
 //
@@ -110,11 +113,12 @@ class JobRunner {
   static absl::StatusOr<std::unique_ptr<JobRunner>> Create(
       std::vector<WorkerClient*> workers, const JobRunnerOptions& options);
 
-  // Runs the job. `cancelled`, when given, is polled between calls; once it
-  // is true the job stops with CANCELLED (the caller releases it).
+  // Runs the job; `progress` is called from this thread. Cancelled through
+  // `control`, it stops with CANCELLED once the calls in flight have
+  // answered (they are cancelled too); the caller releases it.
   absl::StatusOr<JobOutcome> Run(const std::string& job_id, const v1::JobSpec& spec,
                                  const ProgressFn& progress = nullptr,
-                                 const std::atomic<bool>* cancelled = nullptr);
+                                 const RunControl& control = {});
 
   // Assigns and publishes again a finished job whose splits the workers
   // still hold, for a publication that failed: against the alias's current
@@ -128,7 +132,8 @@ class JobRunner {
   // criterion's contribution. A lost worker's splits are rebuilt elsewhere
   // (which updates the outcome's placement).
   absl::Status ExportResults(JobOutcome& outcome, bool explain,
-                             const std::function<absl::Status(const std::string&)>& sink);
+                             const std::function<absl::Status(const std::string&)>& sink,
+                             const RunControl& control = {});
 
   // What makes two jobs' results equal: the policy, KPI spec and alias, and
   // each input's path, size and modification time (asked of a worker, which
@@ -153,17 +158,22 @@ class JobRunner {
   JobRunner(std::vector<WorkerClient*> workers, const JobRunnerOptions& options)
       : workers_(std::move(workers)), options_(options) {}
 
-  absl::Time Deadline() const { return absl::Now() + options_.call_timeout; }
-  // Release must not wait long on a worker that hangs.
-  absl::Time ShortDeadline() const {
-    return absl::Now() + std::min(options_.call_timeout, absl::Seconds(10));
-  }
+  // The options of a job's calls; `short_calls` for calls that must not wait
+  // long on a worker that hangs (release, fingerprint).
+  CallPolicy Calls(const RunControl& control, WorkerTraffic* traffic,
+                   bool short_calls = false) const;
+  FanOut::Limits Limits(int per_worker) const { return {per_worker, options_.max_calls_per_job}; }
   int LoadCallsPerWorker() const;
 
   // The phases, in order.
-  absl::StatusOr<std::vector<v1::Split>> PlanSplits(const v1::JobSpec& spec,
-                                                    const engine::CompiledJob& job,
-                                                    WorkerTraffic& traffic);
+  absl::StatusOr<std::vector<v1::Split>> PlanSplits(Job& job);
+  // Scans the inputs' headers (checked against the job) on the workers.
+  absl::StatusOr<std::vector<engine::CsvHeader>> ScanHeaders(Job& job);
+  // Aligns `ranges` of one file to line starts, scanned on the workers.
+  absl::StatusOr<std::vector<v1::Split>> AlignRanges(Job& job, const std::string& path,
+                                                     const engine::CsvHeader& header,
+                                                     const std::vector<v1::ByteRange>& ranges,
+                                                     int first_index);
   void PlaceSplits(JobOutcome& outcome);
   absl::StatusOr<std::vector<engine::CriterionStatsAcc>> Load(Job& job);
   absl::StatusOr<ScoreTotals> Score(Job& job);
@@ -185,17 +195,22 @@ class JobRunner {
   enum Stage { kPlanned = 0, kLoaded, kScored, kAssigned, kPublished };
   // OK when the failure of worker `w` with `status` can be recovered from
   // (and marks a lost worker dead); the error to fail the job with if not.
-  absl::Status OnWorkerFailure(JobOutcome& outcome, size_t w, const absl::Status& status);
+  // A job cancelled or past its deadline fails with that, whatever the call.
+  absl::Status OnWorkerFailure(JobOutcome& outcome, const RunControl& control, size_t w,
+                               const absl::Status& status);
   // Moves the splits of dead worker `w` to live workers (or keeps them on a
   // live `w`) and rebuilds them there up to merged[split].
-  absl::Status Rebuild(JobOutcome& outcome, size_t w, const std::vector<int>& merged);
-  // Runs `call` once per worker over its splits that are not yet merged at
-  // `stage`, recovering from lost workers, and returns the successful
-  // responses; marks the covered splits merged.
-  template <typename Response>
+  absl::Status Rebuild(JobOutcome& outcome, const RunControl& control, size_t w,
+                       const std::vector<int>& merged);
+  // Replays split `s` on its owner up to `stage` (replayed results dropped).
+  absl::Status Replay(JobOutcome& outcome, const RunControl& control, int32_t s, int stage);
+  // Sends `request(splits)` to every live worker for its splits not yet
+  // merged at `stage`, recovering from lost workers, and returns the
+  // successful responses; marks the covered splits merged.
+  template <typename Request, typename Response>
   absl::StatusOr<std::vector<Response>> RunPhase(
-      Job& job, Stage stage,
-      const std::function<absl::StatusOr<Response>(WorkerClient&, const std::vector<int32_t>&)>& call);
+      Job& job, Stage stage, WorkerMethod<Request, Response> method,
+      const std::function<Request(const std::vector<int32_t>&)>& request);
   std::vector<int32_t> SplitsOn(const JobOutcome& outcome, size_t w) const;
 
   std::vector<WorkerClient*> workers_;

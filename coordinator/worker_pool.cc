@@ -5,11 +5,11 @@
 
 #include <arpa/inet.h>
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "coordinator/grpc_worker_client.h"
-#include "grpc/health/v1/health.grpc.pb.h"
-#include "grpcpp/create_channel.h"
 
 namespace tierscore::coordinator {
 namespace {
@@ -64,15 +64,6 @@ WorkerPoolSeams DefaultWorkerPoolSeams() {
   WorkerPoolSeams seams;
   seams.connect = [](const std::string& address) -> std::shared_ptr<WorkerClient> {
     return GrpcWorkerClient::Create(address);
-  };
-  seams.healthy = [](const std::string& address, absl::Duration timeout) {
-    auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-    auto stub = grpc::health::v1::Health::NewStub(channel);
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    grpc::health::v1::HealthCheckResponse resp;
-    return stub->Check(&ctx, grpc::health::v1::HealthCheckRequest(), &resp).ok() &&
-           resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
   };
   seams.resolve = ResolveWithGetaddrinfo;
   return seams;
@@ -137,19 +128,46 @@ void WorkerPool::Resolve() {
 }
 
 void WorkerPool::Check() {
-  std::vector<std::string> addresses;
+  std::vector<std::pair<std::string, std::shared_ptr<WorkerClient>>> members;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [address, w] : workers_) addresses.push_back(address);
+    for (const auto& [address, w] : workers_) members.emplace_back(address, w.client);
   }
-  // Checked one by one, outside the lock: a hung worker costs its timeout.
-  for (const std::string& a : addresses) {
-    const bool ok = seams_.healthy(a, options_.check_timeout);
-    absl::MutexLock lock(&mu_);
-    auto it = workers_.find(a);
+  // All at once, outside the lock; the round waits for the slowest answer
+  // (at most the timeout).
+  struct Round {
+    absl::Mutex mu;
+    std::vector<std::optional<bool>> ok ABSL_GUARDED_BY(mu);
+    size_t pending ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto round = std::make_shared<Round>();
+  {
+    absl::MutexLock lock(&round->mu);
+    round->ok.resize(members.size());
+    round->pending = members.size();
+  }
+  const CallOptions options{absl::Now() + options_.check_timeout, nullptr};
+  for (size_t i = 0; i < members.size(); ++i) {
+    members[i].second->Check(options, [round, i](absl::Status st) {
+      absl::MutexLock lock(&round->mu);
+      round->ok[i] = st.ok();
+      --round->pending;
+    });
+  }
+  std::vector<std::optional<bool>> ok;
+  {
+    absl::MutexLock lock(&round->mu);
+    round->mu.Await(absl::Condition(
+        +[](Round* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu) { return r->pending == 0; },
+        round.get()));
+    ok = round->ok;
+  }
+  absl::MutexLock lock(&mu_);
+  for (size_t i = 0; i < members.size(); ++i) {
+    auto it = workers_.find(members[i].first);
     if (it == workers_.end()) continue;
     Worker& w = it->second;
-    if (ok) {
+    if (ok[i].value_or(false)) {
       w.healthy = true;
       w.failures = 0;
     } else if (++w.failures >= options_.failures_to_drop || !w.healthy) {

@@ -28,19 +28,20 @@ struct WorkerPoolOptions {
   std::function<void(int healthy, int total)> on_checked;
 };
 
-// The seams a pool talks to the world through; the defaults use gRPC
-// (grpc.health.v1 Check) and getaddrinfo.
+// The seams a pool talks to the world through; the defaults use gRPC and
+// getaddrinfo. Health checks go through the client (WorkerClient::Check),
+// on the connection its phases use.
 struct WorkerPoolSeams {
   std::function<std::shared_ptr<WorkerClient>(const std::string& address)> connect;
-  // True when the worker at `address` answers SERVING within `timeout`.
-  std::function<bool(const std::string& address, absl::Duration timeout)> healthy;
   // "name:port" -> "ip:port" addresses.
   std::function<absl::StatusOr<std::vector<std::string>>(const std::string& name_port)> resolve;
 };
 WorkerPoolSeams DefaultWorkerPoolSeams();
 
 // Worker membership: resolves the targets, health-checks every member on a
-// background thread and hands out the healthy ones. A worker that fails its
+// background thread (all at once, asynchronously, so a hung worker costs
+// one timeout per round, not one per worker) and hands out the healthy
+// ones. A worker that fails its
 // checks is left out of new jobs and comes back when it passes again (a
 // restarted worker under the same address rejoins). Clients are shared: a
 // job keeps using the ones it was given even if the pool drops them.

@@ -25,7 +25,7 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::Loop() {
   while (true) {
-    std::function<void()> task;
+    absl::AnyInvocable<void()> task;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -41,7 +41,7 @@ void ThreadPool::Loop() {
   }
 }
 
-void ThreadPool::Schedule(std::function<void()> task) {
+void ThreadPool::Schedule(absl::AnyInvocable<void()> task) {
   absl::MutexLock lock(&mu_);
   queue_.push_back(std::move(task));
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 
 namespace tierscore::engine {
@@ -29,13 +30,13 @@ class ThreadPool {
   void ParallelFor(int n, const std::function<void(int)>& fn);
 
   // Runs `task` on a pool thread later (first in, first out).
-  void Schedule(std::function<void()> task);
+  void Schedule(absl::AnyInvocable<void()> task);
 
  private:
   void Loop();
 
   absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<absl::AnyInvocable<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

@@ -813,16 +813,16 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
   return response;
 }
 
-absl::Status WorkerCore::Release(const v1::ReleaseRequest& request) {
+absl::StatusOr<v1::ReleaseResponse> WorkerCore::Release(const v1::ReleaseRequest& request) {
   std::shared_ptr<Job> job;
   {
     absl::MutexLock lock(&mu_);
     auto it = jobs_.find(request.job_id());
-    if (it == jobs_.end()) return absl::OkStatus();
+    if (it == jobs_.end()) return v1::ReleaseResponse();
     job = std::move(it->second);
     jobs_.erase(it);
   }
-  return absl::OkStatus();  // memory goes with the last reference
+  return v1::ReleaseResponse();  // memory goes with the last reference
 }
 
 }  // namespace tierscore::worker

@@ -54,7 +54,7 @@ class WorkerCore {
   absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& request);
   absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest& request);
   // Frees the job's memory. Unknown jobs are fine (idempotent).
-  absl::Status Release(const v1::ReleaseRequest& request);
+  absl::StatusOr<v1::ReleaseResponse> Release(const v1::ReleaseRequest& request);
 
   // Jobs currently held (for tests and metrics).
   size_t JobCount() const;

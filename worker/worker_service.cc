@@ -98,11 +98,8 @@ grpc::ServerUnaryReactor* WorkerService::Publish(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* WorkerService::Release(grpc::CallbackServerContext* ctx,
                                                  const v1::ReleaseRequest* req,
                                                  v1::ReleaseResponse* resp) {
-  return Run("Release", ctx, req, resp, [this](const v1::ReleaseRequest& r) -> absl::StatusOr<v1::ReleaseResponse> {
-    absl::Status st = core_->Release(r);
-    if (!st.ok()) return st;
-    return v1::ReleaseResponse();
-  });
+  return Run("Release", ctx, req, resp,
+             [this](const v1::ReleaseRequest& r) { return core_->Release(r); });
 }
 
 }  // namespace tierscore::worker

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/worker_fakes.h"
 
 namespace tierscore::coordinator {
 namespace {
@@ -22,7 +23,7 @@ enum class Fault { kDies, kHangs, kRestarts };
 
 // An in-process worker that fails on the `nth` call of `phase` and, for
 // kDies and kHangs, on every call after it.
-class FaultyWorker : public WorkerClient {
+class FaultyWorker : public testing::WorkerDecorator<FaultyWorker> {
  public:
   // `store` (borrowed; may be null) is where its cores publish.
   FaultyWorker(std::string phase, int nth, Fault fault, common::Store* store = nullptr)
@@ -34,34 +35,29 @@ class FaultyWorker : public WorkerClient {
   std::string name() const override { return "faulty"; }
   bool tripped() const { return tripped_.load(); }
 
-  absl::StatusOr<v1::ScanResponse> Scan(const v1::ScanRequest& r, absl::Time d) override {
-    return Route<v1::ScanResponse>("scan", [&](WorkerClient& w) { return w.Scan(r, d); });
-  }
-  absl::StatusOr<v1::LoadResponse> Load(const v1::LoadRequest& r, absl::Time d) override {
-    return Route<v1::LoadResponse>("load", [&](WorkerClient& w) { return w.Load(r, d); });
-  }
-  absl::StatusOr<v1::ScoreResponse> Score(const v1::ScoreRequest& r, absl::Time d) override {
-    return Route<v1::ScoreResponse>("score", [&](WorkerClient& w) { return w.Score(r, d); });
-  }
-  absl::StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest& r, absl::Time d) override {
-    return Route<v1::ProbeResponse>("probe", [&](WorkerClient& w) { return w.Probe(r, d); });
-  }
-  absl::StatusOr<v1::AssignResponse> Assign(const v1::AssignRequest& r, absl::Time d) override {
-    return Route<v1::AssignResponse>("assign", [&](WorkerClient& w) { return w.Assign(r, d); });
-  }
-  absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest& r, absl::Time d) override {
-    return Route<v1::ExportResponse>("export", [&](WorkerClient& w) { return w.Export(r, d); });
-  }
-  absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest& r, absl::Time d) override {
-    return Route<v1::PublishResponse>("publish", [&](WorkerClient& w) { return w.Publish(r, d); });
-  }
-  absl::Status Release(const v1::ReleaseRequest& r, absl::Time d) override {
-    return Route<v1::ReleaseResponse>("release", [&](WorkerClient& w) -> absl::StatusOr<v1::ReleaseResponse> {
-             absl::Status st = w.Release(r, d);
-             if (!st.ok()) return st;
-             return v1::ReleaseResponse();
-           })
-        .status();
+  template <typename Request, typename Response, typename Forward>
+  void Route(const std::string& phase, Request r, const CallOptions& o, Reply<Response> done,
+             Forward forward) {
+    WorkerClient* target;
+    {
+      absl::MutexLock lock(&mu_);
+      bool fail = tripped_ && fault_ != Fault::kRestarts;
+      if (!fail && phase == phase_ && ++calls_ == nth_) {
+        tripped_ = true;
+        fail = fault_ != Fault::kRestarts;
+        if (!fail) Restart();  // the call goes to a worker that knows nothing
+      }
+      if (fail) {
+        target = nullptr;
+      } else {
+        target = client_.get();
+      }
+    }
+    if (target == nullptr) {
+      done(Failure());
+      return;
+    }
+    forward(*target, std::move(r), o, std::move(done));
   }
 
  private:
@@ -74,23 +70,8 @@ class FaultyWorker : public WorkerClient {
       retired_clients_.push_back(std::move(client_));
     }
     core_ = worker::WorkerCore::Create({.threads = 1, .store = store_});
-    client_ = std::make_unique<InProcessWorkerClient>(core_.get(), "faulty");
-  }
-
-  template <typename Response, typename Fn>
-  absl::StatusOr<Response> Route(const std::string& phase, Fn&& fn) {
-    WorkerClient* target;
-    {
-      absl::MutexLock lock(&mu_);
-      if (tripped_ && fault_ != Fault::kRestarts) return Failure();
-      if (phase == phase_ && ++calls_ == nth_) {
-        tripped_ = true;
-        if (fault_ != Fault::kRestarts) return Failure();
-        Restart();  // the call goes to a worker that knows nothing
-      }
-      target = client_.get();
-    }
-    return fn(*target);
+    client_ = std::make_unique<InProcessWorkerClient>(core_.get(), testing::TestExecutor(),
+                                                      "faulty");
   }
 
   absl::Status Failure() const {
@@ -161,7 +142,8 @@ TEST_P(FaultTest, JobEqualsTheReferenceDespiteTheFault) {
 
   auto healthy_a = worker::WorkerCore::Create({.threads = 1});
   auto healthy_b = worker::WorkerCore::Create({.threads = 1});
-  InProcessWorkerClient a(healthy_a.get(), "a"), b(healthy_b.get(), "b");
+  InProcessWorkerClient a(healthy_a.get(), testing::TestExecutor(), "a"),
+      b(healthy_b.get(), testing::TestExecutor(), "b");
   FaultyWorker faulty(c.phase, c.nth, c.fault);
   JobRunnerOptions options;
   options.cut_search.fetch_limit = 32;
@@ -214,7 +196,8 @@ TEST_P(PriorRunFaultTest, PublishedRunEqualsTheReferenceGivenThePreviousRun) {
 
   auto healthy_a = worker::WorkerCore::Create({.threads = 1, .store = &store});
   auto healthy_b = worker::WorkerCore::Create({.threads = 1, .store = &store});
-  InProcessWorkerClient a(healthy_a.get(), "a"), b(healthy_b.get(), "b");
+  InProcessWorkerClient a(healthy_a.get(), testing::TestExecutor(), "a"),
+      b(healthy_b.get(), testing::TestExecutor(), "b");
   JobRunnerOptions options;
   options.store = &store;
   spec.add_inputs(first_input);

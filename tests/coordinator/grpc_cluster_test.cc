@@ -1,4 +1,10 @@
 // The phased job against real gRPC worker servers on 127.0.0.1:0.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/synchronization/notification.h"
 #include <memory>
 #include <string>
 #include <vector>
@@ -132,7 +138,8 @@ TEST_F(GrpcClusterTest, StatusCodesCrossTheWireIntact) {
   // A job the worker does not hold: FAILED_PRECONDITION (load it first).
   v1::ScoreRequest unknown;
   unknown.set_job_id("no-such-job");
-  auto r5 = clients_[0]->Score(unknown, absl::Now() + absl::Seconds(5));
+  auto r5 = CallAndWait(*clients_[0], &WorkerClient::Score, unknown,
+                        CallOptions{absl::Now() + absl::Seconds(5)});
   EXPECT_EQ(r5.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
@@ -143,12 +150,71 @@ TEST_F(GrpcClusterTest, UnreachableWorkerIsUnavailableAndDeadlinesHold) {
   servers_.clear();
   v1::ScanRequest scan;
   scan.set_path("/etc/hostname");
-  auto gone = clients_[0]->Scan(scan, absl::Now() + absl::Seconds(2));
+  auto gone = CallAndWait(*clients_[0], &WorkerClient::Scan, scan,
+                          CallOptions{absl::Now() + absl::Seconds(2)});
   EXPECT_EQ(gone.status().code(), absl::StatusCode::kUnavailable) << gone.status();
 
   StartWorkers(1);
-  auto late = clients_[1]->Scan(scan, absl::Now() - absl::Milliseconds(1));
+  auto late = CallAndWait(*clients_[1], &WorkerClient::Scan, scan,
+                          CallOptions{absl::Now() - absl::Milliseconds(1)});
   EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded) << late.status();
+}
+
+// A listener that accepts connections and never answers: a call to it stays
+// in flight until its deadline, unless it is cancelled.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(listen(fd_, 16), 0);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentListener() { close(fd_); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST_F(GrpcClusterTest, CancellingReachesACallInFlight) {
+  SilentListener silent;
+  auto client = GrpcWorkerClient::Create(silent.address());
+  CancelScope scope;
+  v1::ScanRequest scan;
+  scan.set_path("/etc/hostname");
+  absl::Notification replied;
+  absl::Status status;
+  const absl::Time start = absl::Now();
+  client->Scan(scan, CallOptions{absl::Now() + absl::Seconds(60), &scope},
+               [&](absl::StatusOr<v1::ScanResponse> r) {
+                 status = r.status();
+                 replied.Notify();
+               });
+  EXPECT_FALSE(replied.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
+  scope.Cancel();
+  ASSERT_TRUE(replied.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));  // not the 60 s deadline
+}
+
+TEST_F(GrpcClusterTest, HealthIsCheckedOverTheWorkersChannel) {
+  StartWorkers(1);
+  absl::Notification done;
+  absl::Status status = absl::UnknownError("no reply");
+  clients_[0]->Check(CallOptions{absl::Now() + absl::Seconds(5)}, [&](absl::Status st) {
+    status = st;
+    done.Notify();
+  });
+  done.WaitForNotification();
+  EXPECT_TRUE(status.ok()) << status;
 }
 
 TEST_F(GrpcClusterTest, HealthServiceServesUntilShutdown) {

@@ -15,23 +15,20 @@
 #include "gtest/gtest.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/worker_fakes.h"
 
 namespace tierscore::coordinator {
 namespace {
 
 using ::testing::HasSubstr;
 
-// An in-process worker whose Score calls wait until the test lets them go.
-class GatedWorker : public InProcessWorkerClient {
- public:
-  explicit GatedWorker(worker::WorkerCore* core) : InProcessWorkerClient(core, "gated") {}
-  absl::StatusOr<v1::ScoreResponse> Score(const v1::ScoreRequest& r, absl::Time d) override {
-    scoring_.Notify();
-    open_.WaitForNotification();
-    return InProcessWorkerClient::Score(r, d);
-  }
-  absl::Notification scoring_;
-  absl::Notification open_;
+// An in-process worker whose Score replies are held until the test opens
+// the gate.
+struct GatedScoreWorker {
+  explicit GatedScoreWorker(worker::WorkerCore* core)
+      : inner(core, testing::TestExecutor(), "w"), gated(&inner, {"score"}) {}
+  InProcessWorkerClient inner;
+  testing::GatedWorker gated;
 };
 
 class JobManagerTest : public ::testing::Test {
@@ -73,15 +70,15 @@ tiers: [{name: abc, abc: {}}]
 
 TEST_F(JobManagerTest, CancellingARunningJobStopsItAndFreesTheWorkers) {
   auto core = worker::WorkerCore::Create({.threads = 1});
-  GatedWorker worker(core.get());
-  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, {});
+  GatedScoreWorker worker(core.get());
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker.gated}, {});
   ASSERT_TRUE(manager.ok());
   auto job = (*manager)->Submit(Spec());
   ASSERT_TRUE(job.ok());
-  worker.scoring_.WaitForNotification();  // the job is running, in Score
+  ASSERT_TRUE(worker.gated.WaitHeld(1));  // the job is running, in Score
   EXPECT_EQ((*manager)->Get(job->id())->state(), v1::JOB_STATE_RUNNING);
   ASSERT_TRUE((*manager)->Cancel(job->id()).ok());
-  worker.open_.Notify();
+  // The Score reply is never released: the cancel reaches the call itself.
   const v1::Job end = WaitFinal(**manager, job->id());
   EXPECT_EQ(end.state(), v1::JOB_STATE_CANCELLED);
   EXPECT_EQ(end.error_code(), static_cast<int>(absl::StatusCode::kCancelled));
@@ -90,7 +87,7 @@ TEST_F(JobManagerTest, CancellingARunningJobStopsItAndFreesTheWorkers) {
 
 TEST_F(JobManagerTest, ResultsOfOlderJobsAreReleasedKeepingTheirSummaries) {
   auto core = worker::WorkerCore::Create({.threads = 1});
-  InProcessWorkerClient worker(core.get(), "w");
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
   JobManagerOptions options;
   options.keep_results = 1;
   std::vector<std::pair<v1::JobState, v1::JobState>> changes;
@@ -127,7 +124,7 @@ TEST_F(JobManagerTest, ResultsOfOlderJobsAreReleasedKeepingTheirSummaries) {
 
 TEST_F(JobManagerTest, AnEqualJobReturnsTheFinishedJobsResultAtOnce) {
   auto core = worker::WorkerCore::Create({.threads = 1});
-  InProcessWorkerClient worker(core.get(), "w");
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
   auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, {});
   auto csv = [&](const std::string& id) {
     std::string out;
@@ -186,30 +183,25 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   };
   std::vector<std::string> exported;
   {
-    GatedWorker worker(core.get());
-    worker.open_.Notify();  // the first job runs freely
-    auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+    GatedScoreWorker worker(core.get());
+    worker.gated.Open();  // the first job runs freely
+    auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker.gated}, options);
     ASSERT_TRUE(manager.ok());
     done_id = (*manager)->Submit(Spec())->id();
     ASSERT_EQ(WaitFinal(**manager, done_id).state(), v1::JOB_STATE_SUCCEEDED);
     exported = *export_lines(**manager, done_id);
   }
   {
-    GatedWorker worker(core.get());
-    auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+    GatedScoreWorker worker(core.get());
+    auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker.gated}, options);
     ASSERT_TRUE(manager.ok());
     v1::JobSpec spec = Spec();
     spec.set_no_cache(true);
     interrupted_id = (*manager)->Submit(spec)->id();
-    worker.scoring_.WaitForNotification();  // running when the manager stops
-    std::thread open([&] {
-      absl::SleepFor(absl::Milliseconds(100));
-      worker.open_.Notify();
-    });
-    manager->reset();
-    open.join();
+    ASSERT_TRUE(worker.gated.WaitHeld(1));  // running when the manager stops
+    manager->reset();  // cancels the held call; does not wait for it
   }
-  InProcessWorkerClient worker(core.get(), "w");
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
   auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
   ASSERT_TRUE(manager.ok());
   ASSERT_EQ((*manager)->List().size(), 2u);
@@ -263,7 +255,7 @@ class FlakyStore : public common::MemoryStore {
 TEST_F(JobManagerTest, AFailedPublicationIsRetriedWhileTheResultsAreKept) {
   FlakyStore store;
   auto core = worker::WorkerCore::Create({.threads = 1, .store = &store});
-  InProcessWorkerClient worker(core.get(), "w");
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
   JobManagerOptions options;
   options.runner.store = &store;
   options.keep_results = 1;
@@ -306,7 +298,7 @@ TEST_F(JobManagerTest, AFailedPublicationIsRetriedWhileTheResultsAreKept) {
 
 TEST_F(JobManagerTest, BadSpecsAreRefusedAtSubmission) {
   auto core = worker::WorkerCore::Create({.threads = 1});
-  InProcessWorkerClient worker(core.get(), "w");
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
   auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, {});
   v1::JobSpec no_inputs = Spec();
   no_inputs.clear_inputs();

@@ -7,46 +7,19 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/worker_fakes.h"
 
 namespace tierscore::coordinator {
 namespace {
-
-// A WorkerClient that only has a name: the pool never calls phases.
-class NamedWorker : public WorkerClient {
- public:
-  explicit NamedWorker(std::string name) : name_(std::move(name)) {}
-  std::string name() const override { return name_; }
-  absl::StatusOr<v1::ScanResponse> Scan(const v1::ScanRequest&, absl::Time) override { return Nope(); }
-  absl::StatusOr<v1::LoadResponse> Load(const v1::LoadRequest&, absl::Time) override { return Nope(); }
-  absl::StatusOr<v1::ScoreResponse> Score(const v1::ScoreRequest&, absl::Time) override { return Nope(); }
-  absl::StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest&, absl::Time) override { return Nope(); }
-  absl::StatusOr<v1::AssignResponse> Assign(const v1::AssignRequest&, absl::Time) override { return Nope(); }
-  absl::StatusOr<v1::ExportResponse> Export(const v1::ExportRequest&, absl::Time) override { return Nope(); }
-  absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest&, absl::Time) override { return Nope(); }
-  absl::Status Release(const v1::ReleaseRequest&, absl::Time) override { return Nope(); }
-
- private:
-  static absl::Status Nope() { return absl::UnimplementedError("fake"); }
-  std::string name_;
-};
 
 // The world as the test decides it: which addresses answer, what names
 // resolve to.
 class FakeWorld {
  public:
-  WorkerPoolSeams Seams() {
-    WorkerPoolSeams seams;
-    seams.connect = [](const std::string& a) { return std::make_shared<NamedWorker>(a); };
-    seams.healthy = [this](const std::string& a, absl::Duration) {
-      absl::MutexLock lock(&mu_);
-      return up_.count(a) > 0;
-    };
-    seams.resolve = [this](const std::string& name) -> absl::StatusOr<std::vector<std::string>> {
-      absl::MutexLock lock(&mu_);
-      if (dns_down_) return absl::UnavailableError("no DNS");
-      return dns_[name];
-    };
-    return seams;
+  WorkerPoolSeams Seams();
+  bool IsUp(const std::string& a) {
+    absl::MutexLock lock(&mu_);
+    return up_.count(a) > 0;
   }
   void Up(const std::string& a) {
     absl::MutexLock lock(&mu_);
@@ -71,6 +44,36 @@ class FakeWorld {
   std::map<std::string, std::vector<std::string>> dns_ ABSL_GUARDED_BY(mu_);
   bool dns_down_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+// A WorkerClient that has a name and answers health checks as the world
+// says; the pool never calls phases.
+class NamedWorker : public testing::WorkerDecorator<NamedWorker> {
+ public:
+  NamedWorker(std::string name, FakeWorld* world) : name_(std::move(name)), world_(world) {}
+  std::string name() const override { return name_; }
+  template <typename Request, typename Response, typename Forward>
+  void Route(const std::string&, Request, const CallOptions&, Reply<Response> done, Forward) {
+    done(absl::UnimplementedError("fake"));
+  }
+  void Check(const CallOptions&, absl::AnyInvocable<void(absl::Status)> done) override {
+    done(world_->IsUp(name_) ? absl::OkStatus() : absl::UnavailableError("down"));
+  }
+
+ private:
+  std::string name_;
+  FakeWorld* world_;
+};
+
+WorkerPoolSeams FakeWorld::Seams() {
+  WorkerPoolSeams seams;
+  seams.connect = [this](const std::string& a) { return std::make_shared<NamedWorker>(a, this); };
+  seams.resolve = [this](const std::string& name) -> absl::StatusOr<std::vector<std::string>> {
+    absl::MutexLock lock(&mu_);
+    if (dns_down_) return absl::UnavailableError("no DNS");
+    return dns_[name];
+  };
+  return seams;
+}
 
 std::vector<std::string> Names(const std::vector<std::shared_ptr<WorkerClient>>& ws) {
   std::vector<std::string> out;

@@ -13,6 +13,7 @@
 #include "coordinator/in_process_worker_client.h"
 #include "coordinator/job_runner.h"
 #include "engine/reference.h"
+#include "engine/thread_pool.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "worker/worker_core.h"
@@ -29,6 +30,13 @@ struct ClusterRun {
   coordinator::JobOutcome outcome;
   std::map<std::string, ResultRow> rows;  // by customer id
 };
+
+// The executor in-process workers of tests run their calls on (shared, so
+// that tests with many workers do not start threads per worker).
+inline engine::ThreadPool* TestExecutor() {
+  static auto* executor = new engine::ThreadPool(8);
+  return executor;
+}
 
 // Runs a job through the phased job code on the given workers, exports the
 // per-customer results and parses them back.
@@ -71,7 +79,7 @@ inline absl::StatusOr<ClusterRun> RunCluster(const v1::JobSpec& spec, int worker
   for (int i = 0; i < workers; ++i) {
     cores.push_back(worker::WorkerCore::Create({.threads = 2}));
     clients.push_back(std::make_unique<coordinator::InProcessWorkerClient>(
-        cores.back().get(), "w" + std::to_string(i)));
+        cores.back().get(), TestExecutor(), "w" + std::to_string(i)));
     seams.push_back(clients.back().get());
   }
   auto run = RunOnWorkers(spec, seams, options);
