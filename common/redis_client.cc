@@ -50,11 +50,18 @@ RedisReply Convert(const redisReply* r) {
 
 absl::Status InvalidAddress(const std::string& address, const std::string& what) {
   return absl::InvalidArgumentError(
-      absl::StrCat("redis address \"", address, "\": ", what,
+      absl::StrCat("redis address \"", RedactRedisAddress(address), "\": ", what,
                    " (expected redis://[:password@]host:port[/db] or unix:///path[?db=N])"));
 }
 
 }  // namespace
+
+std::string RedactRedisAddress(const std::string& address) {
+  const size_t scheme = address.find("://");
+  const size_t at = address.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return address;
+  return absl::StrCat(address.substr(0, scheme + 3), "***", address.substr(at));
+}
 
 absl::StatusOr<RedisAddress> ParseRedisAddress(const std::string& address) {
   RedisAddress out;

@@ -31,6 +31,10 @@ struct RedisAddress {
 // INVALID_ARGUMENT naming what is wrong.
 absl::StatusOr<RedisAddress> ParseRedisAddress(const std::string& address);
 
+// `address` with its credentials replaced by "***", for messages and logs:
+// a password never appears in either.
+std::string RedactRedisAddress(const std::string& address);
+
 struct RedisReply {
   enum class Type { kNil, kString, kInteger, kArray, kStatus, kError };
   Type type = Type::kNil;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "coordinator/coordinator_server.h"
+#include "common/logging.h"
 #include "common/server_main.h"
 #include "spdlog/spdlog.h"
 
@@ -50,7 +51,15 @@ int main(int argc, char** argv) {
                  "Seconds lookups trust which run an alias names (runs published elsewhere "
                  "are seen within this time)")
       ->capture_default_str();
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "Logs for people (text) or log collectors (json)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (absl::Status st = tierscore::common::ConfigureLogging(log_format); !st.ok()) {
+    spdlog::error("{}", std::string(st.message()));
+    return 2;
+  }
   options.lookup.alias_ttl = absl::Seconds(alias_ttl_seconds);
   for (absl::string_view w : absl::StrSplit(workers, ',', absl::SkipWhitespace())) {
     options.pool.targets.emplace_back(w);

@@ -195,13 +195,16 @@ class PublishReactor : public grpc::ServerUnaryReactor {
 
 }  // namespace
 
-// Answers a unary call at once: the manager's calls do not block.
-template <typename Response>
+// Answers a unary call on the gRPC thread: the manager's calls take its
+// locks only briefly (Submit and Cancel save the job to the store, one
+// bounded round trip, outside them).
+template <typename Response, typename Fn>
 grpc::ServerUnaryReactor* CoordinatorService::Reply(const char* method,
                                                     grpc::CallbackServerContext* ctx,
-                                                    Response* resp,
-                                                    absl::StatusOr<Response> result) {
-  Record(metrics_, method, result.status(), absl::Now());
+                                                    Response* resp, Fn&& call) {
+  const absl::Time start = absl::Now();  // before the call, so that it is timed
+  absl::StatusOr<Response> result = call();
+  Record(metrics_, method, result.status(), start);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (result.ok()) *resp = *std::move(result);
   reactor->Finish(ToGrpcStatus(result.status()));
@@ -211,12 +214,12 @@ grpc::ServerUnaryReactor* CoordinatorService::Reply(const char* method,
 grpc::ServerUnaryReactor* CoordinatorService::SubmitJob(grpc::CallbackServerContext* ctx,
                                                         const v1::SubmitJobRequest* req,
                                                         v1::Job* resp) {
-  return Reply("SubmitJob", ctx, resp, manager_->Submit(req->spec()));
+  return Reply("SubmitJob", ctx, resp, [&] { return manager_->Submit(req->spec()); });
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetJob(grpc::CallbackServerContext* ctx,
                                                      const v1::GetJobRequest* req, v1::Job* resp) {
-  return Reply("GetJob", ctx, resp, manager_->Get(req->id()));
+  return Reply("GetJob", ctx, resp, [&] { return manager_->Get(req->id()); });
 }
 
 grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(grpc::CallbackServerContext* ctx,
@@ -227,21 +230,23 @@ grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(grpc::CallbackSe
 grpc::ServerUnaryReactor* CoordinatorService::CancelJob(grpc::CallbackServerContext* ctx,
                                                         const v1::CancelJobRequest* req,
                                                         v1::Job* resp) {
-  return Reply("CancelJob", ctx, resp, manager_->Cancel(req->id()));
+  return Reply("CancelJob", ctx, resp, [&] { return manager_->Cancel(req->id()); });
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::ListJobs(grpc::CallbackServerContext* ctx,
                                                        const v1::ListJobsRequest* req,
                                                        v1::ListJobsResponse* resp) {
-  v1::ListJobsResponse list;
-  for (v1::Job& job : manager_->List()) *list.add_jobs() = std::move(job);
-  return Reply("ListJobs", ctx, resp, absl::StatusOr<v1::ListJobsResponse>(std::move(list)));
+  return Reply("ListJobs", ctx, resp, [&]() -> absl::StatusOr<v1::ListJobsResponse> {
+    v1::ListJobsResponse list;
+    for (v1::Job& job : manager_->List()) *list.add_jobs() = std::move(job);
+    return list;
+  });
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetKpis(grpc::CallbackServerContext* ctx,
                                                       const v1::GetKpisRequest* req,
                                                       v1::KpiTable* resp) {
-  return Reply("GetKpis", ctx, resp, manager_->Kpis(req->id()));
+  return Reply("GetKpis", ctx, resp, [&] { return manager_->Kpis(req->id()); });
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::PublishJob(grpc::CallbackServerContext* ctx,
@@ -258,7 +263,10 @@ grpc::ServerWriteReactor<v1::ResultsChunk>* CoordinatorService::StreamResults(
 grpc::ServerUnaryReactor* CoordinatorService::LookupTier(grpc::CallbackServerContext* ctx,
                                                          const v1::LookupTierRequest* req,
                                                          v1::LookupTierResponse* resp) {
-  if (lookup_ == nullptr) return Reply("LookupTier", ctx, resp, absl::StatusOr<v1::LookupTierResponse>(NoStore()));
+  if (lookup_ == nullptr) {
+    return Reply("LookupTier", ctx, resp,
+                 [&] { return absl::StatusOr<v1::LookupTierResponse>(NoStore()); });
+  }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (!lookup_->has_lanes()) {
     // The hot path: answered here, straight into the response.
@@ -281,7 +289,8 @@ grpc::ServerUnaryReactor* CoordinatorService::BatchLookupTier(
     grpc::CallbackServerContext* ctx, const v1::BatchLookupTierRequest* req,
     v1::BatchLookupTierResponse* resp) {
   if (lookup_ == nullptr) {
-    return Reply("BatchLookupTier", ctx, resp, absl::StatusOr<v1::BatchLookupTierResponse>(NoStore()));
+    return Reply("BatchLookupTier", ctx, resp,
+                 [&] { return absl::StatusOr<v1::BatchLookupTierResponse>(NoStore()); });
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   lookup_->BatchAsync(*req, [this, reactor, resp, start = absl::Now()](

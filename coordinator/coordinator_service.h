@@ -51,9 +51,10 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
                                             v1::BatchLookupTierResponse* resp) override;
 
  private:
-  template <typename Response>
+  // Runs `call` (returning absl::StatusOr<Response>), times it, answers.
+  template <typename Response, typename Fn>
   grpc::ServerUnaryReactor* Reply(const char* method, grpc::CallbackServerContext* ctx,
-                                  Response* resp, absl::StatusOr<Response> result);
+                                  Response* resp, Fn&& call);
 
   absl::Status NoStore() const {
     return absl::FailedPreconditionError("this coordinator has no store: runs are not published");

@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_format.h"
-#include "spdlog/spdlog.h"
 #include "absl/time/clock.h"
+#include "common/logging.h"
 #include "common/run_store.h"
 #include "common/status_macros.h"
 #include "engine/results_csv.h"
@@ -41,6 +41,54 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
 
 namespace {
 constexpr char kJobIndex[] = "jobs";
+
+// One line per change of a job's state: its life in the logs.
+void LogStateChange(const v1::Job& job, v1::JobState before) {
+  using common::LogEvent;
+  const double seconds = job.progress().elapsed_seconds();
+  switch (job.state()) {
+    case v1::JOB_STATE_QUEUED:
+      LogEvent(spdlog::level::info, before == v1::JOB_STATE_UNSPECIFIED ? "job.submitted" : "job.queued",
+               {{"job", job.id()}, {"inputs", job.spec().inputs_size()}});
+      break;
+    case v1::JOB_STATE_RUNNING:
+      LogEvent(spdlog::level::info, "job.started", {{"job", job.id()}});
+      break;
+    case v1::JOB_STATE_SUCCEEDED:
+      if (!job.cached_from().empty()) {
+        LogEvent(spdlog::level::info, "job.finished",
+                 {{"job", job.id()}, {"cached_from", job.cached_from()},
+                  {"customers", job.result().customers()}});
+      } else {
+        LogEvent(spdlog::level::info, "job.finished",
+                 {{"job", job.id()}, {"customers", job.result().customers()},
+                  {"rows", job.progress().rows()}, {"seconds", seconds}});
+      }
+      break;
+    case v1::JOB_STATE_FAILED:
+      LogEvent(spdlog::level::warn, "job.failed",
+               {{"job", job.id()}, {"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(job.error_code()))},
+                {"error", job.error()}});
+      break;
+    case v1::JOB_STATE_CANCELLED:
+      LogEvent(spdlog::level::info, "job.cancelled", {{"job", job.id()}, {"seconds", seconds}});
+      break;
+    default:
+      break;
+  }
+}
+
+void LogPublication(const std::string& job, const v1::Publication& p) {
+  if (p.run_id().empty()) return;  // no store: nothing was to be published
+  if (p.published()) {
+    common::LogEvent(spdlog::level::info, "run.published",
+                     {{"job", job}, {"alias", p.alias()}, {"run", p.run_id()},
+                      {"records", p.records()}, {"previous_run", p.previous_run()}});
+  } else {
+    common::LogEvent(spdlog::level::warn, "run.not_published",
+                     {{"job", job}, {"alias", p.alias()}, {"error", p.error()}});
+  }
+}
 constexpr char kCacheIndex[] = "cache";  // fingerprint -> job id
 std::string JobKey(const std::string& id) { return absl::StrCat("job:", id); }
 }  // namespace
@@ -49,8 +97,8 @@ void JobManager::LoadJobs() {
   if (options_.job_store == nullptr) return;
   auto index = options_.job_store->HashGetAll(kJobIndex);
   if (!index.ok()) {
-    spdlog::warn("job store unreachable, starting without past jobs: {}",
-                 std::string(index.status().message()));
+    common::LogEvent(spdlog::level::warn, "jobs.not_loaded",
+                     {{"reason", "job store unreachable"}, {"error", index.status().message()}});
     return;
   }
   std::vector<std::pair<double, std::shared_ptr<Entry>>> requeue;  // by submission time
@@ -88,7 +136,7 @@ void JobManager::Persist(const v1::Job& job) {
   absl::Status st = options_.job_store->Set(JobKey(job.id()), job.SerializeAsString());
   if (st.ok()) st = options_.job_store->HashSet({{kJobIndex, job.id(), ""}});
   if (!st.ok()) {
-    spdlog::warn("job {}: not saved to the job store: {}", job.id(), std::string(st.message()));
+    common::LogEvent(spdlog::level::warn, "job.not_saved", {{"job", job.id()}, {"error", st.message()}});
   }
 }
 
@@ -134,6 +182,7 @@ void JobManager::Update(const std::shared_ptr<Entry>& entry,
     if (entry->job.state() != before) {
       if (options_.on_state_change) options_.on_state_change(entry->job, before);
       changed_state = entry->job;
+      LogStateChange(entry->job, before);
     }
     for (auto& [token, fn] : entry->subscribers) fn(entry->job);
   }
@@ -167,6 +216,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
       entry->job.set_submitted_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
       if (options_.on_state_change) options_.on_state_change(entry->job, v1::JOB_STATE_UNSPECIFIED);
       queued = entry->job;
+      LogStateChange(queued, v1::JOB_STATE_UNSPECIFIED);
     }
     jobs_[id] = entry;
   }
@@ -273,6 +323,7 @@ absl::StatusOr<v1::Job> JobManager::Publish(const std::string& id) {
   absl::Status st = entry->runner->Republish(*entry->outcome);
   if (!st.ok()) return st;
   v1::JobResult result = entry->outcome->result;
+  LogPublication(id, result.publication());
   if (result.publication().published() && options_.on_published) {
     options_.on_published(result.publication().alias());
   }
@@ -435,6 +486,27 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
     id = entry->job.id();
     spec = entry->job.spec();
   }
+  if (!AcquireWorkers(entry, id)) return;
+  JobRunner& runner = *entry->runner;
+  // The result cache. A fingerprint that cannot be taken (say, a missing
+  // file) is no hit: the run then reports the real error.
+  const auto fingerprint = runner.Fingerprint(spec);
+  if (fingerprint.ok() && !spec.no_cache() && FinishFromCache(entry, *fingerprint)) return;
+  entry->started = absl::Now();
+  Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_RUNNING); });
+  auto outcome = runner.Run(
+      id, spec, [&](const JobProgress& p) { ReportProgress(entry, p); },
+      RunControl{&entry->cancel, entry->started + options_.job_timeout});
+  if (!outcome.ok()) {
+    runner.Release(id);
+    FinishFailed(entry, outcome.status());
+    return;
+  }
+  FinishSucceeded(entry, *std::move(outcome), fingerprint);
+  KeepResults(entry);
+}
+
+bool JobManager::AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::string& id) {
   // The job stays QUEUED until a worker is healthy; waiting in slices
   // notices a cancellation (or shutdown) within a second.
   const absl::Time give_up = absl::Now() + options_.wait_for_workers;
@@ -446,72 +518,73 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
   for (const auto& w : entry->workers) workers.push_back(w.get());
   auto created = JobRunner::Create(workers, options_.runner);
   const bool cancelled = entry->cancel.cancelled();
-  if (!created.ok() || cancelled) {
-    const absl::Status st =
-        cancelled ? absl::CancelledError(absl::StrCat("job ", id, " was cancelled"))
-                      : absl::UnavailableError(absl::StrCat(
-                            "no healthy worker within ", absl::FormatDuration(options_.wait_for_workers)));
-    Update(entry, [&](v1::Job& j) {
-      j.set_state(cancelled ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
-      j.set_error_code(static_cast<int32_t>(st.code()));
-      j.set_error(std::string(st.message()));
-    });
-    return;
+  if (created.ok() && !cancelled) {
+    entry->runner = *std::move(created);
+    return true;
   }
-  entry->runner = *std::move(created);
-  JobRunner& runner = *entry->runner;
-  // The result cache. A fingerprint that cannot be taken (say, a missing
-  // file) is no hit: the run then reports the real error.
-  const auto fingerprint = runner.Fingerprint(spec);
-  if (fingerprint.ok() && !spec.no_cache() && FinishFromCache(entry, *fingerprint)) return;
-  entry->started = absl::Now();
-  Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_RUNNING); });
-  auto outcome = runner.Run(id, spec, [&](const JobProgress& p) {
-    Update(entry, [&](v1::Job& j) {
-      v1::JobProgress* out = j.mutable_progress();
-      out->set_phase(p.phase);
-      out->set_splits_done(p.splits_done);
-      out->set_splits_total(p.splits_total);
-      out->set_rows(p.rows);
-      out->set_bytes(p.bytes);
-      out->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - entry->started));
-    });
-  }, RunControl{&entry->cancel, entry->started + options_.job_timeout});
-  if (!outcome.ok()) {
-    runner.Release(id);
-    const absl::Status st = outcome.status();
-    bool stopping;
+  const absl::Status st =
+      cancelled ? absl::CancelledError(absl::StrCat("job ", id, " was cancelled"))
+                : absl::UnavailableError(absl::StrCat(
+                      "no healthy worker within ", absl::FormatDuration(options_.wait_for_workers)));
+  Update(entry, [&](v1::Job& j) {
+    j.set_state(cancelled ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
+    j.set_error_code(static_cast<int32_t>(st.code()));
+    j.set_error(std::string(st.message()));
+  });
+  return false;
+}
+
+void JobManager::ReportProgress(const std::shared_ptr<Entry>& entry, const JobProgress& p) {
+  Update(entry, [&](v1::Job& j) {
+    v1::JobProgress* out = j.mutable_progress();
+    out->set_phase(p.phase);
+    out->set_splits_done(p.splits_done);
+    out->set_splits_total(p.splits_total);
+    out->set_rows(p.rows);
+    out->set_bytes(p.bytes);
+    out->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - entry->started));
+  });
+}
+
+void JobManager::FinishFailed(const std::shared_ptr<Entry>& entry, const absl::Status& st) {
+  bool stopping;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping = stopping_;
+  }
+  if (absl::IsCancelled(st) && stopping) {
+    // Interrupted by our own shutdown, not cancelled by a user: saved as
+    // queued, so that the next coordinator runs it again.
+    v1::Job interrupted;
     {
-      absl::MutexLock lock(&mu_);
-      stopping = stopping_;
+      absl::MutexLock lock(&entry->mu);
+      interrupted = entry->job;
     }
-    if (absl::IsCancelled(st) && stopping) {
-      // Interrupted by our own shutdown, not cancelled by a user: saved as
-      // queued, so that the next coordinator runs it again.
-      v1::Job interrupted;
-      {
-        absl::MutexLock lock(&entry->mu);
-        interrupted = entry->job;
-      }
-      interrupted.set_state(v1::JOB_STATE_QUEUED);
-      interrupted.clear_progress();
-      Persist(interrupted);
-      return;
-    }
-    Update(entry, [&](v1::Job& j) {
-      j.set_state(absl::IsCancelled(st) ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
-      j.set_error_code(static_cast<int32_t>(st.code()));
-      j.set_error(std::string(st.message()));
-    });
+    interrupted.set_state(v1::JOB_STATE_QUEUED);
+    interrupted.clear_progress();
+    common::LogEvent(spdlog::level::info, "job.interrupted",
+                     {{"job", interrupted.id()}, {"reason", "coordinator shutting down"}});
+    Persist(interrupted);
     return;
   }
-  v1::JobResult result = outcome->result;
+  Update(entry, [&](v1::Job& j) {
+    j.set_state(absl::IsCancelled(st) ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
+    j.set_error_code(static_cast<int32_t>(st.code()));
+    j.set_error(std::string(st.message()));
+  });
+}
+
+void JobManager::FinishSucceeded(const std::shared_ptr<Entry>& entry, JobOutcome outcome,
+                                 const absl::StatusOr<std::string>& fingerprint) {
+  const std::string id = outcome.job_id;
+  v1::JobResult result = outcome.result;
+  LogPublication(id, result.publication());
   if (result.publication().published() && options_.on_published) {
     options_.on_published(result.publication().alias());
   }
   {
     absl::MutexLock lock(&entry->export_mu);
-    entry->outcome = std::make_unique<JobOutcome>(*std::move(outcome));
+    entry->outcome = std::make_unique<JobOutcome>(std::move(outcome));
   }
   if (fingerprint.ok()) {
     {
@@ -520,7 +593,10 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
     }
     if (options_.job_store != nullptr) {
       absl::Status st = options_.job_store->HashSet({{kCacheIndex, *fingerprint, id}});
-      if (!st.ok()) spdlog::warn("job {}: not saved to the result cache: {}", id, std::string(st.message()));
+      if (!st.ok()) {
+        common::LogEvent(spdlog::level::warn, "job.cache_not_saved",
+                         {{"job", id}, {"error", st.message()}});
+      }
     }
   }
   Update(entry, [&](v1::Job& j) {
@@ -529,6 +605,9 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
     j.mutable_progress()->set_phase("done");
     j.mutable_progress()->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - entry->started));
   });
+}
+
+void JobManager::KeepResults(const std::shared_ptr<Entry>& entry) {
   // Keep the per-customer results of the last few jobs on the workers.
   std::shared_ptr<Entry> evicted;
   {
@@ -539,15 +618,14 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
       with_results_.pop_front();
     }
   }
-  if (evicted != nullptr) {
-    std::string evicted_id;
-    {
-      absl::MutexLock lock(&evicted->export_mu);
-      evicted_id = evicted->outcome->job_id;
-      evicted->outcome.reset();
-    }
-    evicted->runner->Release(evicted_id);
+  if (evicted == nullptr) return;
+  std::string evicted_id;
+  {
+    absl::MutexLock lock(&evicted->export_mu);
+    evicted_id = evicted->outcome->job_id;
+    evicted->outcome.reset();
   }
+  evicted->runner->Release(evicted_id);
 }
 
 }  // namespace tierscore::coordinator

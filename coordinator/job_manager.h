@@ -111,7 +111,17 @@ class JobManager {
 
   JobManager(WorkerProvider provider, const JobManagerOptions& options);
   void RunLoop();
+  // A job's run, in steps: workers, the cache, the run, and its end.
   void Execute(const std::shared_ptr<Entry>& entry);
+  // Waits for healthy workers and makes the job's runner; false (the job
+  // finished as failed or cancelled) when there is none.
+  bool AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::string& id);
+  void ReportProgress(const std::shared_ptr<Entry>& entry, const JobProgress& progress);
+  void FinishFailed(const std::shared_ptr<Entry>& entry, const absl::Status& status);
+  void FinishSucceeded(const std::shared_ptr<Entry>& entry, JobOutcome outcome,
+                       const absl::StatusOr<std::string>& fingerprint);
+  // Keeps the job's results on the workers, releasing the oldest kept ones.
+  void KeepResults(const std::shared_ptr<Entry>& entry);
   void LoadJobs();
   void Persist(const v1::Job& job);
   // ExportResults from the job's published run.

@@ -13,6 +13,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/synchronization/mutex.h"
+#include "common/logging.h"
 #include "common/run_store.h"
 #include "common/status_macros.h"
 #include "engine/csv.h"
@@ -354,6 +355,9 @@ absl::Status JobRunner::OnWorkerFailure(JobOutcome& outcome, const RunControl& c
                                                     ": ", status.message()));
   }
   if (lost) outcome.alive[w] = false;
+  common::LogEvent(spdlog::level::warn, lost ? "job.worker_lost" : "job.worker_restarted",
+                   {{"job", outcome.job_id}, {"worker", workers_[w]->name()},
+                    {"error", status.message()}});
   if (std::none_of(outcome.alive.begin(), outcome.alive.end(), [](bool a) { return a; })) {
     return absl::UnavailableError(absl::StrCat("all ", workers_.size(),
                                                " workers are gone; last: ", workers_[w]->name(),

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "coordinator/grpc_worker_client.h"
 
 namespace tierscore::coordinator {
@@ -162,17 +163,27 @@ void WorkerPool::Check() {
         round.get()));
     ok = round->ok;
   }
-  absl::MutexLock lock(&mu_);
-  for (size_t i = 0; i < members.size(); ++i) {
-    auto it = workers_.find(members[i].first);
-    if (it == workers_.end()) continue;
-    Worker& w = it->second;
-    if (ok[i].value_or(false)) {
-      w.healthy = true;
-      w.failures = 0;
-    } else if (++w.failures >= options_.failures_to_drop || !w.healthy) {
-      w.healthy = false;
+  std::vector<std::pair<std::string, bool>> changed;  // logged outside the lock
+  {
+    absl::MutexLock lock(&mu_);
+    for (size_t i = 0; i < members.size(); ++i) {
+      auto it = workers_.find(members[i].first);
+      if (it == workers_.end()) continue;
+      Worker& w = it->second;
+      const bool was = w.healthy;
+      if (ok[i].value_or(false)) {
+        w.healthy = true;
+        w.failures = 0;
+      } else if (++w.failures >= options_.failures_to_drop || !w.healthy) {
+        w.healthy = false;
+      }
+      // A new worker's first failed check is no loss: it never served.
+      if (w.healthy != was && (was || w.failures == 0)) changed.emplace_back(it->first, w.healthy);
     }
+  }
+  for (const auto& [address, healthy] : changed) {
+    common::LogEvent(healthy ? spdlog::level::info : spdlog::level::warn,
+                     healthy ? "worker.healthy" : "worker.lost", {{"worker", address}});
   }
 }
 

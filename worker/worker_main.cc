@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/logging.h"
 #include "common/server_main.h"
 #include "spdlog/spdlog.h"
 #include "worker/worker_server.h"
@@ -29,7 +30,15 @@ int main(int argc, char** argv) {
   app.add_option("--job-lease", lease_seconds,
                  "Seconds without a call after which a job's memory is freed")
       ->capture_default_str();
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "Logs for people (text) or log collectors (json)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (absl::Status st = tierscore::common::ConfigureLogging(log_format); !st.ok()) {
+    spdlog::error("{}", std::string(st.message()));
+    return 2;
+  }
   options.job_lease = absl::Seconds(lease_seconds);
 
   const sigset_t stop = tierscore::common::BlockStopSignals();

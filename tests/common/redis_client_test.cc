@@ -12,6 +12,7 @@ namespace tierscore::common {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(RedisAddressTest, ParsesTheForms) {
   auto a = ParseRedisAddress("redis://:s3cret@cache.local:6380/2");
@@ -38,7 +39,8 @@ TEST(RedisAddressTest, ParsesTheForms) {
                           "unix://relative.sock", "redis://::1:6379"}) {
     auto r = ParseRedisAddress(bad);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_THAT(r.status().message(), HasSubstr(bad));
+    EXPECT_THAT(r.status().message(), HasSubstr(RedactRedisAddress(bad)));
+    EXPECT_THAT(r.status().message(), Not(HasSubstr("pw@")));  // never the password
   }
 }
 

@@ -4,7 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "common/memory_store.h"
 #include "client/coordinator_client.h"
 #include "client/local_run.h"
 #include "client/remote_run.h"
@@ -250,6 +253,50 @@ TEST(MetricsTest, WorkersAndCoordinatorExportPrometheusMetrics) {
   EXPECT_THAT(*c, HasSubstr("tierscore_job_phase_seconds_count{phase=\"search\"} 1"));
   EXPECT_THAT(*c, HasSubstr("tierscore_workers{state=\"healthy\"} 1"));
   EXPECT_THAT(*c, HasSubstr("tierscore_rpc_total{code=\"OK\",method=\"SubmitJob\",service=\"Coordinator\"} 1"));
+}
+
+// A store whose writes take a while, as a distant Redis's would.
+class SlowStore : public common::MemoryStore {
+ public:
+  absl::Status Set(const std::string& key, const std::string& value, absl::Duration ttl) override {
+    absl::SleepFor(absl::Milliseconds(300));
+    return common::MemoryStore::Set(key, value, ttl);
+  }
+};
+
+// The value of one metric line ("name{labels} value"), or -1.
+double MetricValue(const std::string& text, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StartsWith(line, series + " ")) continue;
+    double v = -1;
+    if (absl::SimpleAtod(line.substr(series.size() + 1), &v)) return v;
+  }
+  return -1;
+}
+
+TEST(MetricsTest, SlowCallsShowInTheLatencyHistogram) {
+  SlowStore store;
+  auto worker = worker::WorkerServer::Create({.listen = "127.0.0.1:0", .threads = 1});
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  CoordinatorServerOptions options;
+  options.pool.targets = {(*worker)->address()};
+  options.metrics_listen = "127.0.0.1:0";
+  options.store = &store;  // SubmitJob saves the job: one slow write
+  auto coordinator = CoordinatorServer::Create(options);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  auto client = client::CoordinatorClient::Create((*coordinator)->address());
+  v1::JobSpec spec;
+  spec.add_inputs("/nonexistent/c.csv");
+  *spec.mutable_policy() = testing::PolicyFromYaml(
+      "id_column: id\nvalue: v\ncriteria: [{name: v, expr: v, normalize: none, weight: 1}]\n"
+      "tiers: [{name: abc, abc: {}}]\n");
+  ASSERT_TRUE(client->Submit(spec).ok());
+
+  auto c = testing::HttpGet((*coordinator)->metrics_port(), "/metrics");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string labels = "{method=\"SubmitJob\",service=\"Coordinator\"}";
+  EXPECT_EQ(MetricValue(*c, "tierscore_rpc_seconds_count" + labels), 1);
+  EXPECT_GE(MetricValue(*c, "tierscore_rpc_seconds_sum" + labels), 0.3) << *c;
 }
 
 }  // namespace

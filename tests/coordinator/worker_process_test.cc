@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@
 #include "client/coordinator_client.h"
 #include "coordinator/grpc_worker_client.h"
 #include "engine/generator.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/process.h"
@@ -62,6 +66,23 @@ std::vector<std::string> StartWorkers(const testing::TempDir& dir, int n,
     addresses.push_back("127.0.0.1:" + std::to_string(*port));
   }
   return addresses;
+}
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// The lines of a JSON log, each parsed; a line that is not a JSON object
+// fails the test.
+std::vector<google::protobuf::Struct> ReadJsonLog(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<google::protobuf::Struct> out;
+  for (std::string line; std::getline(in, line);) {
+    google::protobuf::Struct parsed;
+    const auto st = google::protobuf::util::JsonStringToMessage(line, &parsed);
+    EXPECT_TRUE(st.ok()) << "not JSON: " << line;
+    out.push_back(std::move(parsed));
+  }
+  return out;
 }
 
 TEST(WorkerProcessTest, KilledAndHungWorkersCostTimeNotResults) {
@@ -151,10 +172,12 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
   ASSERT_EQ(started.size(), 3u);
   const std::string addresses = absl::StrJoin(started, ",");
   const std::string coordinator_port = dir.path() + "/c";
+  const std::string coordinator_log = dir.path() + "/coordinator.log";
   auto coordinator = testing::ChildProcess::Start(
       {std::string(TIERSCORE_BINARY_DIR) + "/coordinator/tierscore-coordinator", "--listen",
        "127.0.0.1:0", "--port-file", coordinator_port, "--workers", addresses,
-       "--call-timeout", "3"});
+       "--call-timeout", "3", "--log-format", "json"},
+      coordinator_log);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   auto port = testing::WaitForPortFile(coordinator_port, absl::Seconds(20));
   ASSERT_TRUE(port.ok()) << port.status();
@@ -213,6 +236,47 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
     ASSERT_EQ(f[0], ref->ids[i]);
     ASSERT_EQ(f[2], compiled->get()->policy.schemes[0].names[static_cast<size_t>(ref->tiers[0][i])]);
   }
+
+  // The job's life is in the coordinator's log, one JSON object per line.
+  const std::vector<google::protobuf::Struct> log = ReadJsonLog(coordinator_log);
+  auto has = [&](const std::string& event) {
+    for (const auto& line : log) {
+      auto it = line.fields().find("event");
+      if (it == line.fields().end() || it->second.string_value() != event) continue;
+      auto job = line.fields().find("job");
+      if (event.rfind("job.", 0) != 0 ||
+          (job != line.fields().end() && job->second.string_value() == done->id())) {
+        return &line;
+      }
+    }
+    return static_cast<const google::protobuf::Struct*>(nullptr);
+  };
+  for (const char* event : {"job.submitted", "job.started", "job.worker_lost", "job.finished"}) {
+    EXPECT_NE(has(event), nullptr) << "no " << event << " in the log";
+  }
+  if (const auto* finished = has("job.finished")) {
+    EXPECT_EQ(finished->fields().at("customers").number_value(), 150000);
+    EXPECT_GT(finished->fields().at("seconds").number_value(), 0);
+  }
+}
+
+// A password in the Redis address never reaches the log, also when the
+// address is rejected; every line is JSON.
+TEST(ClusterProcessTest, LogsAreJsonAndKeepPasswordsOut) {
+  testing::TempDir dir;
+  const std::string log_path = dir.path() + "/coordinator.log";
+  auto coordinator = testing::ChildProcess::Start(
+      {std::string(TIERSCORE_BINARY_DIR) + "/coordinator/tierscore-coordinator", "--listen",
+       "127.0.0.1:0", "--workers", "127.0.0.1:1", "--log-format", "json", "--redis",
+       "redis://:s3cret-pw@127.0.0.1:notaport/0"},
+      log_path);
+  ASSERT_TRUE(coordinator.ok());
+  EXPECT_NE((*coordinator)->Wait(absl::Seconds(20)), 0);  // refused to start
+  std::ifstream in(log_path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, Not(HasSubstr("s3cret-pw")));
+  EXPECT_THAT(text, HasSubstr("redis://***@127.0.0.1:notaport/0"));
+  EXPECT_FALSE(ReadJsonLog(log_path).empty());
 }
 
 }  // namespace

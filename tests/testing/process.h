@@ -1,6 +1,7 @@
 #ifndef TIERSCORE_TESTS_TESTING_PROCESS_H_
 #define TIERSCORE_TESTS_TESTING_PROCESS_H_
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,13 +23,19 @@ namespace tierscore::testing {
 // it, so no process outlives its test, whatever the test's outcome.
 class ChildProcess {
  public:
-  static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(const std::vector<std::string>& argv) {
+  // `stderr_path`, when given, receives the child's standard error.
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(const std::vector<std::string>& argv,
+                                                             const std::string& stderr_path = "") {
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     const pid_t pid = fork();
     if (pid < 0) return absl::InternalError("fork failed");
     if (pid == 0) {
+      if (!stderr_path.empty()) {
+        const int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(fd, 2) < 0) _exit(126);
+      }
       execv(args[0], args.data());
       _exit(127);
     }
@@ -44,6 +51,19 @@ class ChildProcess {
   }
 
   pid_t pid() const { return pid_; }
+  // Waits for the child to exit (up to `timeout`); its exit code, or -1.
+  int Wait(absl::Duration timeout) {
+    const absl::Time give_up = absl::Now() + timeout;
+    while (absl::Now() < give_up) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return -1;
+  }
   void Signal(int sig) const { kill(pid_, sig); }
 
  private:
