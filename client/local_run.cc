@@ -1,5 +1,7 @@
 #include "client/local_run.h"
 
+#include "engine/results_csv.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/output.h"
@@ -61,7 +63,7 @@ absl::StatusOr<v1::JobResult> RunLocal(const LocalRunOptions& options) {
     written = [&]() -> absl::Status {
       TS_ASSIGN_OR_RETURN(auto file, common::AtomicFile::Create(options.results_path));
       TS_RETURN_IF_ERROR(
-          file->Append(coordinator::JobRunner::ResultsHeader(*outcome->compiled, options.explain)));
+          file->Append(engine::ResultsHeader(outcome->compiled->policy, options.explain)));
       TS_RETURN_IF_ERROR(runner->ExportResults(*outcome, options.explain,
                                                [&](const std::string& csv) { return file->Append(csv); }));
       return file->Commit();

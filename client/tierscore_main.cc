@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "common/defaults.h"
 #include "absl/time/clock.h"
 #include "client/coordinator_client.h"
 #include "client/local_run.h"
@@ -72,7 +74,8 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--migration-out", submit.migration_out_path,
                          "Migration matrices against the alias's previous run, CSV (with --wait)");
   submit_cmd->add_option("--alias", submit.alias,
-                         "Where the run is published for lookups (default customers/default)");
+                         absl::StrCat("Where the run is published for lookups (default ",
+                                      tierscore::common::kDefaultAlias, ")"));
   bool submit_quiet = false;
   submit_cmd->add_flag("--quiet", submit_quiet, "Print nothing but errors and the job id");
   bool submit_timings = false;
@@ -89,7 +92,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> lookup_ids;
   CLI::App* lookup_cmd = app.add_subcommand("lookup", "Look customers' tiers up in a published run");
   lookup_cmd->add_option("--target", lookup_target, "Coordinator host:port")->required();
-  auto* alias_opt = lookup_cmd->add_option("--alias", lookup_alias, "Alias (default customers/default)");
+  auto* alias_opt = lookup_cmd->add_option("--alias", lookup_alias, absl::StrCat("Alias (default ", tierscore::common::kDefaultAlias, ")"));
   lookup_cmd->add_option("--run", lookup_run, "Run id instead of an alias")->excludes(alias_opt);
   lookup_cmd->add_option("ids", lookup_ids, "Customer ids (at most 1000)")->required();
 
@@ -110,7 +113,7 @@ int main(int argc, char** argv) {
     auto client = tierscore::client::CoordinatorClient::Create(lookup_target);
     const bool by_run = !lookup_run.empty();
     auto found = client->BatchLookup(by_run ? lookup_run
-                                            : (lookup_alias.empty() ? "customers/default" : lookup_alias),
+                                            : tierscore::common::AliasOrDefault(lookup_alias),
                                      lookup_ids, by_run);
     if (!found.ok()) return Fail(found.status());
     std::cout << tierscore::client::FormatLookup(*found);

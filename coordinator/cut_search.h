@@ -6,16 +6,13 @@
 
 #include "absl/status/statusor.h"
 #include "engine/int128.h"
+#include "engine/tier_scheme.h"
 #include "tierscore/v1/worker.pb.h"
 
 namespace tierscore::coordinator {
 
-// One tier boundary to pin: the first customer, in the global order, whose
-// measure including itself reaches `threshold` (see CutKey).
-struct CutTarget {
-  bool by_value = true;  // value micro-units; false: customer count
-  engine::int128 threshold = 0;
-};
+// One tier boundary to pin (engine/tier_scheme.h; see CutKey).
+using CutTarget = engine::CutTarget;
 
 struct CutSearchOptions {
   int score_bins = 1024;    // histogram bins per probe

@@ -366,7 +366,7 @@ absl::Status JobManager::ExportResults(
     }
     return ExportPublished(job, explain, sink);
   }
-  TS_RETURN_IF_ERROR(sink(JobRunner::ResultsHeader(*entry->outcome->compiled, explain)));
+  TS_RETURN_IF_ERROR(sink(engine::ResultsHeader(entry->outcome->compiled->policy, explain)));
   return entry->runner->ExportResults(*entry->outcome, explain, sink);
 }
 
@@ -393,24 +393,20 @@ absl::Status JobManager::ExportPublished(
   }
   TS_RETURN_IF_ERROR(run.status());
   TS_ASSIGN_OR_RETURN(auto compiled, engine::CompileJob(job.spec().policy(), job.spec().kpis()));
-  TS_RETURN_IF_ERROR(sink(JobRunner::ResultsHeader(*compiled, /*explain=*/false)));
+  TS_RETURN_IF_ERROR(sink(engine::ResultsHeader(compiled->policy, /*explain=*/false)));
   // Rows as the workers write them, from the published records (bucket by
   // bucket, so not in input order).
   std::string csv;
   TS_RETURN_IF_ERROR(runs.ForEachRecord(
       *run, [&](const std::string& id, const v1::TierRecord& r) -> absl::Status {
-        engine::AppendCsvField(id, &csv);
-        csv.push_back(',');
-        engine::AppendDouble(r.score(), &csv);
-        for (int s = 0; s < r.tiers_size() && s < run->schemes_size(); ++s) {
-          csv.push_back(',');
-          const auto& tiers = run->schemes(s).tiers();
-          engine::AppendCsvField(r.tiers(s) >= 0 && r.tiers(s) < tiers.size() ? tiers[r.tiers(s)] : "",
-                                 &csv);
-        }
-        csv.push_back(',');
-        engine::AppendMicros(r.value_micros(), &csv);
-        csv.push_back('\n');
+        engine::AppendResultsRow(
+            id, r.score(), static_cast<size_t>(run->schemes_size()),
+            [&](size_t s) -> std::string_view {
+              const auto& tiers = run->schemes(static_cast<int>(s)).tiers();
+              const int t = static_cast<int>(s) < r.tiers_size() ? r.tiers(static_cast<int>(s)) : -1;
+              return t >= 0 && t < tiers.size() ? std::string_view(tiers[t]) : std::string_view();
+            },
+            r.value_micros(), nullptr, 0, &csv);
         if (csv.size() < (1 << 20)) return absl::OkStatus();
         absl::Status st = sink(csv);
         csv.clear();

@@ -10,9 +10,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "absl/synchronization/mutex.h"
+#include "common/defaults.h"
 #include "common/logging.h"
 #include "common/run_store.h"
 #include "common/status_macros.h"
@@ -27,11 +26,6 @@ namespace tierscore::coordinator {
 namespace {
 
 using engine::int128;
-
-// Where a job's run is published.
-std::string AliasOf(const v1::JobSpec& spec) {
-  return spec.alias().empty() ? "customers/default" : spec.alias();
-}
 
 void MergeResults(std::vector<v1::ProbeResult>& into, v1::ProbeResponse&& from) {
   if (into.empty()) {
@@ -68,17 +62,6 @@ absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Create(
     std::vector<WorkerClient*> workers, const JobRunnerOptions& options) {
   if (workers.empty()) return absl::InvalidArgumentError("no workers");
   return std::unique_ptr<JobRunner>(new JobRunner(std::move(workers), options));
-}
-
-std::string JobRunner::ResultsHeader(const engine::CompiledJob& job, bool explain) {
-  std::string h = "customer_id,score";
-  for (const auto& s : job.policy.schemes) absl::StrAppend(&h, ",", s.name);
-  absl::StrAppend(&h, ",value");
-  if (explain) {
-    for (const auto& c : job.policy.criteria) absl::StrAppend(&h, ",contribution_", c.name);
-  }
-  h += '\n';
-  return h;
 }
 
 CallPolicy JobRunner::Calls(const RunControl& control, WorkerTraffic* traffic,
@@ -280,13 +263,11 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
 
   TS_RETURN_IF_ERROR(job.StartPhase("search"));
   TS_ASSIGN_OR_RETURN(std::vector<v1::CutKey> cuts, Search(job, totals));
-  // Cuts come in scheme order; threshold schemes need none.
+  // Cuts come in scheme order, as many as each scheme's rule asked for.
   size_t t = 0;
   for (const engine::CompiledScheme& scheme : outcome.compiled->policy.schemes) {
     v1::SchemeCuts sc;
-    if (scheme.kind != engine::SchemeKind::kThresholds) {
-      for (size_t b = 0; b < scheme.boundaries.size(); ++b) *sc.add_cuts() = cuts[t++];
-    }
+    for (int b = 0; b < scheme.CutCount(); ++b) *sc.add_cuts() = cuts[t++];
     outcome.cuts.push_back(std::move(sc));
   }
 
@@ -558,10 +539,7 @@ absl::StatusOr<std::vector<v1::CutKey>> JobRunner::Search(Job& job, const ScoreT
   JobOutcome& outcome = job.outcome;
   std::vector<CutTarget> targets;
   for (const engine::CompiledScheme& scheme : outcome.compiled->policy.schemes) {
-    if (scheme.kind == engine::SchemeKind::kThresholds) continue;
-    const bool by_value = scheme.kind == engine::SchemeKind::kPareto;
-    const int128 total = by_value ? totals.value : static_cast<int128>(totals.count);
-    for (double b : scheme.boundaries) targets.push_back({by_value, engine::ShareThreshold(b, total)});
+    for (const CutTarget& c : scheme.CutTargets(totals.count, totals.value)) targets.push_back(c);
   }
   ProbeFn probe = [&](const std::vector<v1::Probe>& probes) { return ProbeAll(job, probes); };
   return FindCuts(targets, totals.count, totals.value, totals.min_score, totals.max_score, probe,
@@ -700,7 +678,7 @@ v1::AssignRequest JobRunner::AssignTemplate(const JobOutcome& outcome) const {
 
 absl::Status JobRunner::AssignAndPublish(Job& job) {
   JobOutcome& outcome = job.outcome;
-  const std::string alias = AliasOf(outcome.spec);
+  const std::string alias = common::AliasOrDefault(outcome.spec.alias());
   // Assigned against the alias's current run (previous tiers, downgrade
   // protection, migration). If that cannot be read, tiers are as earned and
   // the run is not published: publishing it would lose what the previous
@@ -754,7 +732,7 @@ v1::Publication JobRunner::Publish(Job& job) {
   const engine::CompiledJob& compiled = *outcome.compiled;
   v1::Publication publication;
   publication.set_run_id(outcome.job_id);
-  publication.set_alias(AliasOf(outcome.spec));
+  publication.set_alias(common::AliasOrDefault(outcome.spec.alias()));
   const int buckets = common::RunStore::BucketCount(outcome.result.customers());
   auto written = RunPhase<v1::PublishRequest, v1::PublishResponse>(
       job, kPublished, &WorkerClient::Publish, [&](const std::vector<int32_t>& splits) {
@@ -867,17 +845,7 @@ absl::Status JobRunner::ExportResults(
 }
 
 absl::StatusOr<std::string> JobRunner::Fingerprint(const v1::JobSpec& spec) {
-  v1::JobSpec key;
-  *key.mutable_policy() = spec.policy();
-  *key.mutable_kpis() = spec.kpis();
-  key.set_alias(spec.alias());
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    key.SerializeToCodedStream(&coded);
-  }
+  std::string out = absl::StrCat(engine::ComputationKey(spec), "\n", spec.alias());
   std::vector<absl::StatusOr<v1::ScanResponse>> scans(static_cast<size_t>(spec.inputs_size()),
                                                       absl::UnknownError("not scanned"));
   FanOut fan(workers_, Limits(1), Calls({}, nullptr, /*short_calls=*/true));
@@ -890,7 +858,7 @@ absl::StatusOr<std::string> JobRunner::Fingerprint(const v1::JobSpec& spec) {
   }
   TS_RETURN_IF_ERROR(fan.Run());
   for (int f = 0; f < spec.inputs_size(); ++f) {
-    TS_ASSIGN_OR_RETURN(const v1::ScanResponse& scan, scans[static_cast<size_t>(f)]);
+    TS_ASSIGN_OR_RETURN(v1::ScanResponse scan, std::move(scans[static_cast<size_t>(f)]));
     absl::StrAppend(&out, "\n", spec.inputs(f), "\n", scan.file_size(), "\n", scan.mtime_ns());
   }
   return out;

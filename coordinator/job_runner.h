@@ -143,8 +143,6 @@ class JobRunner {
   // Frees the job's memory on every worker.
   void Release(const std::string& job_id);
 
-  // The header line of the results CSV for a job (with the trailing newline).
-  static std::string ResultsHeader(const engine::CompiledJob& job, bool explain);
 
  private:
   struct Job;  // one running job: placement, progress, stats

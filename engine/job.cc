@@ -1,5 +1,8 @@
 #include "engine/job.h"
 
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +10,18 @@
 #include "engine/tiering.h"
 
 namespace tierscore::engine {
+
+std::string ComputationKey(const v1::JobSpec& spec) {
+  std::string key;
+  {
+    google::protobuf::io::StringOutputStream stream(&key);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    spec.policy().SerializeToCodedStream(&out);
+    spec.kpis().SerializeToCodedStream(&out);
+  }
+  return key;
+}
 namespace {
 
 // Adds the columns `e` reads, remembering where each use came from.

@@ -25,6 +25,11 @@ struct CompiledJob {
 
 // INVALID_ARGUMENT naming the field on any problem, including a column used
 // both as text and as a number.
+// The deterministic bytes of what a job computes (its policy and KPI spec):
+// equal keys give equal results on equal inputs. The worker keys compiled
+// jobs by it; the coordinator's result cache adds the alias and inputs.
+std::string ComputationKey(const v1::JobSpec& spec);
+
 absl::StatusOr<std::shared_ptr<const CompiledJob>> CompileJob(
     const v1::Policy& policy, const v1::KpiSpec& kpis);
 

@@ -39,38 +39,6 @@ absl::StatusOr<std::shared_ptr<Expr>> ParseField(const std::string& field,
   return e;
 }
 
-absl::Status CheckShares(const std::string& field,
-                         const std::vector<double>& b) {
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (!(b[i] > 0 && b[i] < 1)) {
-      return FieldError(absl::StrCat(field, ".boundaries[", i, "]"),
-                        absl::StrCat("must be a share in (0, 1), got ", b[i]));
-    }
-    if (i > 0 && !(b[i] > b[i - 1])) {
-      return FieldError(absl::StrCat(field, ".boundaries[", i, "]"),
-                        "boundaries must be strictly increasing");
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckNames(const std::string& field, const CompiledScheme& s) {
-  if (s.names.size() != s.boundaries.size() + 1) {
-    return FieldError(absl::StrCat(field, ".names"),
-                      absl::StrCat("expected ", s.boundaries.size() + 1,
-                                   " names (one more than boundaries), got ",
-                                   s.names.size()));
-  }
-  absl::flat_hash_set<std::string> seen;
-  for (size_t i = 0; i < s.names.size(); ++i) {
-    if (s.names[i].empty() || !seen.insert(s.names[i]).second) {
-      return FieldError(absl::StrCat(field, ".names[", i, "]"),
-                        "tier names must be non-empty and unique");
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 std::vector<std::string> PresetNames() {
@@ -199,61 +167,11 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::Policy& input) {
     const std::string named = absl::StrCat(field, " (", t.name(), ")");
     CompiledScheme s;
     s.name = t.name();
-    switch (t.scheme_case()) {
-      case v1::TierScheme::kPareto:
-        s.kind = SchemeKind::kPareto;
-        s.boundaries.assign(t.pareto().boundaries().begin(), t.pareto().boundaries().end());
-        s.names.assign(t.pareto().names().begin(), t.pareto().names().end());
-        TS_RETURN_IF_ERROR(CheckShares(absl::StrCat(named, ".pareto"), s.boundaries));
-        if (s.boundaries.empty()) {
-          return FieldError(absl::StrCat(named, ".pareto.boundaries"), "at least one is required");
-        }
-        TS_RETURN_IF_ERROR(CheckNames(absl::StrCat(named, ".pareto"), s));
-        break;
-      case v1::TierScheme::kAbc:
-        s.kind = SchemeKind::kPareto;
-        s.boundaries.assign(t.abc().boundaries().begin(), t.abc().boundaries().end());
-        if (s.boundaries.empty()) s.boundaries = {0.80, 0.95};
-        s.names.assign(t.abc().names().begin(), t.abc().names().end());
-        if (s.names.empty()) {
-          for (size_t k = 0; k <= s.boundaries.size(); ++k) {
-            s.names.push_back(std::string(1, static_cast<char>('A' + k % 26)));
-          }
-        }
-        TS_RETURN_IF_ERROR(CheckShares(absl::StrCat(named, ".abc"), s.boundaries));
-        TS_RETURN_IF_ERROR(CheckNames(absl::StrCat(named, ".abc"), s));
-        break;
-      case v1::TierScheme::kQuantile:
-        s.kind = SchemeKind::kQuantile;
-        s.boundaries.assign(t.quantile().boundaries().begin(), t.quantile().boundaries().end());
-        s.names.assign(t.quantile().names().begin(), t.quantile().names().end());
-        if (s.boundaries.empty()) {
-          return FieldError(absl::StrCat(named, ".quantile.boundaries"), "at least one is required");
-        }
-        TS_RETURN_IF_ERROR(CheckShares(absl::StrCat(named, ".quantile"), s.boundaries));
-        TS_RETURN_IF_ERROR(CheckNames(absl::StrCat(named, ".quantile"), s));
-        break;
-      case v1::TierScheme::kThresholds:
-        s.kind = SchemeKind::kThresholds;
-        s.boundaries.assign(t.thresholds().min_scores().begin(),
-                            t.thresholds().min_scores().end());
-        s.names.assign(t.thresholds().names().begin(), t.thresholds().names().end());
-        if (s.boundaries.empty()) {
-          return FieldError(absl::StrCat(named, ".thresholds.min_scores"), "at least one is required");
-        }
-        for (size_t k = 0; k < s.boundaries.size(); ++k) {
-          if (!std::isfinite(s.boundaries[k]) ||
-              (k > 0 && !(s.boundaries[k] < s.boundaries[k - 1]))) {
-            return FieldError(absl::StrCat(named, ".thresholds.min_scores[", k, "]"),
-                              "min_scores must be finite and strictly decreasing");
-          }
-        }
-        TS_RETURN_IF_ERROR(CheckNames(absl::StrCat(named, ".thresholds"), s));
-        break;
-      default:
-        return FieldError(named,
-                          "one of pareto, abc, quantile or thresholds is required");
+    s.rule = RuleFor(t);
+    if (s.rule == nullptr) {
+      return FieldError(named, absl::StrCat("one of ", RuleKinds(), " is required"));
     }
+    TS_RETURN_IF_ERROR(s.rule->Compile(t, named, s));
     if (t.protection().max_drop_per_run() < 0) {
       return FieldError(absl::StrCat(named, ".protection.max_drop_per_run"), "must be >= 0");
     }

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/expr.h"
+#include "engine/tier_scheme.h"
 #include "tierscore/v1/policy.pb.h"
 
 namespace tierscore::engine {
@@ -27,12 +28,6 @@ struct CompiledCriterion {
   bool lower_is_better = false;
 };
 
-enum class SchemeKind {
-  kPareto,     // cumulative value share
-  kQuantile,   // cumulative customer count share
-  kThresholds  // absolute score minimums
-};
-
 // Downgrade protection of a scheme (policy.proto DowngradeProtection).
 struct Protection {
   int max_drop = 0;      // tiers per run; 0: no limit
@@ -40,12 +35,25 @@ struct Protection {
   bool enabled() const { return max_drop > 0 || demote_after > 1; }
 };
 
+// A validated tier scheme: its rule (the kind, tier_scheme.h) and its
+// fields. The helpers ask the rule.
 struct CompiledScheme {
   std::string name;
-  SchemeKind kind = SchemeKind::kPareto;
+  const TierRule* rule = nullptr;  // a singleton; never null once compiled
   std::vector<double> boundaries;  // shares, or min scores for thresholds
   std::vector<std::string> names;  // boundaries.size() + 1 tiers
   Protection protection;
+
+  int CutCount() const { return rule->CutCount(boundaries); }
+  std::vector<CutTarget> CutTargets(int64_t customers, int128 value) const {
+    return rule->CutTargets(boundaries, customers, value);
+  }
+  int Tier(double score, absl::FunctionRef<bool(int)> past_cut) const {
+    return rule->Tier(boundaries, score, past_cut);
+  }
+  double GapToNextTier(int tier, double score, absl::FunctionRef<double(int)> to_pass_cut) const {
+    return rule->GapToNextTier(boundaries, tier, score, to_pass_cut);
+  }
 };
 
 // A validated policy with parsed expressions. Immutable once built, so it

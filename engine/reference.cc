@@ -175,25 +175,15 @@ absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
   out.tiers.assign(policy.schemes.size(), std::vector<int>(n, 0));
   for (size_t s = 0; s < policy.schemes.size(); ++s) {
     const CompiledScheme& scheme = policy.schemes[s];
-    std::vector<int128> thresholds;
-    for (double b : scheme.boundaries) {
-      thresholds.push_back(ShareThreshold(
-          b, scheme.kind == SchemeKind::kQuantile ? static_cast<int128>(n) : total));
-    }
+    const std::vector<CutTarget> cuts = scheme.CutTargets(static_cast<int64_t>(n), total);
     int128 value_before = 0;
     for (size_t pos = 0; pos < n; ++pos) {
       const size_t row = order[pos];
-      int tier;
-      switch (scheme.kind) {
-        case SchemeKind::kPareto:
-          tier = TierFromPassed(thresholds, value_before);
-          break;
-        case SchemeKind::kQuantile:
-          tier = TierFromPassed(thresholds, static_cast<int128>(pos));
-          break;
-        default:
-          tier = ThresholdTier(scheme.boundaries, out.scores[row]);
-      }
+      // Past cut k: the measure before this customer reaches its threshold.
+      const int tier = scheme.Tier(out.scores[row], [&](int k) {
+        const CutTarget& c = cuts[static_cast<size_t>(k)];
+        return (c.by_value ? value_before : static_cast<int128>(pos)) >= c.threshold;
+      });
       out.tiers[s][row] = tier;
       value_before += values[row];
     }

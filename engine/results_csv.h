@@ -6,6 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "absl/strings/str_cat.h"
+#include "engine/policy.h"
+
 namespace tierscore::engine {
 
 // The pieces of the per-customer results CSV (customer_id, score, a tier
@@ -51,6 +54,46 @@ inline void AppendDouble(double v, std::string* out) {
   out->append(buf, static_cast<size_t>(ptr - buf));
 }
 
+// The header line, newline included: customer_id, score, one column per
+// tier scheme, value, and with `explain` one contribution_<criterion> each.
+inline std::string ResultsHeader(const CompiledPolicy& policy, bool explain) {
+  std::string h = "customer_id,score";
+  for (const auto& s : policy.schemes) {
+    h += ',';
+    AppendCsvField(s.name, &h);
+  }
+  h += ",value";
+  if (explain) {
+    for (const auto& c : policy.criteria) {
+      h += ',';
+      AppendCsvField(absl::StrCat("contribution_", c.name), &h);
+    }
+  }
+  h += '\n';
+  return h;
+}
+
+// One customer's row; `tier_name(s)` is its tier's name in scheme s, and
+// `contributions` (null without explain) has `criteria` entries.
+template <typename TierName>
+inline void AppendResultsRow(std::string_view id, double score, size_t schemes,
+                             TierName&& tier_name, int64_t value_micros,
+                             const double* contributions, size_t criteria, std::string* out) {
+  AppendCsvField(id, out);
+  out->push_back(',');
+  AppendDouble(score, out);
+  for (size_t s = 0; s < schemes; ++s) {
+    out->push_back(',');
+    AppendCsvField(tier_name(s), out);
+  }
+  out->push_back(',');
+  AppendMicros(value_micros, out);
+  for (size_t c = 0; c < criteria; ++c) {
+    out->push_back(',');
+    AppendDouble(contributions[c], out);
+  }
+  out->push_back('\n');
+}
 
 }  // namespace tierscore::engine
 

@@ -79,18 +79,6 @@ absl::Status ParallelStatus(engine::ThreadPool& pool, int n,
   return absl::OkStatus();
 }
 
-std::string SpecKey(const v1::JobSpec& spec) {
-  std::string key;
-  google::protobuf::io::StringOutputStream stream(&key);
-  {
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.SetSerializationDeterministic(true);
-    spec.policy().SerializeToCodedStream(&out);
-    spec.kpis().SerializeToCodedStream(&out);
-  }
-  return key;
-}
-
 bool InRange(const v1::KeyRange& r, double score, std::string_view id) {
   if (score < r.score_lo() || score > r.score_hi()) return false;
   if (!r.id_bounded()) return true;
@@ -273,7 +261,7 @@ absl::StatusOr<v1::ScanResponse> WorkerCore::Scan(const v1::ScanRequest& request
 }
 
 absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request) {
-  const std::string key = SpecKey(request.spec());
+  const std::string key = engine::ComputationKey(request.spec());
   std::shared_ptr<Job> job;
   {
     absl::MutexLock lock(&mu_);
@@ -557,9 +545,7 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
         "expected cuts for ", schemes.size(), " tier schemes, got ", request.schemes_size()));
   }
   for (size_t s = 0; s < schemes.size(); ++s) {
-    const int want = schemes[s].kind == engine::SchemeKind::kThresholds
-                         ? 0
-                         : static_cast<int>(schemes[s].boundaries.size());
+    const int want = schemes[s].CutCount();
     if (request.schemes(static_cast<int>(s)).cuts_size() != want) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tier scheme ", schemes[s].name, ": expected ", want, " cuts"));
@@ -594,15 +580,9 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
       const auto& cuts = request.schemes(static_cast<int>(s)).cuts();
       for (size_t row = 0; row < rows; ++row) {
         const double score = shard.scores[row];
-        int tier;
-        if (scheme.kind == engine::SchemeKind::kThresholds) {
-          tier = engine::ThresholdTier(scheme.boundaries, score);
-        } else {
-          // Cuts are in global order: past one means past all before it.
-          tier = 0;
-          const std::string_view id = shard.table.ids[row];
-          while (tier < cuts.size() && engine::PastCut(cuts[tier], score, id)) ++tier;
-        }
+        const std::string_view id = shard.table.ids[row];
+        const int tier =
+            scheme.Tier(score, [&](int k) { return engine::PastCut(cuts[k], score, id); });
         shard.tiers[s][row] = static_cast<uint8_t>(tier);
       }
     }
@@ -695,20 +675,10 @@ absl::StatusOr<v1::ExportResponse> WorkerCore::Export(const v1::ExportRequest& r
     if (nc > 0) scorer->Score(shard.table, b, n, scores.data(), contributions.data());
     for (int64_t i = 0; i < n; ++i) {
       const size_t row = static_cast<size_t>(b + i);
-      engine::AppendCsvField(shard.table.ids[row], &csv);
-      csv.push_back(',');
-      engine::AppendDouble(shard.scores[row], &csv);
-      for (size_t s = 0; s < schemes.size(); ++s) {
-        csv.push_back(',');
-        engine::AppendCsvField(schemes[s].names[shard.tiers[s][row]], &csv);
-      }
-      csv.push_back(',');
-      engine::AppendMicros(shard.values[row], &csv);
-      for (size_t c = 0; c < nc; ++c) {
-        csv.push_back(',');
-        engine::AppendDouble(contributions[static_cast<size_t>(i) * nc + c], &csv);
-      }
-      csv.push_back('\n');
+      engine::AppendResultsRow(
+          shard.table.ids[row], shard.scores[row], schemes.size(),
+          [&](size_t s) -> std::string_view { return schemes[s].names[shard.tiers[s][row]]; },
+          shard.values[row], contributions.data() + static_cast<size_t>(i) * nc, nc, &csv);
     }
   }
   response.set_rows(shard.table.rows);
@@ -784,16 +754,14 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
         // The score still needed to reach the next tier up: up to the key
         // of the boundary above (a tie there is decided by id), or the
         // minimum of the threshold tier above.
-        double gap = 0;
-        if (tier > 0) {
-          if (schemes[s].kind == engine::SchemeKind::kThresholds) {
-            gap = schemes[s].boundaries[static_cast<size_t>(tier - 1)] - shard.scores[row];
-          } else {
-            const v1::CutKey& cut = cuts[s].cuts(tier - 1);
-            gap = cut.all() ? std::numeric_limits<double>::infinity()
-                            : std::max(0.0, cut.score() - shard.scores[row]);
-          }
-        }
+        const double score = shard.scores[row];
+        const double gap =
+            tier == 0 ? 0
+                      : schemes[s].GapToNextTier(tier, score, [&](int k) {
+                          const v1::CutKey& cut = cuts[s].cuts(k);
+                          return cut.all() ? std::numeric_limits<double>::infinity()
+                                           : std::max(0.0, cut.score() - score);
+                        });
         r.add_gap_to_next_tier(static_cast<float>(gap));
       }
     }

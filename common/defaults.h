@@ -1,0 +1,20 @@
+#ifndef TIERSCORE_COMMON_DEFAULTS_H_
+#define TIERSCORE_COMMON_DEFAULTS_H_
+
+// Defaults that more than one part of the system must agree on: the
+// coordinator, the CLI and the docs read them from here.
+
+#include <string>
+
+namespace tierscore::common {
+
+// The alias a job publishes to, and lookups read, when none is named.
+inline constexpr char kDefaultAlias[] = "customers/default";
+
+inline std::string AliasOrDefault(const std::string& alias) {
+  return alias.empty() ? kDefaultAlias : alias;
+}
+
+}  // namespace tierscore::common
+
+#endif  // TIERSCORE_COMMON_DEFAULTS_H_
