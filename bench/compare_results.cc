@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   }
   absl::flat_hash_map<std::string, size_t> index;
   index.reserve(static_cast<size_t>(a->rows));
-  for (size_t i = 0; i < static_cast<size_t>(a->rows); ++i) index.emplace(std::string(a->ids[i]), i);
+  for (size_t i = 0; i < static_cast<size_t>(a->rows); ++i)
+    index.emplace(std::string(a->ids[i]), i);
   int64_t differ = 0, missing = 0;
   for (size_t j = 0; j < static_cast<size_t>(b->rows); ++j) {
     auto it = index.find(std::string(b->ids[j]));

@@ -50,9 +50,8 @@ class Client {
     ctx_->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     start_ = Clock::now();
     if (run_->health != nullptr) {
-      run_->health->async()->Check(ctx_.get(), &check_, &check_resp_, [this](grpc::Status st) {
-        Done(st.ok());
-      });
+      run_->health->async()->Check(ctx_.get(), &check_, &check_resp_,
+                                   [this](grpc::Status st) { Done(st.ok()); });
       return;
     }
     if (run_->batch <= 1) {
@@ -128,8 +127,8 @@ int main(int argc, char** argv) {
   run.max_customer = std::stoi(argv[3]);
   run.width = std::max<int>(7, static_cast<int>(std::to_string(run.max_customer).size()));
   run.batch = mode == "health" ? 1 : std::max(1, std::stoi(mode));
-  run.end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(seconds));
+  run.end = Clock::now() +
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 
   std::vector<std::unique_ptr<Client>> all;
   for (int c = 0; c < clients; ++c) all.push_back(std::make_unique<Client>(&run, c + 1));
@@ -144,13 +143,14 @@ int main(int argc, char** argv) {
         +[](Run* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu) { return r->running == 0; }, &run));
   }
   std::vector<double> latencies;
-  for (const auto& c : all) latencies.insert(latencies.end(), c->latencies().begin(), c->latencies().end());
+  for (const auto& c : all)
+    latencies.insert(latencies.end(), c->latencies().begin(), c->latencies().end());
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double p) {
-    return latencies.empty()
-               ? 0.0
-               : latencies[std::min(latencies.size() - 1,
-                                    static_cast<size_t>(p * static_cast<double>(latencies.size())))];
+    return latencies.empty() ? 0.0
+                             : latencies[std::min(
+                                   latencies.size() - 1,
+                                   static_cast<size_t>(p * static_cast<double>(latencies.size())))];
   };
   std::printf("%d %.0f %.0f %.0f %lld\n", clients,
               static_cast<double>(latencies.size()) * run.batch / seconds, pct(0.50), pct(0.99),

@@ -91,8 +91,7 @@ absl::StatusOr<v1::KpiTable> CoordinatorClient::Kpis(const std::string& id) {
   return Result(status, table);
 }
 
-absl::StatusOr<v1::Job> CoordinatorClient::Publish(const std::string& id,
-                                                   absl::Duration timeout) {
+absl::StatusOr<v1::Job> CoordinatorClient::Publish(const std::string& id, absl::Duration timeout) {
   v1::PublishJobRequest req;
   req.set_id(id);
   v1::Job job;

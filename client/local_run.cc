@@ -1,7 +1,5 @@
 #include "client/local_run.h"
 
-#include "engine/results_csv.h"
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/output.h"
@@ -10,6 +8,7 @@
 #include "common/status_macros.h"
 #include "coordinator/in_process_worker_client.h"
 #include "engine/policy.h"
+#include "engine/results_csv.h"
 #include "worker/worker_core.h"
 
 namespace tierscore::client {
@@ -64,8 +63,8 @@ absl::StatusOr<v1::JobResult> RunLocal(const LocalRunOptions& options) {
       TS_ASSIGN_OR_RETURN(auto file, common::AtomicFile::Create(options.results_path));
       TS_RETURN_IF_ERROR(
           file->Append(engine::ResultsHeader(outcome->compiled->policy, options.explain)));
-      TS_RETURN_IF_ERROR(runner->ExportResults(*outcome, options.explain,
-                                               [&](const std::string& csv) { return file->Append(csv); }));
+      TS_RETURN_IF_ERROR(runner->ExportResults(
+          *outcome, options.explain, [&](const std::string& csv) { return file->Append(csv); }));
       return file->Commit();
     }();
   }
@@ -75,8 +74,8 @@ absl::StatusOr<v1::JobResult> RunLocal(const LocalRunOptions& options) {
   phase->set_name("export");
   phase->set_seconds(absl::ToDoubleSeconds(absl::Now() - export_start));
   if (!options.kpis_out_path.empty()) {
-    TS_RETURN_IF_ERROR(common::WriteFileAtomically(options.kpis_out_path,
-                                           KpiTableCsv(outcome->result.kpis())));
+    TS_RETURN_IF_ERROR(
+        common::WriteFileAtomically(options.kpis_out_path, KpiTableCsv(outcome->result.kpis())));
   }
   return outcome->result;
 }

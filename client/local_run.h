@@ -17,12 +17,12 @@ namespace tierscore::client {
 struct LocalRunOptions {
   std::vector<std::string> inputs;
   std::string policy_path;
-  std::string kpis_path;     // empty: customers per tier of each scheme
-  std::string results_path;  // empty: not written
-  bool explain = false;      // results add each criterion's contribution
-  std::string kpis_out_path; // empty: not written
-  int threads = 0;           // <= 0: one per core
-  int64_t split_bytes = 0;   // <= 0: default
+  std::string kpis_path;      // empty: customers per tier of each scheme
+  std::string results_path;   // empty: not written
+  bool explain = false;       // results add each criterion's contribution
+  std::string kpis_out_path;  // empty: not written
+  int threads = 0;            // <= 0: one per core
+  int64_t split_bytes = 0;    // <= 0: default
   coordinator::ProgressFn progress;
 };
 

@@ -28,8 +28,8 @@ void ProgressBar::Update(const coordinator::JobProgress& p) {
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, ' ');
   std::fprintf(stderr, "\r\033[K[%s] %-6s %d/%d splits  %.2fM rows  %.0f MB  %.1fs", bar.c_str(),
-               p.phase.c_str(), p.splits_done, p.splits_total, p.rows / 1e6,
-               p.bytes / 1048576.0, absl::ToDoubleSeconds(now - start_));
+               p.phase.c_str(), p.splits_done, p.splits_total, p.rows / 1e6, p.bytes / 1048576.0,
+               absl::ToDoubleSeconds(now - start_));
   std::fflush(stderr);
 }
 

@@ -14,7 +14,7 @@ namespace tierscore::client {
 // `tierscore submit`: a job on a cluster, with the same inputs and outputs
 // as local mode.
 struct RemoteRunOptions {
-  std::string target;  // coordinator "host:port"
+  std::string target;               // coordinator "host:port"
   std::vector<std::string> inputs;  // made absolute: workers resolve them
   std::string policy_path;
   std::string kpis_path;

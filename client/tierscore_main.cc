@@ -8,13 +8,13 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
-#include "common/defaults.h"
 #include "absl/time/clock.h"
 #include "client/coordinator_client.h"
 #include "client/local_run.h"
 #include "client/output.h"
 #include "client/progress.h"
 #include "client/remote_run.h"
+#include "common/defaults.h"
 #include "engine/generator.h"
 
 namespace {
@@ -60,8 +60,8 @@ int main(int argc, char** argv) {
   tierscore::client::RemoteRunOptions submit;
   CLI::App* submit_cmd = app.add_subcommand("submit", "Submit a job to a tierscore coordinator");
   submit_cmd->add_option("--target", submit.target, "Coordinator host:port")->required();
-  submit_cmd->add_option("--input", submit.inputs,
-                         "Input CSV file, readable by the workers; repeatable")
+  submit_cmd
+      ->add_option("--input", submit.inputs, "Input CSV file, readable by the workers; repeatable")
       ->required();
   submit_cmd->add_option("--policy", submit.policy_path, "Policy file (YAML or JSON)")->required();
   submit_cmd->add_option("--kpis", submit.kpis_path, "KPI spec file (YAML or JSON)");
@@ -90,9 +90,12 @@ int main(int argc, char** argv) {
 
   std::string lookup_target, lookup_alias, lookup_run;
   std::vector<std::string> lookup_ids;
-  CLI::App* lookup_cmd = app.add_subcommand("lookup", "Look customers' tiers up in a published run");
+  CLI::App* lookup_cmd =
+      app.add_subcommand("lookup", "Look customers' tiers up in a published run");
   lookup_cmd->add_option("--target", lookup_target, "Coordinator host:port")->required();
-  auto* alias_opt = lookup_cmd->add_option("--alias", lookup_alias, absl::StrCat("Alias (default ", tierscore::common::kDefaultAlias, ")"));
+  auto* alias_opt = lookup_cmd->add_option(
+      "--alias", lookup_alias,
+      absl::StrCat("Alias (default ", tierscore::common::kDefaultAlias, ")"));
   lookup_cmd->add_option("--run", lookup_run, "Run id instead of an alias")->excludes(alias_opt);
   lookup_cmd->add_option("ids", lookup_ids, "Customer ids (at most 1000)")->required();
 
@@ -104,17 +107,16 @@ int main(int argc, char** argv) {
     if (!job.ok()) return Fail(job.status());
     const auto& pub = job->result().publication();
     if (!pub.published()) return Fail(absl::UnavailableError(pub.error()));
-    std::printf("published run %s as %s (%lld records)\n", pub.run_id().c_str(), pub.alias().c_str(),
-                static_cast<long long>(pub.records()));
+    std::printf("published run %s as %s (%lld records)\n", pub.run_id().c_str(),
+                pub.alias().c_str(), static_cast<long long>(pub.records()));
     return 0;
   }
 
   if (*lookup_cmd) {
     auto client = tierscore::client::CoordinatorClient::Create(lookup_target);
     const bool by_run = !lookup_run.empty();
-    auto found = client->BatchLookup(by_run ? lookup_run
-                                            : tierscore::common::AliasOrDefault(lookup_alias),
-                                     lookup_ids, by_run);
+    auto found = client->BatchLookup(
+        by_run ? lookup_run : tierscore::common::AliasOrDefault(lookup_alias), lookup_ids, by_run);
     if (!found.ok()) return Fail(found.status());
     std::cout << tierscore::client::FormatLookup(*found);
     return 0;
@@ -147,7 +149,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::cout << "job " << job->id()
-              << (job->cached_from().empty() ? "" : " (cached: the result of " + job->cached_from() + ")")
+              << (job->cached_from().empty()
+                      ? ""
+                      : " (cached: the result of " + job->cached_from() + ")")
               << "\n"
               << tierscore::client::FormatTierSummary(job->result()) << "\n"
               << tierscore::client::FormatKpiTable(job->result().kpis())
@@ -169,7 +173,9 @@ int main(int argc, char** argv) {
     if (profile == "zeros") gen.extra_zero_share = 0.5;
     absl::Status st = tierscore::engine::GenerateCustomers(gen, gen_out);
     if (!st.ok()) return Fail(st);
-    if (!quiet) std::printf("wrote %lld customers to %s\n", static_cast<long long>(gen.rows), gen_out.c_str());
+    if (!quiet)
+      std::printf("wrote %lld customers to %s\n", static_cast<long long>(gen.rows),
+                  gen_out.c_str());
     return 0;
   }
 
@@ -183,8 +189,8 @@ int main(int argc, char** argv) {
   if (!result.ok()) return Fail(result.status());
   if (!quiet) {
     std::cout << tierscore::client::FormatTierSummary(*result) << "\n"
-              << tierscore::client::FormatKpiTable(result->kpis())
-              << "\ndone in " << absl::FormatDuration(absl::Now() - start) << "\n";
+              << tierscore::client::FormatKpiTable(result->kpis()) << "\ndone in "
+              << absl::FormatDuration(absl::Now() - start) << "\n";
   }
   if (timings) std::cerr << tierscore::client::FormatStats(result->stats());
   return 0;

@@ -1,9 +1,9 @@
 #include "common/config_loader.h"
 
 #include <cerrno>
-#include <cstring>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -34,7 +34,7 @@ class YamlToProto {
   explicit YamlToProto(std::string source) : source_(std::move(source)) {}
 
   absl::Status ParseMessage(const YAML::Node& node, const std::string& path,
-                       google::protobuf::Message* msg) {
+                            google::protobuf::Message* msg) {
     const Descriptor* desc = msg->GetDescriptor();
     if (node.IsNull()) return absl::OkStatus();
     if (node.IsSequence()) {
@@ -56,9 +56,9 @@ class YamlToProto {
         for (int i = 0; i < desc->field_count(); ++i) {
           names.push_back(desc->field(i)->name());
         }
-        return Error(kv.first, child,
-                     absl::StrCat("unknown field (expected one of: ",
-                                  absl::StrJoin(names, ", "), ")"));
+        return Error(
+            kv.first, child,
+            absl::StrCat("unknown field (expected one of: ", absl::StrJoin(names, ", "), ")"));
       }
       if (field->is_repeated()) {
         TS_RETURN_IF_ERROR(ParseRepeated(kv.second, child, field, msg));
@@ -71,8 +71,7 @@ class YamlToProto {
 
  private:
   absl::Status ParseRepeated(const YAML::Node& node, const std::string& path,
-                        const FieldDescriptor* field,
-                        google::protobuf::Message* msg) {
+                             const FieldDescriptor* field, google::protobuf::Message* msg) {
     if (node.IsNull()) return absl::OkStatus();
     if (field->is_map()) {
       return Error(node, path, "map fields are not supported in files");
@@ -87,8 +86,7 @@ class YamlToProto {
 
   // Sets (or, for a repeated field, appends) one value.
   absl::Status ParseSingular(const YAML::Node& node, const std::string& path,
-                        const FieldDescriptor* field,
-                        google::protobuf::Message* msg) {
+                             const FieldDescriptor* field, google::protobuf::Message* msg) {
     const Reflection* r = msg->GetReflection();
     const bool rep = field->is_repeated();
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
@@ -114,8 +112,7 @@ class YamlToProto {
         } else if (t == "false" || t == "no" || t == "off") {
           v = false;
         } else {
-          return Error(node, path,
-                       absl::StrCat("expected true or false, got \"", text, "\""));
+          return Error(node, path, absl::StrCat("expected true or false, got \"", text, "\""));
         }
         rep ? r->AddBool(msg, field, v) : r->SetBool(msg, field, v);
         return absl::OkStatus();
@@ -124,8 +121,7 @@ class YamlToProto {
       case FieldDescriptor::CPPTYPE_FLOAT: {
         double v;
         if (!ParseDouble(text, &v)) {
-          return Error(node, path,
-                       absl::StrCat("expected a number, got \"", text, "\""));
+          return Error(node, path, absl::StrCat("expected a number, got \"", text, "\""));
         }
         if (field->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
           rep ? r->AddDouble(msg, field, v) : r->SetDouble(msg, field, v);
@@ -142,8 +138,7 @@ class YamlToProto {
         int64_t v;
         auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
         if (ec != std::errc() || ptr != text.data() + text.size()) {
-          return Error(node, path,
-                       absl::StrCat("expected an integer, got \"", text, "\""));
+          return Error(node, path, absl::StrCat("expected an integer, got \"", text, "\""));
         }
         switch (field->cpp_type()) {
           case FieldDescriptor::CPPTYPE_INT32:
@@ -167,10 +162,8 @@ class YamlToProto {
         const EnumValueDescriptor* value = FindEnumValue(field->enum_type(), text);
         if (value == nullptr) {
           return Error(node, path,
-                       absl::StrCat("unknown value \"", text,
-                                    "\" (expected one of: ",
-                                    absl::StrJoin(EnumNames(field->enum_type()), ", "),
-                                    ")"));
+                       absl::StrCat("unknown value \"", text, "\" (expected one of: ",
+                                    absl::StrJoin(EnumNames(field->enum_type()), ", "), ")"));
         }
         rep ? r->AddEnum(msg, field, value) : r->SetEnum(msg, field, value);
         return absl::OkStatus();
@@ -182,8 +175,7 @@ class YamlToProto {
 
   static bool ParseDouble(const std::string& text, double* v) {
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *v);
-    return ec == std::errc() && ptr == text.data() + text.size() &&
-           std::isfinite(*v);
+    return ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(*v);
   }
 
   // "NORMALIZATION_MINMAX" -> "minmax": the enum's common prefix dropped.
@@ -224,19 +216,23 @@ class YamlToProto {
 
   static std::string TypeName(const FieldDescriptor* f) {
     switch (f->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_STRING: return "string";
-      case FieldDescriptor::CPPTYPE_BOOL: return "boolean";
-      case FieldDescriptor::CPPTYPE_ENUM: return "name";
-      default: return "number";
+      case FieldDescriptor::CPPTYPE_STRING:
+        return "string";
+      case FieldDescriptor::CPPTYPE_BOOL:
+        return "boolean";
+      case FieldDescriptor::CPPTYPE_ENUM:
+        return "name";
+      default:
+        return "number";
     }
   }
 
   absl::Status Error(const YAML::Node& node, const std::string& path,
                      const std::string& what) const {
     const YAML::Mark mark = node.Mark();
-    return absl::InvalidArgumentError(absl::StrCat(
-        source_, ":", mark.line + 1, ":", mark.column + 1, ": ",
-        path.empty() ? "" : absl::StrCat(path, ": "), what));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ":", mark.line + 1, ":", mark.column + 1, ": ",
+                     path.empty() ? "" : absl::StrCat(path, ": "), what));
   }
 
   std::string source_;
@@ -244,33 +240,29 @@ class YamlToProto {
 
 }  // namespace
 
-absl::Status ParseYamlToProto(const std::string& text,
-                              const std::string& source_name,
+absl::Status ParseYamlToProto(const std::string& text, const std::string& source_name,
                               google::protobuf::Message* message) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ":", e.mark.line + 1, ":", e.mark.column + 1,
-                     ": not valid YAML/JSON: ", e.msg));
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1, ":",
+                                                   e.mark.column + 1,
+                                                   ": not valid YAML/JSON: ", e.msg));
   }
   YamlToProto walker(source_name);
   try {
     return walker.ParseMessage(root, "", message);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ":", e.mark.line + 1, ":", e.mark.column + 1,
-                     ": ", e.msg));
+        absl::StrCat(source_name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
 }
 
-absl::Status LoadYamlFile(const std::string& path,
-                          google::protobuf::Message* message) {
+absl::Status LoadYamlFile(const std::string& path, google::protobuf::Message* message) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+    return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();

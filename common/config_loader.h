@@ -21,14 +21,12 @@ namespace tierscore::common {
 //    one of: none, max, minmax, zscore, percentile)"
 // `source_name` is used as the file name in messages. On error `message` may
 // be partially filled.
-absl::Status ParseYamlToProto(const std::string& text,
-                              const std::string& source_name,
+absl::Status ParseYamlToProto(const std::string& text, const std::string& source_name,
                               google::protobuf::Message* message);
 
 // Reads `path` and parses it with ParseYamlToProto. NOT_FOUND if the file
 // cannot be read.
-absl::Status LoadYamlFile(const std::string& path,
-                          google::protobuf::Message* message);
+absl::Status LoadYamlFile(const std::string& path, google::protobuf::Message* message);
 
 }  // namespace tierscore::common
 

@@ -49,11 +49,21 @@ std::string JsonQuote(absl::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
@@ -66,8 +76,7 @@ std::string JsonQuote(absl::string_view s) {
   return out;
 }
 
-LogField::LogField(absl::string_view key, absl::string_view value)
-    : key_(key), text_(value) {}
+LogField::LogField(absl::string_view key, absl::string_view value) : key_(key), text_(value) {}
 LogField::LogField(absl::string_view key, int64_t value)
     : key_(key), text_(absl::StrCat(value)), number_(true) {}
 LogField::LogField(absl::string_view key, double value)

@@ -9,7 +9,8 @@ namespace {
 
 absl::Status CheckTtl(absl::Duration ttl) {
   if (ttl <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("ttl must be positive, got ", absl::FormatDuration(ttl)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("ttl must be positive, got ", absl::FormatDuration(ttl)));
   }
   return absl::OkStatus();
 }
@@ -66,8 +67,7 @@ absl::Status MemoryStore::Expire(const std::string& key, absl::Duration ttl) {
   return absl::OkStatus();
 }
 
-absl::Status MemoryStore::ExpireMany(const std::vector<std::string>& keys,
-                                     absl::Duration ttl) {
+absl::Status MemoryStore::ExpireMany(const std::vector<std::string>& keys, absl::Duration ttl) {
   absl::Status st = CheckTtl(ttl);
   if (!st.ok()) return st;
   absl::MutexLock lock(&mu_);

@@ -32,7 +32,7 @@ class MemoryStore : public Store {
 
  private:
   struct Entry {
-    std::string value;                               // a string key
+    std::string value;                                   // a string key
     absl::flat_hash_map<std::string, std::string> hash;  // a hash key
     bool is_hash = false;
     absl::Time expires = absl::InfiniteFuture();

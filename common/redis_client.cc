@@ -1,13 +1,11 @@
 #include "common/redis_client.h"
 
-#include <hiredis/hiredis.h>
-
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <sys/socket.h>
 
-#include <cstring>
-
 #include <charconv>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -17,7 +15,6 @@
 
 namespace tierscore::common {
 namespace {
-
 
 RedisReply Convert(const redisReply* r) {
   RedisReply out;
@@ -155,14 +152,15 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire(bo
   }
   auto c = std::make_unique<Connection>();
   c->ctx = address_.unix_socket
-               ? redisConnectUnixWithTimeout(address_.path.c_str(), absl::ToTimeval(options_.connect_timeout))
+               ? redisConnectUnixWithTimeout(address_.path.c_str(),
+                                             absl::ToTimeval(options_.connect_timeout))
                : redisConnectWithTimeout(address_.host.c_str(), address_.port,
                                          absl::ToTimeval(options_.connect_timeout));
   const std::string where =
       address_.unix_socket ? address_.path : absl::StrCat(address_.host, ":", address_.port);
   if (c->ctx == nullptr || c->ctx->err != 0) {
-    return absl::UnavailableError(absl::StrCat("redis at ", where, " is unreachable: ",
-                                               c->ctx != nullptr ? c->ctx->errstr : "no memory"));
+    return absl::UnavailableError(absl::StrCat(
+        "redis at ", where, " is unreachable: ", c->ctx != nullptr ? c->ctx->errstr : "no memory"));
   }
   redisSetTimeout(c->ctx, absl::ToTimeval(options_.command_timeout));
   // Authenticate and select the database before the connection is used.
@@ -173,7 +171,8 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire(bo
     bool answered = false;
     auto replies = Send(*c, setup, &answered);
     if (!replies.ok()) {
-      return absl::UnavailableError(absl::StrCat("redis at ", where, ": ", replies.status().message()));
+      return absl::UnavailableError(
+          absl::StrCat("redis at ", where, ": ", replies.status().message()));
     }
     for (size_t i = 0; i < setup.size(); ++i) {
       if ((*replies)[i].type == RedisReply::Type::kError) {
@@ -230,8 +229,8 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Send(
       lens.push_back(a.size());
     }
     char* formatted = nullptr;
-    const int len = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(),
-                                           lens.data());
+    const int len =
+        redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(), lens.data());
     if (len < 0) return absl::ResourceExhaustedError("redis: out of memory formatting a command");
     out.append(formatted, static_cast<size_t>(len));
     redisFreeCommand(formatted);
@@ -240,8 +239,9 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Send(
     const ssize_t n = send(c.ctx->fd, out.data() + at, out.size() - at, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return absl::UnavailableError(absl::StrCat(
-          "redis: ", errno == EAGAIN || errno == EWOULDBLOCK ? "write timed out" : std::strerror(errno)));
+      return absl::UnavailableError(absl::StrCat("redis: ", errno == EAGAIN || errno == EWOULDBLOCK
+                                                                ? "write timed out"
+                                                                : std::strerror(errno)));
     }
     at += static_cast<size_t>(n);
   }

@@ -85,9 +85,8 @@ class RedisClient {
   absl::StatusOr<std::unique_ptr<Connection>> Acquire(bool* reused);
   void Return(std::unique_ptr<Connection> c);
   // Sends the commands and reads their replies; `answered` once any came.
-  absl::StatusOr<std::vector<RedisReply>> Send(Connection& c,
-                                               const std::vector<std::vector<std::string>>& commands,
-                                               bool* answered);
+  absl::StatusOr<std::vector<RedisReply>> Send(
+      Connection& c, const std::vector<std::vector<std::string>>& commands, bool* answered);
 
   const RedisOptions options_;
   const RedisAddress address_;

@@ -44,8 +44,7 @@ absl::StatusOr<std::optional<std::string>> RedisStore::Get(const std::string& ke
   return std::optional<std::string>(r.str);
 }
 
-absl::Status RedisStore::Set(const std::string& key, const std::string& value,
-                             absl::Duration ttl) {
+absl::Status RedisStore::Set(const std::string& key, const std::string& value, absl::Duration ttl) {
   std::vector<std::string> cmd = {"SET", Key(key), value};
   if (ttl != absl::InfiniteDuration()) {
     TS_RETURN_IF_ERROR(CheckTtl(ttl));

@@ -19,7 +19,9 @@ int RunStore::BucketOf(std::string_view customer_id, int buckets) {
                           static_cast<uint64_t>(std::max(1, buckets)));
 }
 
-std::string RunStore::MetaKey(const std::string& run_id) { return absl::StrCat("run:", run_id, ":meta"); }
+std::string RunStore::MetaKey(const std::string& run_id) {
+  return absl::StrCat("run:", run_id, ":meta");
+}
 
 std::string RunStore::BucketKey(const std::string& run_id, int bucket) {
   return absl::StrCat("run:", run_id, ":b:", bucket);
@@ -35,7 +37,8 @@ absl::Status RunStore::Write(const std::string& run_id, int buckets,
   // Grouped by bucket so that each hash gets few HSETs; written in batches
   // to bound the size of one pipeline.
   std::vector<int> bucket_of(entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) bucket_of[i] = BucketOf(entries[i].customer_id, buckets);
+  for (size_t i = 0; i < entries.size(); ++i)
+    bucket_of[i] = BucketOf(entries[i].customer_id, buckets);
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
@@ -58,8 +61,8 @@ absl::Status RunStore::Write(const std::string& run_id, int buckets,
     const Entry& e = entries[order[k]];
     v1::TierRecord stored = e.record;
     stored.clear_run_id();  // the bucket key says it
-    batch.push_back({BucketKey(run_id, bucket_of[order[k]]), e.customer_id,
-                     stored.SerializeAsString()});
+    batch.push_back(
+        {BucketKey(run_id, bucket_of[order[k]]), e.customer_id, stored.SerializeAsString()});
     if (batch.size() == kBatch) TS_RETURN_IF_ERROR(flush());
   }
   if (!batch.empty()) TS_RETURN_IF_ERROR(flush());
@@ -141,7 +144,8 @@ absl::Status RunStore::ForEachRecord(
   return absl::OkStatus();
 }
 
-std::pair<std::string, std::string> RunStore::RecordKey(const v1::RunMeta& run, const std::string& customer_id) {
+std::pair<std::string, std::string> RunStore::RecordKey(const v1::RunMeta& run,
+                                                        const std::string& customer_id) {
   return {BucketKey(run.run_id(), BucketOf(customer_id, run.buckets())), customer_id};
 }
 

@@ -44,16 +44,15 @@ class RunStore {
                      absl::Duration unpublished_ttl = absl::InfiniteDuration());
 
   struct Published {
-    v1::RunMeta meta;                // as stored
-    std::string replaced;            // the alias's run before the switch
-    absl::Status previous_expiry;    // setting the replaced run to expire
+    v1::RunMeta meta;              // as stored
+    std::string replaced;          // the alias's run before the switch
+    absl::Status previous_expiry;  // setting the replaced run to expire
   };
   // Makes `meta.run_id` the current run of `meta.alias`, its records
-  // permanent until replaced. The switch is atomic; the replaced run's keys get `retention` to live (a failure to
-  // set that is reported in the result, not as an error: the run is
-  // published either way). `meta.previous_run` (the run this one was
-  // compared with) defaults to the replaced run; the two differ only when
-  // another run was published in between.
+  // permanent until replaced. The switch is atomic; the replaced run's keys get `retention` to live
+  // (a failure to set that is reported in the result, not as an error: the run is published either
+  // way). `meta.previous_run` (the run this one was compared with) defaults to the replaced run;
+  // the two differ only when another run was published in between.
   absl::StatusOr<Published> Publish(v1::RunMeta meta, absl::Duration retention);
 
   // NOT_FOUND for an alias never published or a run without metadata.
@@ -77,7 +76,8 @@ class RunStore {
   // The pieces of Lookup, for callers that read several runs in one round
   // trip: where a customer's record is (hash key and field), and the
   // record from what was read there.
-  static std::pair<std::string, std::string> RecordKey(const v1::RunMeta& run, const std::string& customer_id);
+  static std::pair<std::string, std::string> RecordKey(const v1::RunMeta& run,
+                                                       const std::string& customer_id);
   static absl::StatusOr<std::optional<v1::TierRecord>> ParseRecord(
       const v1::RunMeta& run, const std::string& customer_id,
       const std::optional<std::string>& bytes);

@@ -9,12 +9,11 @@
 //   TS_RETURN_IF_ERROR(DoThing());
 //   TS_ASSIGN_OR_RETURN(auto table, ReadTable(path));
 
-#define TS_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    if (absl::Status _ts_status = (expr);         \
-        !_ts_status.ok()) {                       \
-      return _ts_status;                          \
-    }                                             \
+#define TS_RETURN_IF_ERROR(expr)                              \
+  do {                                                        \
+    if (absl::Status _ts_status = (expr); !_ts_status.ok()) { \
+      return _ts_status;                                      \
+    }                                                         \
   } while (0)
 
 #define TS_STATUS_CONCAT_INNER(a, b) a##b
@@ -23,8 +22,8 @@
 #define TS_ASSIGN_OR_RETURN(lhs, rexpr) \
   TS_ASSIGN_OR_RETURN_IMPL(TS_STATUS_CONCAT(_ts_statusor_, __LINE__), lhs, rexpr)
 
-#define TS_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                             \
+#define TS_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr)     \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -50,7 +50,8 @@ class Store {
   using Fields = std::vector<std::pair<std::string, std::string>>;
   // Every field of each hash, sorted by field (empty for a key that does
   // not exist), in one round trip.
-  virtual absl::StatusOr<std::vector<Fields>> HashGetAllMany(const std::vector<std::string>& keys) = 0;
+  virtual absl::StatusOr<std::vector<Fields>> HashGetAllMany(
+      const std::vector<std::string>& keys) = 0;
   // The same for one hash.
   absl::StatusOr<Fields> HashGetAll(const std::string& key) {
     absl::StatusOr<std::vector<Fields>> all = HashGetAllMany({key});

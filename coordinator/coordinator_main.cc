@@ -6,9 +6,9 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "coordinator/coordinator_server.h"
 #include "common/logging.h"
 #include "common/server_main.h"
+#include "coordinator/coordinator_server.h"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
@@ -76,6 +76,6 @@ int main(int argc, char** argv) {
   if ((*server)->metrics_port() != 0) spdlog::info("metrics on port {}", (*server)->metrics_port());
   spdlog::info("{} of {} workers healthy", (*server)->workers()->Healthy().size(),
                (*server)->workers()->Members().size());
-  return tierscore::common::ServeUntilStopped(**server, stop, port_file,
-                                              absl::Seconds(grace_seconds), "tierscore-coordinator");
+  return tierscore::common::ServeUntilStopped(
+      **server, stop, port_file, absl::Seconds(grace_seconds), "tierscore-coordinator");
 }

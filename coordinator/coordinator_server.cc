@@ -97,10 +97,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   }
   TS_ASSIGN_OR_RETURN(s->pool_, WorkerPool::Create(pool_options, DefaultWorkerPoolSeams()));
   WorkerPool* pool = s->pool_.get();
-  TS_ASSIGN_OR_RETURN(s->manager_,
-                      JobManager::Create([pool](absl::Time deadline) {
-                        return pool->WaitForHealthy(deadline);
-                      }, job_options));
+  TS_ASSIGN_OR_RETURN(
+      s->manager_,
+      JobManager::Create([pool](absl::Time deadline) { return pool->WaitForHealthy(deadline); },
+                         job_options));
   s->service_ = std::make_unique<CoordinatorService>(
       s->manager_.get(), s->lookup_.get(),
       s->coordinator_metrics_ ? &s->coordinator_metrics_->rpc : nullptr);

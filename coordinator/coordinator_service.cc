@@ -12,8 +12,7 @@ namespace {
 using common::ToGrpcStatus;
 
 bool Final(v1::JobState s) {
-  return s == v1::JOB_STATE_SUCCEEDED || s == v1::JOB_STATE_FAILED ||
-         s == v1::JOB_STATE_CANCELLED;
+  return s == v1::JOB_STATE_SUCCEEDED || s == v1::JOB_STATE_FAILED || s == v1::JOB_STATE_CANCELLED;
 }
 
 void Record(common::RpcMetrics* metrics, const char* method, const absl::Status& status,
@@ -106,8 +105,7 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
 // Runs the export on a thread of its own, one chunk in flight at a time.
 class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
  public:
-  ResultsReactor(JobManager* manager, v1::StreamResultsRequest request,
-                 common::RpcMetrics* metrics)
+  ResultsReactor(JobManager* manager, v1::StreamResultsRequest request, common::RpcMetrics* metrics)
       : manager_(manager), request_(std::move(request)), metrics_(metrics) {
     producer_ = std::thread([this] { Produce(); });
   }
@@ -141,9 +139,8 @@ class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
             writing_ = true;
             StartWrite(&chunk_);
             mu_.Await(absl::Condition(
-                +[](ResultsReactor* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
-                  return !r->writing_ || r->gone_;
-                },
+                +[](ResultsReactor* r)
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) { return !r->writing_ || r->gone_; },
                 this));
             if (gone_) return absl::CancelledError("the client went away");
           }
@@ -168,8 +165,7 @@ class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
 // so it runs on a thread of its own rather than the gRPC thread.
 class PublishReactor : public grpc::ServerUnaryReactor {
  public:
-  PublishReactor(JobManager* manager, std::string id, v1::Job* resp,
-                 common::RpcMetrics* metrics)
+  PublishReactor(JobManager* manager, std::string id, v1::Job* resp, common::RpcMetrics* metrics)
       : manager_(manager), id_(std::move(id)), resp_(resp), metrics_(metrics) {
     worker_ = std::thread([this] {
       absl::StatusOr<v1::Job> job = manager_->Publish(id_);
@@ -276,8 +272,8 @@ grpc::ServerUnaryReactor* CoordinatorService::LookupTier(grpc::CallbackServerCon
     reactor->Finish(ToGrpcStatus(st));
     return reactor;
   }
-  lookup_->OneAsync(*req, [this, reactor, resp, start = absl::Now()](
-                              absl::StatusOr<v1::LookupTierResponse> found) {
+  lookup_->OneAsync(*req, [this, reactor, resp,
+                           start = absl::Now()](absl::StatusOr<v1::LookupTierResponse> found) {
     Record(metrics_, "LookupTier", found.status(), start);
     if (found.ok()) *resp = *std::move(found);
     reactor->Finish(ToGrpcStatus(found.status()));
@@ -285,9 +281,9 @@ grpc::ServerUnaryReactor* CoordinatorService::LookupTier(grpc::CallbackServerCon
   return reactor;
 }
 
-grpc::ServerUnaryReactor* CoordinatorService::BatchLookupTier(
-    grpc::CallbackServerContext* ctx, const v1::BatchLookupTierRequest* req,
-    v1::BatchLookupTierResponse* resp) {
+grpc::ServerUnaryReactor* CoordinatorService::BatchLookupTier(grpc::CallbackServerContext* ctx,
+                                                              const v1::BatchLookupTierRequest* req,
+                                                              v1::BatchLookupTierResponse* resp) {
   if (lookup_ == nullptr) {
     return Reply("BatchLookupTier", ctx, resp,
                  [&] { return absl::StatusOr<v1::BatchLookupTierResponse>(NoStore()); });

@@ -37,8 +37,8 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx,
                                      const v1::ListJobsRequest* req,
                                      v1::ListJobsResponse* resp) override;
-  grpc::ServerUnaryReactor* GetKpis(grpc::CallbackServerContext* ctx,
-                                    const v1::GetKpisRequest* req, v1::KpiTable* resp) override;
+  grpc::ServerUnaryReactor* GetKpis(grpc::CallbackServerContext* ctx, const v1::GetKpisRequest* req,
+                                    v1::KpiTable* resp) override;
   grpc::ServerUnaryReactor* PublishJob(grpc::CallbackServerContext* ctx,
                                        const v1::PublishJobRequest* req, v1::Job* resp) override;
   grpc::ServerWriteReactor<v1::ResultsChunk>* StreamResults(

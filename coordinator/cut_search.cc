@@ -25,9 +25,8 @@ struct State {
 };
 
 absl::Status Contradiction(const std::string& what) {
-  return absl::InternalError(absl::StrCat(
-      "cut search: workers' answers do not add up (", what,
-      "); a split was lost or counted twice"));
+  return absl::InternalError(absl::StrCat("cut search: workers' answers do not add up (", what,
+                                          "); a split was lost or counted twice"));
 }
 
 int128 Measure(const CutTarget& t, int64_t count, int128 value) {
@@ -36,10 +35,12 @@ int128 Measure(const CutTarget& t, int64_t count, int128 value) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<v1::CutKey>> FindCuts(
-    const std::vector<CutTarget>& targets, int64_t count, int128 total_value,
-    double min_score, double max_score, const ProbeFn& probe,
-    const CutSearchOptions& options, CutSearchStats* stats) {
+absl::StatusOr<std::vector<v1::CutKey>> FindCuts(const std::vector<CutTarget>& targets,
+                                                 int64_t count, int128 total_value,
+                                                 double min_score, double max_score,
+                                                 const ProbeFn& probe,
+                                                 const CutSearchOptions& options,
+                                                 CutSearchStats* stats) {
   std::vector<State> states(targets.size());
   for (size_t i = 0; i < targets.size(); ++i) {
     State& s = states[i];
@@ -122,8 +123,8 @@ absl::StatusOr<std::vector<v1::CutKey>> FindCuts(
         // Choose evenly spaced distinct ids from the merged sample.
         const auto& ids = r.sample();
         if (ids.empty()) return Contradiction("empty sample of a non-empty range");
-        const size_t k = std::min<size_t>(static_cast<size_t>(options.sample),
-                                          static_cast<size_t>(ids.size()));
+        const size_t k =
+            std::min<size_t>(static_cast<size_t>(options.sample), static_cast<size_t>(ids.size()));
         for (size_t i = 0; i < k; ++i) {
           const std::string& id = ids[static_cast<int>((i * static_cast<size_t>(ids.size())) / k)];
           if (s.splitters.empty() || s.splitters.back() != id) s.splitters.push_back(id);

@@ -15,10 +15,10 @@ namespace tierscore::coordinator {
 using CutTarget = engine::CutTarget;
 
 struct CutSearchOptions {
-  int score_bins = 1024;    // histogram bins per probe
-  int fetch_limit = 4096;   // fetch the items of a range this small
-  int sample = 256;         // ids sampled per round to split a tied score
-  int max_rounds = 200;     // a safety net; the search converges long before
+  int score_bins = 1024;   // histogram bins per probe
+  int fetch_limit = 4096;  // fetch the items of a range this small
+  int sample = 256;        // ids sampled per round to split a tied score
+  int max_rounds = 200;    // a safety net; the search converges long before
 };
 
 struct CutSearchStats {
@@ -29,8 +29,8 @@ struct CutSearchStats {
 // Sends probes to every worker and returns, per probe, the results merged
 // over all of them (bucket counts and values added, min/max combined,
 // samples concatenated and sorted, items concatenated).
-using ProbeFn = std::function<absl::StatusOr<std::vector<v1::ProbeResult>>(
-    const std::vector<v1::Probe>&)>;
+using ProbeFn =
+    std::function<absl::StatusOr<std::vector<v1::ProbeResult>>(const std::vector<v1::Probe>&)>;
 
 // Pins every target to an exact key by narrowing a key range per target:
 // score histograms while the range spans several scores; for a range of one
@@ -41,10 +41,12 @@ using ProbeFn = std::function<absl::StatusOr<std::vector<v1::ProbeResult>>(
 // `count`, `total_value`, `min_score` and `max_score` describe the whole
 // base. INTERNAL if the workers' answers contradict each other (a split
 // counted twice or lost).
-absl::StatusOr<std::vector<v1::CutKey>> FindCuts(
-    const std::vector<CutTarget>& targets, int64_t count, engine::int128 total_value,
-    double min_score, double max_score, const ProbeFn& probe,
-    const CutSearchOptions& options, CutSearchStats* stats);
+absl::StatusOr<std::vector<v1::CutKey>> FindCuts(const std::vector<CutTarget>& targets,
+                                                 int64_t count, engine::int128 total_value,
+                                                 double min_score, double max_score,
+                                                 const ProbeFn& probe,
+                                                 const CutSearchOptions& options,
+                                                 CutSearchStats* stats);
 
 }  // namespace tierscore::coordinator
 

@@ -28,7 +28,7 @@ struct WorkerTraffic {
 struct CallPolicy {
   absl::Duration call_timeout = absl::Minutes(10);
   absl::Time job_deadline = absl::InfiniteFuture();
-  CancelScope* cancel = nullptr;  // borrowed; may be null
+  CancelScope* cancel = nullptr;     // borrowed; may be null
   WorkerTraffic* traffic = nullptr;  // borrowed; may be null
 
   absl::Time Deadline() const { return std::min(absl::Now() + call_timeout, job_deadline); }
@@ -92,7 +92,7 @@ class FanOut {
   const std::vector<WorkerClient*>& workers_;
   const Limits limits_;
   const CallPolicy policy_;
-  CancelScope local_cancel_;            // this fan-out's calls
+  CancelScope local_cancel_;             // this fan-out's calls
   CancelScope::Token parent_token_ = 0;  // links the job's scope to it
 
   // Run's thread only.
@@ -108,21 +108,21 @@ class FanOut {
 template <typename Request, typename Response>
 void FanOut::Call(size_t w, WorkerMethod<Request, Response> method, Request request,
                   absl::AnyInvocable<void(absl::StatusOr<Response>)> handle) {
-  queued_.push_back(Pending{
-      w, [this, w, method, request = std::move(request),
-          handle = std::move(handle)](const CallOptions& options) mutable {
-        if (policy_.traffic != nullptr) policy_.traffic->sent += request.ByteSizeLong();
-        (workers_[w]->*method)(
-            std::move(request), options,
-            [this, w, handle = std::move(handle)](absl::StatusOr<Response> reply) mutable {
-              if (policy_.traffic != nullptr && reply.ok()) {
-                policy_.traffic->received += reply->ByteSizeLong();
-              }
-              Deliver(w, [handle = std::move(handle), reply = std::move(reply)]() mutable {
-                handle(std::move(reply));
-              });
-            });
-      }});
+  queued_.push_back(
+      Pending{w, [this, w, method, request = std::move(request),
+                  handle = std::move(handle)](const CallOptions& options) mutable {
+                if (policy_.traffic != nullptr) policy_.traffic->sent += request.ByteSizeLong();
+                (workers_[w]->*method)(
+                    std::move(request), options,
+                    [this, w, handle = std::move(handle)](absl::StatusOr<Response> reply) mutable {
+                      if (policy_.traffic != nullptr && reply.ok()) {
+                        policy_.traffic->received += reply->ByteSizeLong();
+                      }
+                      Deliver(w, [handle = std::move(handle), reply = std::move(reply)]() mutable {
+                        handle(std::move(reply));
+                      });
+                    });
+              }});
 }
 
 }  // namespace tierscore::coordinator

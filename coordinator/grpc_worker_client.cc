@@ -57,14 +57,14 @@ GrpcWorkerClient::GrpcWorkerClient(std::string address, std::shared_ptr<grpc::Ch
       stub_(v1::Worker::NewStub(channel_)),
       health_(grpc::health::v1::Health::NewStub(channel_)) {}
 
-#define TS_WORKER_CALL(Method, Request, Response)                                              \
+#define TS_WORKER_CALL(Method, Request, Response)                                                \
   void GrpcWorkerClient::Method(v1::Request r, const CallOptions& o, Reply<v1::Response> done) { \
-    StartCall<v1::Request, v1::Response>(                                                      \
-        std::move(r), o, std::move(done),                                                      \
-        [this](grpc::ClientContext* ctx, const v1::Request* req, v1::Response* resp,           \
-               std::function<void(grpc::Status)> cb) {                                         \
-          stub_->async()->Method(ctx, req, resp, std::move(cb));                               \
-        });                                                                                    \
+    StartCall<v1::Request, v1::Response>(                                                        \
+        std::move(r), o, std::move(done),                                                        \
+        [this](grpc::ClientContext* ctx, const v1::Request* req, v1::Response* resp,             \
+               std::function<void(grpc::Status)> cb) {                                           \
+          stub_->async()->Method(ctx, req, resp, std::move(cb));                                 \
+        });                                                                                      \
   }
 
 TS_WORKER_CALL(Scan, ScanRequest, ScanResponse)

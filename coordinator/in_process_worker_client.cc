@@ -19,18 +19,18 @@ absl::Status Gate(const CallOptions& options) {
 }  // namespace
 
 template <typename Request, typename Response>
-void InProcessWorkerClient::Run(Request request, const CallOptions& options,
-                                Reply<Response> done,
-                                absl::StatusOr<Response> (worker::WorkerCore::*method)(const Request&)) {
-  executor_->Schedule([this, request = std::move(request), options, done = std::move(done),
-                       method]() mutable {
-    absl::Status gate = Gate(options);
-    if (!gate.ok()) {
-      done(std::move(gate));
-      return;
-    }
-    done((core_->*method)(request));
-  });
+void InProcessWorkerClient::Run(
+    Request request, const CallOptions& options, Reply<Response> done,
+    absl::StatusOr<Response> (worker::WorkerCore::*method)(const Request&)) {
+  executor_->Schedule(
+      [this, request = std::move(request), options, done = std::move(done), method]() mutable {
+        absl::Status gate = Gate(options);
+        if (!gate.ok()) {
+          done(std::move(gate));
+          return;
+        }
+        done((core_->*method)(request));
+      });
 }
 
 void InProcessWorkerClient::Scan(v1::ScanRequest r, const CallOptions& o,

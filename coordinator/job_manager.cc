@@ -3,36 +3,45 @@
 #include <algorithm>
 #include <optional>
 
-#include "absl/strings/str_cat.h"
 #include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/run_store.h"
 #include "common/status_macros.h"
-#include "engine/results_csv.h"
 #include "engine/job.h"
+#include "engine/results_csv.h"
 
 namespace tierscore::coordinator {
 
 struct JobManager::Entry {
-  absl::Mutex mu;
+  // Lock order: export_mu, then mu (exports and publishing read and update
+  // the job while they hold the first).
+  absl::Mutex mu ABSL_ACQUIRED_AFTER(export_mu);
   v1::Job job ABSL_GUARDED_BY(mu);
   std::map<int64_t, std::function<void(const v1::Job&)>> subscribers ABSL_GUARDED_BY(mu);
   int64_t next_token ABSL_GUARDED_BY(mu) = 1;
   // Exports of a job run one at a time (they may move its splits), without
-  // holding `mu`, so that the job can be read meanwhile.
-  absl::Mutex export_mu ABSL_ACQUIRED_AFTER(mu);
-  std::unique_ptr<JobOutcome> outcome ABSL_GUARDED_BY(export_mu);  // while results are kept
+  // holding `mu`, so that the job can be read meanwhile. While its results
+  // are kept: the outcome, the runner that made it and the workers that
+  // hold its splits (which the runner borrows).
+  absl::Mutex export_mu;
+  std::unique_ptr<JobOutcome> outcome ABSL_GUARDED_BY(export_mu);
+  std::vector<std::shared_ptr<WorkerClient>> workers ABSL_GUARDED_BY(export_mu);
+  std::unique_ptr<JobRunner> runner ABSL_GUARDED_BY(export_mu);
   CancelScope cancel;  // reaches the job's worker calls in flight
-  absl::Time started;
-  // Set when the job starts; the workers it runs on, kept for its export.
-  std::vector<std::shared_ptr<WorkerClient>> workers;
-  std::unique_ptr<JobRunner> runner;
 };
 
-absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
-    WorkerProvider provider, const JobManagerOptions& options) {
+// What one run of a job holds while it runs, on the thread that runs it.
+struct JobManager::Running {
+  std::vector<std::shared_ptr<WorkerClient>> workers;  // the runner borrows them
+  std::unique_ptr<JobRunner> runner;
+  absl::Time started;
+};
+
+absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(WorkerProvider provider,
+                                                               const JobManagerOptions& options) {
   if (!provider) return absl::InvalidArgumentError("no worker provider");
   std::unique_ptr<JobManager> m(new JobManager(std::move(provider), options));
   m->LoadJobs();
@@ -48,7 +57,8 @@ void LogStateChange(const v1::Job& job, v1::JobState before) {
   const double seconds = job.progress().elapsed_seconds();
   switch (job.state()) {
     case v1::JOB_STATE_QUEUED:
-      LogEvent(spdlog::level::info, before == v1::JOB_STATE_UNSPECIFIED ? "job.submitted" : "job.queued",
+      LogEvent(spdlog::level::info,
+               before == v1::JOB_STATE_UNSPECIFIED ? "job.submitted" : "job.queued",
                {{"job", job.id()}, {"inputs", job.spec().inputs_size()}});
       break;
     case v1::JOB_STATE_RUNNING:
@@ -57,17 +67,21 @@ void LogStateChange(const v1::Job& job, v1::JobState before) {
     case v1::JOB_STATE_SUCCEEDED:
       if (!job.cached_from().empty()) {
         LogEvent(spdlog::level::info, "job.finished",
-                 {{"job", job.id()}, {"cached_from", job.cached_from()},
+                 {{"job", job.id()},
+                  {"cached_from", job.cached_from()},
                   {"customers", job.result().customers()}});
       } else {
         LogEvent(spdlog::level::info, "job.finished",
-                 {{"job", job.id()}, {"customers", job.result().customers()},
-                  {"rows", job.progress().rows()}, {"seconds", seconds}});
+                 {{"job", job.id()},
+                  {"customers", job.result().customers()},
+                  {"rows", job.progress().rows()},
+                  {"seconds", seconds}});
       }
       break;
     case v1::JOB_STATE_FAILED:
       LogEvent(spdlog::level::warn, "job.failed",
-               {{"job", job.id()}, {"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(job.error_code()))},
+               {{"job", job.id()},
+                {"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(job.error_code()))},
                 {"error", job.error()}});
       break;
     case v1::JOB_STATE_CANCELLED:
@@ -82,8 +96,11 @@ void LogPublication(const std::string& job, const v1::Publication& p) {
   if (p.run_id().empty()) return;  // no store: nothing was to be published
   if (p.published()) {
     common::LogEvent(spdlog::level::info, "run.published",
-                     {{"job", job}, {"alias", p.alias()}, {"run", p.run_id()},
-                      {"records", p.records()}, {"previous_run", p.previous_run()}});
+                     {{"job", job},
+                      {"alias", p.alias()},
+                      {"run", p.run_id()},
+                      {"records", p.records()},
+                      {"previous_run", p.previous_run()}});
   } else {
     common::LogEvent(spdlog::level::warn, "run.not_published",
                      {{"job", job}, {"alias", p.alias()}, {"error", p.error()}});
@@ -136,12 +153,13 @@ void JobManager::Persist(const v1::Job& job) {
   absl::Status st = options_.job_store->Set(JobKey(job.id()), job.SerializeAsString());
   if (st.ok()) st = options_.job_store->HashSet({{kJobIndex, job.id(), ""}});
   if (!st.ok()) {
-    common::LogEvent(spdlog::level::warn, "job.not_saved", {{"job", job.id()}, {"error", st.message()}});
+    common::LogEvent(spdlog::level::warn, "job.not_saved",
+                     {{"job", job.id()}, {"error", st.message()}});
   }
 }
 
-absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
-    std::vector<WorkerClient*> workers, const JobManagerOptions& options) {
+absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(std::vector<WorkerClient*> workers,
+                                                               const JobManagerOptions& options) {
   if (workers.empty()) return absl::InvalidArgumentError("no workers");
   std::vector<std::shared_ptr<WorkerClient>> shared;
   for (WorkerClient* w : workers) shared.emplace_back(w, [](WorkerClient*) {});  // borrowed
@@ -388,8 +406,8 @@ absl::Status JobManager::ExportPublished(
   common::RunStore runs(options_.runner.store);
   absl::StatusOr<v1::RunMeta> run = runs.Run(pub.run_id());
   if (absl::IsNotFound(run.status())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(released, ", and its published run ", pub.run_id(), " expired; submit it again"));
+    return absl::FailedPreconditionError(absl::StrCat(released, ", and its published run ",
+                                                      pub.run_id(), " expired; submit it again"));
   }
   TS_RETURN_IF_ERROR(run.status());
   TS_ASSIGN_OR_RETURN(auto compiled, engine::CompileJob(job.spec().policy(), job.spec().kpis()));
@@ -397,13 +415,14 @@ absl::Status JobManager::ExportPublished(
   // Rows as the workers write them, from the published records (bucket by
   // bucket, so not in input order).
   std::string csv;
-  TS_RETURN_IF_ERROR(runs.ForEachRecord(
-      *run, [&](const std::string& id, const v1::TierRecord& r) -> absl::Status {
+  TS_RETURN_IF_ERROR(
+      runs.ForEachRecord(*run, [&](const std::string& id, const v1::TierRecord& r) -> absl::Status {
         engine::AppendResultsRow(
             id, r.score(), static_cast<size_t>(run->schemes_size()),
             [&](size_t s) -> std::string_view {
               const auto& tiers = run->schemes(static_cast<int>(s)).tiers();
-              const int t = static_cast<int>(s) < r.tiers_size() ? r.tiers(static_cast<int>(s)) : -1;
+              const int t =
+                  static_cast<int>(s) < r.tiers_size() ? r.tiers(static_cast<int>(s)) : -1;
               return t >= 0 && t < tiers.size() ? std::string_view(tiers[t]) : std::string_view();
             },
             r.value_micros(), nullptr, 0, &csv);
@@ -462,9 +481,8 @@ void JobManager::RunLoop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](JobManager* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) {
-            return m->stopping_ || !m->queue_.empty();
-          },
+          +[](JobManager* m)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) { return m->stopping_ || !m->queue_.empty(); },
           this));
       if (stopping_) return;
       entry = queue_.front();
@@ -482,46 +500,48 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
     id = entry->job.id();
     spec = entry->job.spec();
   }
-  if (!AcquireWorkers(entry, id)) return;
-  JobRunner& runner = *entry->runner;
+  Running run;
+  if (!AcquireWorkers(entry, id, run)) return;
   // The result cache. A fingerprint that cannot be taken (say, a missing
   // file) is no hit: the run then reports the real error.
-  const auto fingerprint = runner.Fingerprint(spec);
+  const auto fingerprint = run.runner->Fingerprint(spec);
   if (fingerprint.ok() && !spec.no_cache() && FinishFromCache(entry, *fingerprint)) return;
-  entry->started = absl::Now();
+  run.started = absl::Now();
   Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_RUNNING); });
-  auto outcome = runner.Run(
-      id, spec, [&](const JobProgress& p) { ReportProgress(entry, p); },
-      RunControl{&entry->cancel, entry->started + options_.job_timeout});
+  auto outcome = run.runner->Run(
+      id, spec, [&](const JobProgress& p) { ReportProgress(entry, run.started, p); },
+      RunControl{&entry->cancel, run.started + options_.job_timeout});
   if (!outcome.ok()) {
-    runner.Release(id);
+    run.runner->Release(id);
     FinishFailed(entry, outcome.status());
     return;
   }
-  FinishSucceeded(entry, *std::move(outcome), fingerprint);
+  FinishSucceeded(entry, std::move(run), *std::move(outcome), fingerprint);
   KeepResults(entry);
 }
 
-bool JobManager::AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::string& id) {
+bool JobManager::AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::string& id,
+                                Running& run) {
   // The job stays QUEUED until a worker is healthy; waiting in slices
   // notices a cancellation (or shutdown) within a second.
   const absl::Time give_up = absl::Now() + options_.wait_for_workers;
   while (true) {
-    entry->workers = provider_(std::min(give_up, absl::Now() + absl::Seconds(1)));
-    if (!entry->workers.empty() || entry->cancel.cancelled() || absl::Now() >= give_up) break;
+    run.workers = provider_(std::min(give_up, absl::Now() + absl::Seconds(1)));
+    if (!run.workers.empty() || entry->cancel.cancelled() || absl::Now() >= give_up) break;
   }
   std::vector<WorkerClient*> workers;
-  for (const auto& w : entry->workers) workers.push_back(w.get());
+  for (const auto& w : run.workers) workers.push_back(w.get());
   auto created = JobRunner::Create(workers, options_.runner);
   const bool cancelled = entry->cancel.cancelled();
   if (created.ok() && !cancelled) {
-    entry->runner = *std::move(created);
+    run.runner = *std::move(created);
     return true;
   }
   const absl::Status st =
-      cancelled ? absl::CancelledError(absl::StrCat("job ", id, " was cancelled"))
-                : absl::UnavailableError(absl::StrCat(
-                      "no healthy worker within ", absl::FormatDuration(options_.wait_for_workers)));
+      cancelled
+          ? absl::CancelledError(absl::StrCat("job ", id, " was cancelled"))
+          : absl::UnavailableError(absl::StrCat("no healthy worker within ",
+                                                absl::FormatDuration(options_.wait_for_workers)));
   Update(entry, [&](v1::Job& j) {
     j.set_state(cancelled ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
     j.set_error_code(static_cast<int32_t>(st.code()));
@@ -530,7 +550,8 @@ bool JobManager::AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::
   return false;
 }
 
-void JobManager::ReportProgress(const std::shared_ptr<Entry>& entry, const JobProgress& p) {
+void JobManager::ReportProgress(const std::shared_ptr<Entry>& entry, absl::Time started,
+                                const JobProgress& p) {
   Update(entry, [&](v1::Job& j) {
     v1::JobProgress* out = j.mutable_progress();
     out->set_phase(p.phase);
@@ -538,7 +559,7 @@ void JobManager::ReportProgress(const std::shared_ptr<Entry>& entry, const JobPr
     out->set_splits_total(p.splits_total);
     out->set_rows(p.rows);
     out->set_bytes(p.bytes);
-    out->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - entry->started));
+    out->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - started));
   });
 }
 
@@ -570,7 +591,8 @@ void JobManager::FinishFailed(const std::shared_ptr<Entry>& entry, const absl::S
   });
 }
 
-void JobManager::FinishSucceeded(const std::shared_ptr<Entry>& entry, JobOutcome outcome,
+void JobManager::FinishSucceeded(const std::shared_ptr<Entry>& entry, Running run,
+                                 JobOutcome outcome,
                                  const absl::StatusOr<std::string>& fingerprint) {
   const std::string id = outcome.job_id;
   v1::JobResult result = outcome.result;
@@ -581,6 +603,8 @@ void JobManager::FinishSucceeded(const std::shared_ptr<Entry>& entry, JobOutcome
   {
     absl::MutexLock lock(&entry->export_mu);
     entry->outcome = std::make_unique<JobOutcome>(std::move(outcome));
+    entry->runner = std::move(run.runner);
+    entry->workers = std::move(run.workers);
   }
   if (fingerprint.ok()) {
     {
@@ -599,7 +623,7 @@ void JobManager::FinishSucceeded(const std::shared_ptr<Entry>& entry, JobOutcome
     j.set_state(v1::JOB_STATE_SUCCEEDED);
     *j.mutable_result() = std::move(result);
     j.mutable_progress()->set_phase("done");
-    j.mutable_progress()->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - entry->started));
+    j.mutable_progress()->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - run.started));
   });
 }
 
@@ -615,13 +639,16 @@ void JobManager::KeepResults(const std::shared_ptr<Entry>& entry) {
     }
   }
   if (evicted == nullptr) return;
+  Running released;
   std::string evicted_id;
   {
     absl::MutexLock lock(&evicted->export_mu);
     evicted_id = evicted->outcome->job_id;
     evicted->outcome.reset();
+    released.runner = std::move(evicted->runner);
+    released.workers = std::move(evicted->workers);
   }
-  evicted->runner->Release(evicted_id);
+  released.runner->Release(evicted_id);  // outside the lock: worker calls
 }
 
 }  // namespace tierscore::coordinator

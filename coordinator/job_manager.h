@@ -22,8 +22,8 @@
 namespace tierscore::coordinator {
 
 struct JobManagerOptions {
-  int max_running = 2;      // jobs run at once; the rest wait in the queue
-  int max_queued = 1000;    // beyond this Submit answers RESOURCE_EXHAUSTED
+  int max_running = 2;    // jobs run at once; the rest wait in the queue
+  int max_queued = 1000;  // beyond this Submit answers RESOURCE_EXHAUSTED
   // Finished jobs whose per-customer results stay on the workers (for
   // StreamResults); older ones are released, keeping their summary and KPIs.
   int keep_results = 4;
@@ -79,14 +79,13 @@ class JobManager {
   // and its state returned at once.
   absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec);
   absl::StatusOr<v1::Job> Get(const std::string& id) const;  // NOT_FOUND
-  std::vector<v1::Job> List() const;                          // newest first
+  std::vector<v1::Job> List() const;                         // newest first
   // Cancels a queued or running job; a finished job is returned unchanged.
   absl::StatusOr<v1::Job> Cancel(const std::string& id);
 
   // Calls `fn` with the job's state now and after every change, from the
   // thread making the change, until Unsubscribe. Returns a token.
-  absl::StatusOr<int64_t> Subscribe(const std::string& id,
-                                    std::function<void(const v1::Job&)> fn);
+  absl::StatusOr<int64_t> Subscribe(const std::string& id, std::function<void(const v1::Job&)> fn);
   void Unsubscribe(const std::string& id, int64_t token);
 
   // Publishes a succeeded job again whose publication failed, while its
@@ -108,6 +107,7 @@ class JobManager {
 
  private:
   struct Entry;
+  struct Running;
 
   JobManager(WorkerProvider provider, const JobManagerOptions& options);
   void RunLoop();
@@ -115,10 +115,11 @@ class JobManager {
   void Execute(const std::shared_ptr<Entry>& entry);
   // Waits for healthy workers and makes the job's runner; false (the job
   // finished as failed or cancelled) when there is none.
-  bool AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::string& id);
-  void ReportProgress(const std::shared_ptr<Entry>& entry, const JobProgress& progress);
+  bool AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::string& id, Running& run);
+  void ReportProgress(const std::shared_ptr<Entry>& entry, absl::Time started,
+                      const JobProgress& progress);
   void FinishFailed(const std::shared_ptr<Entry>& entry, const absl::Status& status);
-  void FinishSucceeded(const std::shared_ptr<Entry>& entry, JobOutcome outcome,
+  void FinishSucceeded(const std::shared_ptr<Entry>& entry, Running run, JobOutcome outcome,
                        const absl::StatusOr<std::string>& fingerprint);
   // Keeps the job's results on the workers, releasing the oldest kept ones.
   void KeepResults(const std::shared_ptr<Entry>& entry);

@@ -17,8 +17,8 @@
 #include "common/status_macros.h"
 #include "engine/csv.h"
 #include "engine/kpi.h"
-#include "engine/scoring.h"
 #include "engine/position.h"
+#include "engine/scoring.h"
 #include "engine/standing.h"
 #include "engine/tiering.h"
 
@@ -58,8 +58,8 @@ void MergeResults(std::vector<v1::ProbeResult>& into, v1::ProbeResponse&& from) 
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Create(
-    std::vector<WorkerClient*> workers, const JobRunnerOptions& options) {
+absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Create(std::vector<WorkerClient*> workers,
+                                                             const JobRunnerOptions& options) {
   if (workers.empty()) return absl::InvalidArgumentError("no workers");
   return std::unique_ptr<JobRunner>(new JobRunner(std::move(workers), options));
 }
@@ -239,10 +239,8 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(Job& job) {
   return splits;
 }
 
-absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id,
-                                          const v1::JobSpec& spec,
-                                          const ProgressFn& progress,
-                                          const RunControl& control) {
+absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id, const v1::JobSpec& spec,
+                                          const ProgressFn& progress, const RunControl& control) {
   Job job(job_id, spec, progress, control);
   JobOutcome& outcome = job.outcome;
   TS_ASSIGN_OR_RETURN(outcome.compiled, engine::CompileJob(spec.policy(), spec.kpis()));
@@ -314,8 +312,8 @@ std::vector<int32_t> JobRunner::SplitsOn(const JobOutcome& outcome, size_t w) co
   return out;
 }
 
-absl::Status JobRunner::OnWorkerFailure(JobOutcome& outcome, const RunControl& control,
-                                        size_t w, const absl::Status& status) {
+absl::Status JobRunner::OnWorkerFailure(JobOutcome& outcome, const RunControl& control, size_t w,
+                                        const absl::Status& status) {
   // A job stopped from outside: the call's error is a consequence.
   if (control.cancel != nullptr && control.cancel->cancelled()) {
     return absl::CancelledError(absl::StrCat("job ", outcome.job_id, " was cancelled"));
@@ -336,20 +334,20 @@ absl::Status JobRunner::OnWorkerFailure(JobOutcome& outcome, const RunControl& c
                                                     ": ", status.message()));
   }
   if (lost) outcome.alive[w] = false;
-  common::LogEvent(spdlog::level::warn, lost ? "job.worker_lost" : "job.worker_restarted",
-                   {{"job", outcome.job_id}, {"worker", workers_[w]->name()},
-                    {"error", status.message()}});
+  common::LogEvent(
+      spdlog::level::warn, lost ? "job.worker_lost" : "job.worker_restarted",
+      {{"job", outcome.job_id}, {"worker", workers_[w]->name()}, {"error", status.message()}});
   if (std::none_of(outcome.alive.begin(), outcome.alive.end(), [](bool a) { return a; })) {
-    return absl::UnavailableError(absl::StrCat("all ", workers_.size(),
-                                               " workers are gone; last: ", workers_[w]->name(),
-                                               ": ", status.message()));
+    return absl::UnavailableError(absl::StrCat("all ", workers_.size(), " workers are gone; last: ",
+                                               workers_[w]->name(), ": ", status.message()));
   }
   return absl::OkStatus();
 }
 
 absl::Status JobRunner::Replay(JobOutcome& outcome, const RunControl& control, int32_t s,
                                int stage) {
-  WorkerClient& worker = *workers_[static_cast<size_t>(outcome.split_worker[static_cast<size_t>(s)])];
+  WorkerClient& worker =
+      *workers_[static_cast<size_t>(outcome.split_worker[static_cast<size_t>(s)])];
   const CallPolicy calls = Calls(control, outcome.traffic.get());
   auto call = [&](auto method, auto request) {
     const int64_t sent = static_cast<int64_t>(request.ByteSizeLong());
@@ -434,15 +432,16 @@ absl::StatusOr<std::vector<Response>> JobRunner::RunPhase(
         if (job.merged[static_cast<size_t>(s)] < stage) todo.push_back(s);
       }
       if (todo.empty()) continue;
-      fan.Call<Request, Response>(
-          w, method, request(todo), [&, w, todo](absl::StatusOr<Response> reply) {
-            if (!reply.ok()) {
-              failed.emplace_back(w, reply.status());
-              return;
-            }
-            for (int32_t s : todo) job.merged[static_cast<size_t>(s)] = stage;
-            done.push_back(*std::move(reply));
-          });
+      fan.Call<Request, Response>(w, method, request(todo),
+                                  [&, w, todo](absl::StatusOr<Response> reply) {
+                                    if (!reply.ok()) {
+                                      failed.emplace_back(w, reply.status());
+                                      return;
+                                    }
+                                    for (int32_t s : todo)
+                                      job.merged[static_cast<size_t>(s)] = stage;
+                                    done.push_back(*std::move(reply));
+                                  });
     }
     const absl::Status ran = fan.Run();
     TS_RETURN_IF_ERROR(job.CheckStopped());
@@ -514,14 +513,15 @@ absl::StatusOr<JobRunner::ScoreTotals> JobRunner::Score(Job& job) {
   const JobOutcome& outcome = job.outcome;
   TS_ASSIGN_OR_RETURN(
       std::vector<v1::ScoreResponse> scored,
-      (RunPhase<v1::ScoreRequest, v1::ScoreResponse>(
-          job, kScored, &WorkerClient::Score, [&](const std::vector<int32_t>& splits) {
-            v1::ScoreRequest req;
-            req.set_job_id(outcome.job_id);
-            for (int32_t s : splits) req.add_splits(s);
-            for (const auto& p : outcome.params) *req.add_criteria() = p;
-            return req;
-          })));
+      (RunPhase<v1::ScoreRequest, v1::ScoreResponse>(job, kScored, &WorkerClient::Score,
+                                                     [&](const std::vector<int32_t>& splits) {
+                                                       v1::ScoreRequest req;
+                                                       req.set_job_id(outcome.job_id);
+                                                       for (int32_t s : splits) req.add_splits(s);
+                                                       for (const auto& p : outcome.params)
+                                                         *req.add_criteria() = p;
+                                                       return req;
+                                                     })));
   ScoreTotals totals;
   bool first = true;
   for (const v1::ScoreResponse& r : scored) {
@@ -611,8 +611,10 @@ absl::Status JobRunner::Locate(Job& job, const ScoreTotals& totals) {
       values[static_cast<size_t>(b)] = engine::FromProto(results[0].buckets(b).value());
     }
   }
-  outcome.positions = engine::PositionTable::Build(totals.min_score, totals.max_score, counts, values);
-  outcome.result.mutable_stats()->set_position_error(engine::PositionTable::MaxBinShare(counts, values));
+  outcome.positions =
+      engine::PositionTable::Build(totals.min_score, totals.max_score, counts, values);
+  outcome.result.mutable_stats()->set_position_error(
+      engine::PositionTable::MaxBinShare(counts, values));
   return absl::OkStatus();
 }
 
@@ -647,7 +649,8 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
     outcome.tier_totals.emplace_back(std::move(customers), std::move(values));
   }
   engine::GroupedState kpis(compiled.kpis.sets.size());
-  for (const v1::AssignResponse& r : assigned) kpis.MergeProto(r.kpis(), compiled.kpis.metrics.size());
+  for (const v1::AssignResponse& r : assigned)
+    kpis.MergeProto(r.kpis(), compiled.kpis.metrics.size());
   *result.mutable_kpis() = engine::FinalizeKpis(compiled.kpis, policy, std::move(kpis));
   if (outcome.prior.has_value()) {
     const std::vector<engine::PriorScheme> prior = engine::MatchPrior(policy, *outcome.prior);
@@ -660,8 +663,8 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
         }
         TS_RETURN_IF_ERROR(acc.MergeProto(r.migration(static_cast<int>(s))));
       }
-      *result.mutable_kpis()->add_migration() =
-          acc.Finish(policy.schemes[s].name, *outcome.prior, prior[s].index, policy.schemes[s].names);
+      *result.mutable_kpis()->add_migration() = acc.Finish(policy.schemes[s].name, *outcome.prior,
+                                                           prior[s].index, policy.schemes[s].names);
     }
   }
   return absl::OkStatus();
@@ -783,9 +786,9 @@ v1::Publication JobRunner::Publish(Job& job) {
   return publication;
 }
 
-absl::Status JobRunner::ExportResults(
-    JobOutcome& outcome, bool explain,
-    const std::function<absl::Status(const std::string&)>& sink, const RunControl& control) {
+absl::Status JobRunner::ExportResults(JobOutcome& outcome, bool explain,
+                                      const std::function<absl::Status(const std::string&)>& sink,
+                                      const RunControl& control) {
   // A pipeline: up to `window` splits are being formatted by workers or wait
   // to be written while the sink writes the oldest, so formatting and
   // writing overlap and memory stays bounded.
@@ -852,9 +855,11 @@ absl::StatusOr<std::string> JobRunner::Fingerprint(const v1::JobSpec& spec) {
   for (int f = 0; f < spec.inputs_size(); ++f) {
     v1::ScanRequest head;
     head.set_path(spec.inputs(f));
-    fan.Call<v1::ScanRequest, v1::ScanResponse>(
-        static_cast<size_t>(f) % workers_.size(), &WorkerClient::Scan, std::move(head),
-        [&scans, f](absl::StatusOr<v1::ScanResponse> r) { scans[static_cast<size_t>(f)] = std::move(r); });
+    fan.Call<v1::ScanRequest, v1::ScanResponse>(static_cast<size_t>(f) % workers_.size(),
+                                                &WorkerClient::Scan, std::move(head),
+                                                [&scans, f](absl::StatusOr<v1::ScanResponse> r) {
+                                                  scans[static_cast<size_t>(f)] = std::move(r);
+                                                });
   }
   TS_RETURN_IF_ERROR(fan.Run());
   for (int f = 0; f < spec.inputs_size(); ++f) {

@@ -10,10 +10,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/store.h"
 #include "coordinator/cut_search.h"
 #include "coordinator/fan_out.h"
 #include "coordinator/worker_client.h"
-#include "common/store.h"
 #include "engine/int128.h"
 #include "engine/job.h"
 #include "engine/scoring.h"
@@ -25,9 +25,9 @@ struct JobRunnerOptions {
   // Largest split when the spec sets none; smaller ones are chosen so that
   // each load lane gets about four splits (at least 4 MiB each).
   int64_t split_bytes = 64 << 20;
-  int load_calls_per_worker = 0;       // concurrent Load calls; <= 0: cores
-  int export_calls_per_worker = 2;     // concurrent Export calls
-  int max_calls_per_job = 256;         // worker calls in flight for one job
+  int load_calls_per_worker = 0;                    // concurrent Load calls; <= 0: cores
+  int export_calls_per_worker = 2;                  // concurrent Export calls
+  int max_calls_per_job = 256;                      // worker calls in flight for one job
   absl::Duration call_timeout = absl::Minutes(10);  // per worker call
   CutSearchOptions cut_search;
   // Where finished runs are published for lookups (borrowed; null: they
@@ -75,8 +75,8 @@ struct JobOutcome {
   std::optional<v1::RunMeta> prior;         // the alias's run assigned against
   // Per scheme, customers and value (micro-units) per tier, once assigned.
   std::vector<std::pair<std::vector<int64_t>, std::vector<engine::int128>>> tier_totals;
-  std::vector<bool> alive;                  // per worker
-  int recoveries = 0;                       // workers lost or restarted
+  std::vector<bool> alive;  // per worker
+  int recoveries = 0;       // workers lost or restarted
   // Of the job's phases (not of exporting results).
   std::shared_ptr<WorkerTraffic> traffic = std::make_shared<WorkerTraffic>();
 };
@@ -110,8 +110,8 @@ struct JobOutcome {
 // workers' statuses otherwise.
 class JobRunner {
  public:
-  static absl::StatusOr<std::unique_ptr<JobRunner>> Create(
-      std::vector<WorkerClient*> workers, const JobRunnerOptions& options);
+  static absl::StatusOr<std::unique_ptr<JobRunner>> Create(std::vector<WorkerClient*> workers,
+                                                           const JobRunnerOptions& options);
 
   // Runs the job; `progress` is called from this thread. Cancelled through
   // `control`, it stops with CANCELLED once the calls in flight have
@@ -142,7 +142,6 @@ class JobRunner {
 
   // Frees the job's memory on every worker.
   void Release(const std::string& job_id);
-
 
  private:
   struct Job;  // one running job: placement, progress, stats
@@ -185,7 +184,7 @@ class JobRunner {
   v1::Publication Publish(Job& job);
   // Asks every live worker the same probes (see cut_search.h).
   absl::StatusOr<std::vector<v1::ProbeResult>> ProbeAll(Job& job,
-                                                         const std::vector<v1::Probe>& probes);
+                                                        const std::vector<v1::Probe>& probes);
   v1::AssignRequest AssignTemplate(const JobOutcome& outcome) const;
 
   // Recovery (see the class comment). `merged[s]` is the last phase whose

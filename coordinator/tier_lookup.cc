@@ -6,8 +6,8 @@
 
 namespace tierscore::coordinator {
 
-absl::StatusOr<std::shared_ptr<const v1::RunMeta>> TierLookup::Resolve(
-    const std::string& alias, const std::string& run_id) {
+absl::StatusOr<std::shared_ptr<const v1::RunMeta>> TierLookup::Resolve(const std::string& alias,
+                                                                       const std::string& run_id) {
   if (alias.empty() == run_id.empty()) {
     return absl::InvalidArgumentError("give exactly one of alias and run_id");
   }
@@ -69,8 +69,8 @@ TierLookup::~TierLookup() {
 
 void TierLookup::BatchAsync(v1::BatchLookupTierRequest request, Done done) {
   if (request.customer_ids_size() > kMaxBatch) {
-    done(absl::InvalidArgumentError(absl::StrCat("at most ", kMaxBatch, " ids per batch, got ",
-                                                 request.customer_ids_size())));
+    done(absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxBatch, " ids per batch, got ", request.customer_ids_size())));
     return;
   }
   if (request.alias().empty() == request.run_id().empty()) {
@@ -124,8 +124,8 @@ void TierLookup::Lane() {
       if (stopping_) return;
       int keys = 0;
       while (!pending_.empty() &&
-             (batch.empty() || keys + pending_.front().request.customer_ids_size() <=
-                                   options_.max_keys_per_trip)) {
+             (batch.empty() ||
+              keys + pending_.front().request.customer_ids_size() <= options_.max_keys_per_trip)) {
         keys += pending_.front().request.customer_ids_size();
         batch.push_back(std::move(pending_.front()));
         pending_.pop_front();
@@ -150,9 +150,8 @@ void TierLookup::Serve(std::vector<Pending> batch) {
       key_fields.push_back(common::RunStore::RecordKey(*runs[b], id));
     }
   }
-  auto values = key_fields.empty()
-                    ? absl::StatusOr<std::vector<std::optional<std::string>>>()
-                    : store_->HashGet(key_fields);
+  auto values = key_fields.empty() ? absl::StatusOr<std::vector<std::optional<std::string>>>()
+                                   : store_->HashGet(key_fields);
   size_t at = 0;
   for (size_t b = 0; b < batch.size(); ++b) {
     if (batch[b].done == nullptr) continue;
@@ -161,14 +160,14 @@ void TierLookup::Serve(std::vector<Pending> batch) {
       batch[b].done(values.status());
       continue;
     }
-    absl::StatusOr<v1::BatchLookupTierResponse> response = [&]()
-        -> absl::StatusOr<v1::BatchLookupTierResponse> {
+    absl::StatusOr<v1::BatchLookupTierResponse> response =
+        [&]() -> absl::StatusOr<v1::BatchLookupTierResponse> {
       v1::BatchLookupTierResponse out;
       *out.mutable_run() = *runs[b];
       for (int i = 0; i < request.customer_ids_size(); ++i) {
         const std::string& id = request.customer_ids(i);
-        TS_ASSIGN_OR_RETURN(auto record,
-                            common::RunStore::ParseRecord(*runs[b], id, (*values)[at + static_cast<size_t>(i)]));
+        TS_ASSIGN_OR_RETURN(auto record, common::RunStore::ParseRecord(
+                                             *runs[b], id, (*values)[at + static_cast<size_t>(i)]));
         auto* e = out.add_entries();
         e->set_customer_id(id);
         e->set_found(record.has_value());
@@ -217,18 +216,18 @@ void TierLookup::OneAsync(const v1::LookupTierRequest& request,
   batch.set_alias(request.alias());
   batch.set_run_id(request.run_id());
   batch.add_customer_ids(request.customer_id());
-  BatchAsync(std::move(batch), [done = std::move(done)](
-                                   absl::StatusOr<v1::BatchLookupTierResponse> found) {
-    if (!found.ok()) {
-      done(found.status());
-      return;
-    }
-    v1::LookupTierResponse response;
-    response.set_found(found->entries(0).found());
-    *response.mutable_record() = std::move(*found->mutable_entries(0)->mutable_record());
-    *response.mutable_run() = std::move(*found->mutable_run());
-    done(std::move(response));
-  });
+  BatchAsync(std::move(batch),
+             [done = std::move(done)](absl::StatusOr<v1::BatchLookupTierResponse> found) {
+               if (!found.ok()) {
+                 done(found.status());
+                 return;
+               }
+               v1::LookupTierResponse response;
+               response.set_found(found->entries(0).found());
+               *response.mutable_record() = std::move(*found->mutable_entries(0)->mutable_record());
+               *response.mutable_run() = std::move(*found->mutable_run());
+               done(std::move(response));
+             });
 }
 
 absl::Status TierLookup::One(const v1::LookupTierRequest& request,

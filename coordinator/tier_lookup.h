@@ -90,7 +90,8 @@ class TierLookup {
   common::RunStore runs_;
   const TierLookupOptions options_;
   absl::Mutex mu_;
-  std::map<std::string, std::shared_ptr<const v1::RunMeta>> metas_ ABSL_GUARDED_BY(mu_);  // by run id
+  std::map<std::string, std::shared_ptr<const v1::RunMeta>> metas_
+      ABSL_GUARDED_BY(mu_);  // by run id
   std::map<std::string, CachedAlias> aliases_ ABSL_GUARDED_BY(mu_);
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,9 +1,8 @@
 #include "coordinator/worker_pool.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
-
-#include <arpa/inet.h>
 
 #include <optional>
 

@@ -41,8 +41,7 @@ struct Fd {
 };
 
 absl::Status IoError(const std::string& path, const std::string& what) {
-  return absl::NotFoundError(
-      absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(errno)));
+  return absl::NotFoundError(absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(errno)));
 }
 
 absl::StatusOr<int64_t> FileSize(const std::string& path) {
@@ -54,8 +53,7 @@ absl::StatusOr<int64_t> FileSize(const std::string& path) {
   return static_cast<int64_t>(st.st_size);
 }
 
-absl::StatusOr<std::string> ReadBytes(const std::string& path, int64_t begin,
-                                      int64_t end) {
+absl::StatusOr<std::string> ReadBytes(const std::string& path, int64_t begin, int64_t end) {
   Fd f{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) return IoError(path, "open");
   std::string out(static_cast<size_t>(end - begin), '\0');
@@ -80,8 +78,8 @@ absl::StatusOr<std::string> ReadBytes(const std::string& path, int64_t begin,
 // must not be truncated while the view exists (inputs are read-only to jobs).
 class MappedRange {
  public:
-  static absl::StatusOr<std::unique_ptr<MappedRange>> Open(const std::string& path,
-                                                           int64_t begin, int64_t end) {
+  static absl::StatusOr<std::unique_ptr<MappedRange>> Open(const std::string& path, int64_t begin,
+                                                           int64_t end) {
     auto m = std::unique_ptr<MappedRange>(new MappedRange());
     if (end <= begin) return m;
     Fd f{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
@@ -139,8 +137,8 @@ inline size_t FindDelimiter(const char* base, size_t p, size_t size) {
   const __m128i newline = _mm_set1_epi8('\n');
   while (p + 16 <= size) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + p));
-    const int mask = _mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, newline)));
+    const int mask =
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, newline)));
     if (mask != 0) return p + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
     p += 16;
   }
@@ -175,8 +173,7 @@ absl::StatusOr<int64_t> CountNewlinesBefore(const std::string& path, int64_t off
 // means counting the newlines before it in the file).
 class RecordReader {
  public:
-  RecordReader(std::string_view data, std::string source,
-               std::function<int64_t()> first_line)
+  RecordReader(std::string_view data, std::string source, std::function<int64_t()> first_line)
       : data_(data), source_(std::move(source)), first_line_(std::move(first_line)) {}
 
   bool done() const { return pos_ >= data_.size(); }
@@ -194,8 +191,7 @@ class RecordReader {
     while (pos_ < data_.size()) {
       if (data_[pos_] == '\n') {
         NewLine(pos_ + 1);
-      } else if (data_[pos_] == '\r' && pos_ + 1 < data_.size() &&
-                 data_[pos_ + 1] == '\n') {
+      } else if (data_[pos_] == '\r' && pos_ + 1 < data_.size() && data_[pos_ + 1] == '\n') {
         NewLine(pos_ + 2);
       } else {
         record_line_ = line_;
@@ -399,8 +395,7 @@ struct Slot {
 };
 
 // Parses the records of data[begin..] into a table of the requested columns.
-absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
-                                  const std::string& source,
+absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin, const std::string& source,
                                   std::function<int64_t()> first_line,
                                   const std::vector<std::string>& header,
                                   const std::string& id_column,
@@ -414,22 +409,22 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
     }
   }
   if (!have_id) {
-    return absl::NotFoundError(absl::StrCat(
-        source, ": id column \"", id_column, "\" is not in the header"));
+    return absl::NotFoundError(
+        absl::StrCat(source, ": id column \"", id_column, "\" is not in the header"));
   }
   Table table;
   std::vector<absl::flat_hash_map<std::string, int32_t>> dicts(requests.size());
   for (size_t c = 0; c < requests.size(); ++c) {
     auto it = std::find(header.begin(), header.end(), requests[c].name);
     if (it == header.end()) {
-      return absl::NotFoundError(absl::StrCat(
-          source, ": column \"", requests[c].name, "\" is not in the header"));
+      return absl::NotFoundError(
+          absl::StrCat(source, ": column \"", requests[c].name, "\" is not in the header"));
     }
     const size_t field = static_cast<size_t>(it - header.begin());
     if (slots[field].kind == Slot::kId) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": the id column \"", id_column,
-          "\" cannot also be used in expressions or groupings"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": the id column \"", id_column,
+                       "\" cannot also be used in expressions or groupings"));
     }
     slots[field] = Slot{Slot::kColumn, static_cast<int>(c)};
     Column col;
@@ -519,9 +514,9 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
     }
     auto [ptr, ec] = std::from_chars(first, last, v);
     if (ec != std::errc() || ptr != last || !std::isfinite(v)) {
-      reader.Fail(absl::InvalidArgumentError(
-          absl::StrCat(reader.Where(offset), ": column \"", col.name,
-                       "\": expected a number, got \"", std::string(value.substr(0, 40)), "\"")));
+      reader.Fail(absl::InvalidArgumentError(absl::StrCat(reader.Where(offset), ": column \"",
+                                                          col.name, "\": expected a number, got \"",
+                                                          std::string(value.substr(0, 40)), "\"")));
       return false;
     }
     col.numbers.push_back(v);
@@ -531,8 +526,8 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin,
     int fields = 0;
     if (!reader.ReadFields(on_field, &fields)) return reader.error();
     if (fields != expected) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          reader.WhereRecord(), ": expected ", expected, " fields as in the header, found ", fields));
+      return absl::InvalidArgumentError(absl::StrCat(reader.WhereRecord(), ": expected ", expected,
+                                                     " fields as in the header, found ", fields));
     }
     ++table.rows;
   }
@@ -555,11 +550,10 @@ absl::StatusOr<CsvHeader> ReadHeader(const std::string& path) {
     if (header.gzip) {
       TS_ASSIGN_OR_RETURN(prefix, ReadGzip(path, want));
     } else {
-      TS_ASSIGN_OR_RETURN(prefix,
-                          ReadBytes(path, 0, std::min(want, header.file_size)));
+      TS_ASSIGN_OR_RETURN(prefix, ReadBytes(path, 0, std::min(want, header.file_size)));
     }
-    const bool whole = header.gzip ? static_cast<int64_t>(prefix.size()) < want
-                                   : want >= header.file_size;
+    const bool whole =
+        header.gzip ? static_cast<int64_t>(prefix.size()) < want : want >= header.file_size;
     RecordReader reader(prefix, path, LineOne);
     if (absl::StartsWith(prefix, kBom)) reader.set_pos(3);
     auto names = ParseHeaderRecord(reader, path);
@@ -573,8 +567,7 @@ absl::StatusOr<CsvHeader> ReadHeader(const std::string& path) {
   }
 }
 
-std::vector<v1::ByteRange> RawRanges(const CsvHeader& header,
-                                     int64_t split_bytes) {
+std::vector<v1::ByteRange> RawRanges(const CsvHeader& header, int64_t split_bytes) {
   std::vector<v1::ByteRange> ranges;
   if (split_bytes <= 0) split_bytes = 64 << 20;
   for (int64_t b = header.data_begin; b < header.file_size; b += split_bytes) {
@@ -586,8 +579,7 @@ std::vector<v1::ByteRange> RawRanges(const CsvHeader& header,
   return ranges;
 }
 
-absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin,
-                                        int64_t end) {
+absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin, int64_t end) {
   if (begin <= 0 || end < begin) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": bad scan range [", begin, ", ", end, ")"));
@@ -634,11 +626,9 @@ absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin,
   return scan;
 }
 
-std::vector<v1::Split> AlignSplits(const std::string& path,
-                                   const CsvHeader& header,
+std::vector<v1::Split> AlignSplits(const std::string& path, const CsvHeader& header,
                                    const std::vector<v1::ByteRange>& ranges,
-                                   const std::vector<v1::RangeScan>& scans,
-                                   int first_index) {
+                                   const std::vector<v1::RangeScan>& scans, int first_index) {
   std::vector<int64_t> starts;
   int64_t quotes = 0;
   for (size_t j = 0; j < ranges.size(); ++j) {
@@ -672,8 +662,8 @@ absl::StatusOr<Table> ParseSplit(const v1::Split& split, const CsvHeader& header
   }
   TS_ASSIGN_OR_RETURN(int64_t size, FileSize(split.path()));
   if (split.end() > size) {
-    return absl::DataLossError(absl::StrCat(split.path(), ": file is shorter than planned (",
-                                            size, " < ", split.end(), " bytes); was it changed?"));
+    return absl::DataLossError(absl::StrCat(split.path(), ": file is shorter than planned (", size,
+                                            " < ", split.end(), " bytes); was it changed?"));
   }
   TS_ASSIGN_OR_RETURN(auto mapped, MappedRange::Open(split.path(), split.begin(), split.end()));
   const std::string path = split.path();
@@ -685,14 +675,12 @@ absl::StatusOr<Table> ParseSplit(const v1::Split& split, const CsvHeader& header
   return ParseBuffer(mapped->data(), 0, path, first_line, header.columns, id_column, columns);
 }
 
-absl::StatusOr<Table> ParseCsvText(const std::string& text,
-                                   const std::string& source_name,
+absl::StatusOr<Table> ParseCsvText(const std::string& text, const std::string& source_name,
                                    const std::string& id_column,
                                    const std::vector<ColumnRequest>& columns) {
   RecordReader reader(text, source_name, LineOne);
   if (absl::StartsWith(text, kBom)) reader.set_pos(3);
-  TS_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                      ParseHeaderRecord(reader, source_name));
+  TS_ASSIGN_OR_RETURN(std::vector<std::string> names, ParseHeaderRecord(reader, source_name));
   return ParseBuffer(text, reader.pos(), source_name, LineOne, names, id_column, columns);
 }
 

@@ -38,20 +38,16 @@ struct CsvHeader {
 absl::StatusOr<CsvHeader> ReadHeader(const std::string& path);
 
 // Scans raw range [begin, end) of an uncompressed file; begin >= data_begin.
-absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin,
-                                        int64_t end);
+absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin, int64_t end);
 
 // Cuts [header.data_begin, file_size) into raw ranges of about `split_bytes`.
-std::vector<v1::ByteRange> RawRanges(const CsvHeader& header,
-                                     int64_t split_bytes);
+std::vector<v1::ByteRange> RawRanges(const CsvHeader& header, int64_t split_bytes);
 
 // Turns the scans of consecutive raw ranges (as from RawRanges) into splits
 // on record starts. Empty splits are dropped; indices start at `first_index`.
-std::vector<v1::Split> AlignSplits(const std::string& path,
-                                   const CsvHeader& header,
+std::vector<v1::Split> AlignSplits(const std::string& path, const CsvHeader& header,
                                    const std::vector<v1::ByteRange>& ranges,
-                                   const std::vector<v1::RangeScan>& scans,
-                                   int first_index);
+                                   const std::vector<v1::RangeScan>& scans, int first_index);
 
 // The columns a job needs from the input.
 struct ColumnRequest {
@@ -67,8 +63,7 @@ absl::StatusOr<Table> ParseSplit(const v1::Split& split, const CsvHeader& header
                                  const std::vector<ColumnRequest>& columns);
 
 // Parses a whole in-memory CSV text (tests and small uploads).
-absl::StatusOr<Table> ParseCsvText(const std::string& text,
-                                   const std::string& source_name,
+absl::StatusOr<Table> ParseCsvText(const std::string& text, const std::string& source_name,
                                    const std::string& id_column,
                                    const std::vector<ColumnRequest>& columns);
 

@@ -21,9 +21,9 @@ struct Expr::Node {
   Op op = kAdd;
   Fn fn = kAbs;
   double number = 0;
-  std::string text;  // string literal or column name
-  int position = 0;  // 1-based column in the expression text
-  int column = -1;   // bound index into the job's columns
+  std::string text;       // string literal or column name
+  int position = 0;       // 1-based column in the expression text
+  int column = -1;        // bound index into the job's columns
   bool text_use = false;  // a column compared with a string literal
   std::vector<std::unique_ptr<Node>> args;
 };
@@ -67,8 +67,7 @@ class Parser {
     return Error(static_cast<int>(pos_) + 1, what);
   }
   absl::Status Error(int position, const std::string& what) const {
-    return absl::InvalidArgumentError(
-        absl::StrCat("at column ", position, ": ", what));
+    return absl::InvalidArgumentError(absl::StrCat("at column ", position, ": ", what));
   }
 
   void SkipSpace() {
@@ -81,8 +80,7 @@ class Parser {
     if (text_.substr(pos_, word.size()) != word) return false;
     if (absl::ascii_isalpha(word[0])) {
       const size_t end = pos_ + word.size();
-      if (end < text_.size() &&
-          (absl::ascii_isalnum(text_[end]) || text_[end] == '_')) {
+      if (end < text_.size() && (absl::ascii_isalnum(text_[end]) || text_[end] == '_')) {
         return false;
       }
     }
@@ -97,8 +95,8 @@ class Parser {
     return n;
   }
 
-  std::unique_ptr<Node> Binary(Node::Op op, std::unique_ptr<Node> l,
-                               std::unique_ptr<Node> r, int position) {
+  std::unique_ptr<Node> Binary(Node::Op op, std::unique_ptr<Node> l, std::unique_ptr<Node> r,
+                               int position) {
     auto n = Make(Node::kBinary, position);
     n->op = op;
     n->args.push_back(std::move(l));
@@ -145,9 +143,8 @@ class Parser {
     struct {
       const char* token;
       Node::Op op;
-    } static constexpr kOps[] = {{"<=", Node::kLe}, {">=", Node::kGe},
-                                 {"==", Node::kEq}, {"!=", Node::kNe},
-                                 {"<>", Node::kNe}, {"<", Node::kLt},
+    } static constexpr kOps[] = {{"<=", Node::kLe}, {">=", Node::kGe}, {"==", Node::kEq},
+                                 {"!=", Node::kNe}, {"<>", Node::kNe}, {"<", Node::kLt},
                                  {">", Node::kGt},  {"=", Node::kEq}};
     for (const auto& [token, op] : kOps) {
       if (!Accept(token)) continue;
@@ -242,8 +239,7 @@ class Parser {
     if (c == '"' || c == '\'') return ParseString(at);
     if (absl::ascii_isdigit(c) || c == '.') {
       double v = 0;
-      auto [ptr, ec] = std::from_chars(text_.data() + pos_,
-                                       text_.data() + text_.size(), v);
+      auto [ptr, ec] = std::from_chars(text_.data() + pos_, text_.data() + text_.size(), v);
       if (ec != std::errc() || !std::isfinite(v)) return Error("bad number");
       pos_ = static_cast<size_t>(ptr - text_.data());
       auto n = Make(Node::kNumber, at);
@@ -253,8 +249,7 @@ class Parser {
     if (absl::ascii_isalpha(c) || c == '_') {
       size_t end = pos_;
       while (end < text_.size() &&
-             (absl::ascii_isalnum(text_[end]) || text_[end] == '_' ||
-              text_[end] == '.')) {
+             (absl::ascii_isalnum(text_[end]) || text_[end] == '_' || text_[end] == '.')) {
         ++end;
       }
       std::string word(text_.substr(pos_, end - pos_));
@@ -347,10 +342,8 @@ absl::Status BindNode(Node& n, const std::vector<ColumnRequest>& columns) {
       if (columns[i].type != want) {
         return absl::InvalidArgumentError(absl::StrCat(
             "at column ", n.position, ": column \"", n.text, "\" is used as ",
-            want == ColumnType::kText ? "text" : "a number",
-            " here but as ",
-            columns[i].type == ColumnType::kText ? "text" : "a number",
-            " elsewhere in the job"));
+            want == ColumnType::kText ? "text" : "a number", " here but as ",
+            columns[i].type == ColumnType::kText ? "text" : "a number", " elsewhere in the job"));
       }
       n.column = static_cast<int>(i);
       return absl::OkStatus();
@@ -364,8 +357,7 @@ absl::Status BindNode(Node& n, const std::vector<ColumnRequest>& columns) {
 
 bool Truthy(double v) { return !IsNull(v) && v != 0; }
 
-void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count,
-              double* out) {
+void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count, double* out) {
   const size_t cnt = static_cast<size_t>(count);
   switch (n.kind) {
     case Node::kNumber:
@@ -398,9 +390,8 @@ void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count,
         const std::string& literal = l.kind == Node::kString ? l.text : r.text;
         const Column& col = t.columns[static_cast<size_t>(colnode.column)];
         auto it = std::find(col.dictionary.begin(), col.dictionary.end(), literal);
-        const int32_t code = it == col.dictionary.end()
-                                 ? -2
-                                 : static_cast<int32_t>(it - col.dictionary.begin());
+        const int32_t code =
+            it == col.dictionary.end() ? -2 : static_cast<int32_t>(it - col.dictionary.begin());
         const double eq = n.op == Node::kEq ? 1.0 : 0.0;
         for (size_t i = 0; i < cnt; ++i) {
           const int32_t c = col.codes[static_cast<size_t>(begin) + i];
@@ -458,12 +449,24 @@ void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count,
         }
         bool r2 = false;
         switch (n.op) {
-          case Node::kLt: r2 = a < b[i]; break;
-          case Node::kLe: r2 = a <= b[i]; break;
-          case Node::kGt: r2 = a > b[i]; break;
-          case Node::kGe: r2 = a >= b[i]; break;
-          case Node::kEq: r2 = a == b[i]; break;
-          default: r2 = a != b[i]; break;
+          case Node::kLt:
+            r2 = a < b[i];
+            break;
+          case Node::kLe:
+            r2 = a <= b[i];
+            break;
+          case Node::kGt:
+            r2 = a > b[i];
+            break;
+          case Node::kGe:
+            r2 = a >= b[i];
+            break;
+          case Node::kEq:
+            r2 = a == b[i];
+            break;
+          default:
+            r2 = a != b[i];
+            break;
         }
         out[i] = r2 ? 1.0 : 0.0;
       }
@@ -528,7 +531,6 @@ void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count,
   }
 }
 
-
 }  // namespace
 
 Expr::~Expr() = default;
@@ -542,19 +544,15 @@ absl::StatusOr<std::shared_ptr<Expr>> Expr::Parse(std::string_view text) {
   return e;
 }
 
-void Expr::CollectColumns(std::vector<ColumnRequest>* out) const {
-  Collect(*root_, out);
-}
+void Expr::CollectColumns(std::vector<ColumnRequest>* out) const { Collect(*root_, out); }
 
 absl::Status Expr::Bind(const std::vector<ColumnRequest>& columns) {
   return BindNode(*root_, columns);
 }
 
-void Expr::Eval(const Table& table, int64_t begin, int64_t count,
-                double* out) const {
+void Expr::Eval(const Table& table, int64_t begin, int64_t count, double* out) const {
   if (count <= 0) return;  // an empty shard's columns have no data pointer
   EvalNode(*root_, table, begin, count, out);
 }
-
 
 }  // namespace tierscore::engine

@@ -59,7 +59,7 @@ class Rng {
 struct Segment {
   const char* name;
   double share;
-  double mu;      // log revenue
+  double mu;  // log revenue
   double sigma;
   double margin;  // mean margin rate
   double order_value;
@@ -76,8 +76,7 @@ constexpr const char* kRegions[] = {"NA", "EMEA", "APAC", "LATAM", "ANZ"};
 constexpr double kRegionWeights[] = {0.34, 0.30, 0.20, 0.10, 0.06};
 constexpr const char* kChannels[] = {"direct", "partner", "online"};
 constexpr double kChannelWeights[] = {0.35, 0.25, 0.40};
-constexpr const char* kProcurement[] = {"strategic", "preferred", "approved",
-                                        "transactional"};
+constexpr const char* kProcurement[] = {"strategic", "preferred", "approved", "transactional"};
 
 void AppendFixed(double v, int decimals, std::string* out) {
   char buf[48];
@@ -117,12 +116,13 @@ void GenerateRows(const GeneratorOptions& o, int64_t begin, int64_t end, std::st
     if (zero) prev = Cents(std::exp(seg.mu + seg.sigma * rng.Normal()) * 0.5);
     const double margin = Cents(revenue * (seg.margin + 0.1 * rng.Normal()));
     const int64_t orders =
-        revenue > 0 ? std::max<int64_t>(1, std::llround(revenue / seg.order_value *
-                                                        std::exp(0.4 * rng.Normal())))
+        revenue > 0 ? std::max<int64_t>(
+                          1, std::llround(revenue / seg.order_value * std::exp(0.4 * rng.Normal())))
                     : 0;
-    const int64_t days = revenue > 0
-                             ? std::min<int64_t>(730, std::llround(-60 * std::log(std::max(rng.Uniform(), 1e-12))))
-                             : 366 + rng.Below(1100);
+    const int64_t days =
+        revenue > 0
+            ? std::min<int64_t>(730, std::llround(-60 * std::log(std::max(rng.Uniform(), 1e-12))))
+            : 366 + rng.Below(1100);
     const int64_t tenure = 1 + rng.Below(240);
     const bool responded = rng.Uniform() < 0.3;
     const int64_t nps = std::min<int64_t>(10, std::llround(10 * std::cbrt(rng.Uniform())));

@@ -1,13 +1,12 @@
 #include "engine/job.h"
 
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "engine/tiering.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace tierscore::engine {
 
@@ -37,28 +36,25 @@ void AddUses(const Expr* e, const std::string& field, std::vector<Use>* uses) {
   for (auto& c : cols) uses->push_back({std::move(c), field});
 }
 
-const char* TypeName(ColumnType t) {
-  return t == ColumnType::kText ? "text" : "a number";
-}
+const char* TypeName(ColumnType t) { return t == ColumnType::kText ? "text" : "a number"; }
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const CompiledJob>> CompileJob(
-    const v1::Policy& policy, const v1::KpiSpec& kpis) {
+absl::StatusOr<std::shared_ptr<const CompiledJob>> CompileJob(const v1::Policy& policy,
+                                                              const v1::KpiSpec& kpis) {
   auto job = std::make_shared<CompiledJob>();
   TS_ASSIGN_OR_RETURN(job->policy, CompilePolicy(policy));
   auto compiled_kpis = CompileKpis(kpis, job->policy);
   if (!compiled_kpis.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("kpis: ", compiled_kpis.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat("kpis: ", compiled_kpis.status().message()));
   }
   job->kpis = *std::move(compiled_kpis);
 
   std::vector<Use> uses;
   AddUses(job->policy.value.get(), "policy.value", &uses);
   for (size_t i = 0; i < job->policy.criteria.size(); ++i) {
-    AddUses(job->policy.criteria[i].expr.get(),
-            absl::StrCat("policy.criteria[", i, "].expr"), &uses);
+    AddUses(job->policy.criteria[i].expr.get(), absl::StrCat("policy.criteria[", i, "].expr"),
+            &uses);
   }
   for (size_t i = 0; i < job->kpis.metrics.size(); ++i) {
     const CompiledMetric& m = job->kpis.metrics[i];
@@ -75,9 +71,9 @@ absl::StatusOr<std::shared_ptr<const CompiledJob>> CompileJob(
   std::vector<std::string> first_field;
   for (const Use& u : uses) {
     if (u.column.name == job->policy.id_column) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          u.field, ": the id column \"", u.column.name,
-          "\" cannot be used in expressions or groupings"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(u.field, ": the id column \"", u.column.name,
+                       "\" cannot be used in expressions or groupings"));
     }
     auto it = std::find_if(job->columns.begin(), job->columns.end(),
                            [&](const ColumnRequest& c) { return c.name == u.column.name; });
@@ -88,10 +84,9 @@ absl::StatusOr<std::shared_ptr<const CompiledJob>> CompileJob(
     }
     if (it->type != u.column.type) {
       const size_t k = static_cast<size_t>(it - job->columns.begin());
-      return absl::InvalidArgumentError(absl::StrCat(
-          "column \"", u.column.name, "\" is used as ", TypeName(it->type),
-          " in ", first_field[k], " but as ", TypeName(u.column.type), " in ",
-          u.field));
+      return absl::InvalidArgumentError(
+          absl::StrCat("column \"", u.column.name, "\" is used as ", TypeName(it->type), " in ",
+                       first_field[k], " but as ", TypeName(u.column.type), " in ", u.field));
     }
   }
   for (Dim& d : job->kpis.dims) {
@@ -111,8 +106,8 @@ absl::StatusOr<std::shared_ptr<const CompiledJob>> CompileJob(
   };
   TS_RETURN_IF_ERROR(bind(job->policy.value.get(), "policy.value"));
   for (size_t i = 0; i < job->policy.criteria.size(); ++i) {
-    TS_RETURN_IF_ERROR(bind(job->policy.criteria[i].expr.get(),
-                            absl::StrCat("policy.criteria[", i, "].expr")));
+    TS_RETURN_IF_ERROR(
+        bind(job->policy.criteria[i].expr.get(), absl::StrCat("policy.criteria[", i, "].expr")));
   }
   for (size_t i = 0; i < job->kpis.metrics.size(); ++i) {
     CompiledMetric& m = job->kpis.metrics[i];
@@ -130,8 +125,8 @@ absl::Status CheckHeader(const CompiledJob& job, const std::string& path,
     return std::find(header.begin(), header.end(), name) != header.end();
   };
   if (!has(job.policy.id_column)) {
-    return absl::NotFoundError(absl::StrCat(
-        path, ": id column \"", job.policy.id_column, "\" is not in the header"));
+    return absl::NotFoundError(
+        absl::StrCat(path, ": id column \"", job.policy.id_column, "\" is not in the header"));
   }
   for (const ColumnRequest& c : job.columns) {
     if (!has(c.name)) {

@@ -30,8 +30,8 @@ struct CompiledJob {
 // jobs by it; the coordinator's result cache adds the alias and inputs.
 std::string ComputationKey(const v1::JobSpec& spec);
 
-absl::StatusOr<std::shared_ptr<const CompiledJob>> CompileJob(
-    const v1::Policy& policy, const v1::KpiSpec& kpis);
+absl::StatusOr<std::shared_ptr<const CompiledJob>> CompileJob(const v1::Policy& policy,
+                                                              const v1::KpiSpec& kpis);
 
 // NOT_FOUND naming the file when a needed column is not in its header.
 absl::Status CheckHeader(const CompiledJob& job, const std::string& path,

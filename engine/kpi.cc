@@ -18,8 +18,7 @@ absl::Status FieldError(const std::string& field, const std::string& what) {
 }
 
 absl::StatusOr<std::shared_ptr<Expr>> ParseOptional(const std::string& field,
-                                                    const std::string& text,
-                                                    bool required) {
+                                                    const std::string& text, bool required) {
   if (text.empty()) {
     if (required) return FieldError(field, "is required for this aggregation");
     return std::shared_ptr<Expr>();
@@ -38,8 +37,7 @@ bool IsSubset(const std::vector<int>& small, const std::vector<int>& big) {
 
 }  // namespace
 
-absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec,
-                                         const CompiledPolicy& policy) {
+absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec, const CompiledPolicy& policy) {
   CompiledKpis out;
   std::vector<std::vector<std::string>> sets;
   for (const v1::GroupingSet& g : spec.grouping_sets()) {
@@ -51,8 +49,7 @@ absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec,
     for (size_t j = 0; j < sets[i].size(); ++j) {
       const std::string& name = sets[i][j];
       if (name.empty()) {
-        return FieldError(absl::StrCat("grouping_sets[", i, "][", j, "]"),
-                          "column name is empty");
+        return FieldError(absl::StrCat("grouping_sets[", i, "][", j, "]"), "column name is empty");
       }
       int d = -1;
       for (size_t k = 0; k < out.dims.size(); ++k) {
@@ -144,7 +141,8 @@ absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec,
       default:
         return FieldError(absl::StrCat(named, ".agg"), "is required");
     }
-    TS_ASSIGN_OR_RETURN(cm.filter, ParseOptional(absl::StrCat(named, ".filter"), m.filter(), false));
+    TS_ASSIGN_OR_RETURN(cm.filter,
+                        ParseOptional(absl::StrCat(named, ".filter"), m.filter(), false));
     out.metrics.push_back(std::move(cm));
   }
   return out;
@@ -155,18 +153,30 @@ template <typename Fn>
 void WithAggregation(v1::Aggregation agg, Fn&& fn) {
   using A = v1::Aggregation;
   switch (agg) {
-    case v1::AGGREGATION_COUNT: return fn(std::integral_constant<A, v1::AGGREGATION_COUNT>());
-    case v1::AGGREGATION_COUNT_IF: return fn(std::integral_constant<A, v1::AGGREGATION_COUNT_IF>());
-    case v1::AGGREGATION_SUM: return fn(std::integral_constant<A, v1::AGGREGATION_SUM>());
-    case v1::AGGREGATION_SHARE: return fn(std::integral_constant<A, v1::AGGREGATION_SHARE>());
-    case v1::AGGREGATION_MEAN: return fn(std::integral_constant<A, v1::AGGREGATION_MEAN>());
-    case v1::AGGREGATION_MIN: return fn(std::integral_constant<A, v1::AGGREGATION_MIN>());
-    case v1::AGGREGATION_MAX: return fn(std::integral_constant<A, v1::AGGREGATION_MAX>());
-    case v1::AGGREGATION_STDDEV: return fn(std::integral_constant<A, v1::AGGREGATION_STDDEV>());
-    case v1::AGGREGATION_NPS: return fn(std::integral_constant<A, v1::AGGREGATION_NPS>());
-    case v1::AGGREGATION_RATIO: return fn(std::integral_constant<A, v1::AGGREGATION_RATIO>());
-    case v1::AGGREGATION_QUANTILE: return fn(std::integral_constant<A, v1::AGGREGATION_QUANTILE>());
-    default: return;
+    case v1::AGGREGATION_COUNT:
+      return fn(std::integral_constant<A, v1::AGGREGATION_COUNT>());
+    case v1::AGGREGATION_COUNT_IF:
+      return fn(std::integral_constant<A, v1::AGGREGATION_COUNT_IF>());
+    case v1::AGGREGATION_SUM:
+      return fn(std::integral_constant<A, v1::AGGREGATION_SUM>());
+    case v1::AGGREGATION_SHARE:
+      return fn(std::integral_constant<A, v1::AGGREGATION_SHARE>());
+    case v1::AGGREGATION_MEAN:
+      return fn(std::integral_constant<A, v1::AGGREGATION_MEAN>());
+    case v1::AGGREGATION_MIN:
+      return fn(std::integral_constant<A, v1::AGGREGATION_MIN>());
+    case v1::AGGREGATION_MAX:
+      return fn(std::integral_constant<A, v1::AGGREGATION_MAX>());
+    case v1::AGGREGATION_STDDEV:
+      return fn(std::integral_constant<A, v1::AGGREGATION_STDDEV>());
+    case v1::AGGREGATION_NPS:
+      return fn(std::integral_constant<A, v1::AGGREGATION_NPS>());
+    case v1::AGGREGATION_RATIO:
+      return fn(std::integral_constant<A, v1::AGGREGATION_RATIO>());
+    case v1::AGGREGATION_QUANTILE:
+      return fn(std::integral_constant<A, v1::AGGREGATION_QUANTILE>());
+    default:
+      return;
   }
 }
 
@@ -212,8 +222,7 @@ MetricAcc MetricAcc::FromProto(const v1::MetricState& s) {
   return a;
 }
 
-std::vector<MetricAcc>& GroupedState::Group(size_t set, const Key& key,
-                                            size_t metrics) {
+std::vector<MetricAcc>& GroupedState::Group(size_t set, const Key& key, size_t metrics) {
   auto& groups = sets_[set];
   auto it = groups.find(key);
   if (it == groups.end()) {
@@ -254,8 +263,7 @@ void GroupedState::ToProto(v1::AggregateState* out) const {
     // Sorted keys keep the serialised form deterministic.
     std::vector<const Key*> keys;
     for (const auto& [key, accs] : groups) keys.push_back(&key);
-    std::sort(keys.begin(), keys.end(),
-              [](const Key* a, const Key* b) { return *a < *b; });
+    std::sort(keys.begin(), keys.end(), [](const Key* a, const Key* b) { return *a < *b; });
     for (const Key* key : keys) {
       v1::GroupState* g = set->add_groups();
       for (const std::string& k : *key) g->add_key(k);
@@ -265,8 +273,7 @@ void GroupedState::ToProto(v1::AggregateState* out) const {
 }
 
 absl::Status AggregateShard(const CompiledKpis& kpis, const CompiledPolicy& policy,
-                            const Table& table,
-                            const std::vector<std::vector<uint8_t>>& tiers,
+                            const Table& table, const std::vector<std::vector<uint8_t>>& tiers,
                             GroupedState* out) {
   const size_t nmetrics = kpis.metrics.size();
   if (out->sets().size() < kpis.sets.size()) {
@@ -294,12 +301,15 @@ absl::Status AggregateShard(const CompiledKpis& kpis, const CompiledPolicy& poli
       const Dim& dim = kpis.dims[static_cast<size_t>(d)];
       leaf.dims.push_back(&dim);
       const int64_t r =
-          dim.tier ? static_cast<int64_t>(policy.schemes[static_cast<size_t>(dim.index)].names.size())
-                   : static_cast<int64_t>(table.columns[static_cast<size_t>(dim.index)].dictionary.size()) + 1;
+          dim.tier
+              ? static_cast<int64_t>(policy.schemes[static_cast<size_t>(dim.index)].names.size())
+              : static_cast<int64_t>(
+                    table.columns[static_cast<size_t>(dim.index)].dictionary.size()) +
+                    1;
       leaf.radix.push_back(r);
       if (leaf.product > (int64_t{1} << 62) / std::max<int64_t>(r, 1)) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "grouping set ", s, " has too many distinct groups"));
+        return absl::ResourceExhaustedError(
+            absl::StrCat("grouping set ", s, " has too many distinct groups"));
       }
       leaf.product *= r;
     }
@@ -320,10 +330,12 @@ absl::Status AggregateShard(const CompiledKpis& kpis, const CompiledPolicy& poli
         const int64_t r = leaf.radix[d];
         if (dim.tier) {
           const uint8_t* t = tiers[static_cast<size_t>(dim.index)].data() + begin;
-          for (int64_t i = 0; i < n; ++i) codes[static_cast<size_t>(i)] = codes[static_cast<size_t>(i)] * r + t[i];
+          for (int64_t i = 0; i < n; ++i)
+            codes[static_cast<size_t>(i)] = codes[static_cast<size_t>(i)] * r + t[i];
         } else {
           const int32_t* c = table.columns[static_cast<size_t>(dim.index)].codes.data() + begin;
-          for (int64_t i = 0; i < n; ++i) codes[static_cast<size_t>(i)] = codes[static_cast<size_t>(i)] * r + (c[i] + 1);
+          for (int64_t i = 0; i < n; ++i)
+            codes[static_cast<size_t>(i)] = codes[static_cast<size_t>(i)] * r + (c[i] + 1);
         }
       }
       for (int64_t i = 0; i < n; ++i) {
@@ -377,7 +389,8 @@ absl::Status AggregateShard(const CompiledKpis& kpis, const CompiledPolicy& poli
         if (dim.tier) {
           key[d] = policy.schemes[static_cast<size_t>(dim.index)].names[static_cast<size_t>(c)];
         } else if (c > 0) {
-          key[d] = table.columns[static_cast<size_t>(dim.index)].dictionary[static_cast<size_t>(c - 1)];
+          key[d] =
+              table.columns[static_cast<size_t>(dim.index)].dictionary[static_cast<size_t>(c - 1)];
         }
       }
       auto& mine = out->Group(leaf.set, key, nmetrics);
@@ -387,8 +400,7 @@ absl::Status AggregateShard(const CompiledKpis& kpis, const CompiledPolicy& poli
   return absl::OkStatus();
 }
 
-double MetricValue(const CompiledMetric& m, const MetricAcc& a,
-                   const MetricAcc& total) {
+double MetricValue(const CompiledMetric& m, const MetricAcc& a, const MetricAcc& total) {
   const double n = static_cast<double>(a.count);
   switch (m.agg) {
     case v1::AGGREGATION_COUNT:
@@ -414,8 +426,7 @@ double MetricValue(const CompiledMetric& m, const MetricAcc& a,
       return static_cast<double>(std::sqrt(std::max<long double>(var, 0)));
     }
     case v1::AGGREGATION_NPS:
-      return a.count == 0 ? kNaN
-                          : 100.0 * static_cast<double>(a.promoters - a.detractors) / n;
+      return a.count == 0 ? kNaN : 100.0 * static_cast<double>(a.promoters - a.detractors) / n;
     case v1::AGGREGATION_RATIO: {
       const double d = a.den.Value();
       return d == 0 ? kNaN : a.sum.Value() / d;

@@ -55,8 +55,7 @@ struct CompiledKpis {
 // Validates the spec against the policy (dims name tier schemes or input
 // columns). Text dims get their column index later (CompileJob). An empty
 // list of grouping sets means one: the grand total.
-absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec,
-                                         const CompiledPolicy& policy);
+absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec, const CompiledPolicy& policy);
 
 // The mergeable state of one metric in one group (see MetricState).
 struct MetricAcc {
@@ -135,9 +134,8 @@ class GroupedState {
 
 // Aggregates the rows of one shard into the leaf grouping sets. `tiers[s]`
 // holds the tier index of each row for scheme s.
-absl::Status AggregateShard(const CompiledKpis& kpis,
-                            const CompiledPolicy& policy, const Table& table,
-                            const std::vector<std::vector<uint8_t>>& tiers,
+absl::Status AggregateShard(const CompiledKpis& kpis, const CompiledPolicy& policy,
+                            const Table& table, const std::vector<std::vector<uint8_t>>& tiers,
                             GroupedState* out);
 
 // Rolls up the non-leaf sets and computes the final table. Rows are ordered
@@ -147,8 +145,7 @@ v1::KpiTable FinalizeKpis(const CompiledKpis& kpis, const CompiledPolicy& policy
 
 // The final value of one metric (NaN when undefined). `total` is the metric's
 // state over all rows (for share).
-double MetricValue(const CompiledMetric& m, const MetricAcc& acc,
-                   const MetricAcc& total);
+double MetricValue(const CompiledMetric& m, const MetricAcc& acc, const MetricAcc& total);
 
 }  // namespace tierscore::engine
 

@@ -41,9 +41,7 @@ absl::StatusOr<std::shared_ptr<Expr>> ParseField(const std::string& field,
 
 }  // namespace
 
-std::vector<std::string> PresetNames() {
-  return {"market_share", "profit", "market_entry"};
-}
+std::vector<std::string> PresetNames() { return {"market_share", "profit", "market_entry"}; }
 
 absl::StatusOr<v1::Policy> PresetPolicy(const std::string& name) {
   v1::Policy p;
@@ -52,42 +50,35 @@ absl::StatusOr<v1::Policy> PresetPolicy(const std::string& name) {
   if (name == "market_share") {
     // Goal: revenue and growth.
     p.set_value("revenue_12m");
-    *p.add_criteria() = MakeCriterion("revenue", "log1p(revenue_12m)",
-                                      v1::NORMALIZATION_MAX, 0.5);
-    *p.add_criteria() = MakeCriterion(
-        "growth", "(revenue_12m - revenue_prev_12m) / max(revenue_prev_12m, 1)",
-        v1::NORMALIZATION_PERCENTILE, 0.3);
-    *p.add_criteria() = MakeCriterion("orders", "log1p(orders_12m)",
-                                      v1::NORMALIZATION_MAX, 0.2);
+    *p.add_criteria() = MakeCriterion("revenue", "log1p(revenue_12m)", v1::NORMALIZATION_MAX, 0.5);
+    *p.add_criteria() =
+        MakeCriterion("growth", "(revenue_12m - revenue_prev_12m) / max(revenue_prev_12m, 1)",
+                      v1::NORMALIZATION_PERCENTILE, 0.3);
+    *p.add_criteria() = MakeCriterion("orders", "log1p(orders_12m)", v1::NORMALIZATION_MAX, 0.2);
   } else if (name == "profit") {
     // Goal: margin, and customers that are cheap to serve.
     p.set_value("margin_12m");
-    *p.add_criteria() =
-        MakeCriterion("margin", "margin_12m", v1::NORMALIZATION_MINMAX, 0.5);
-    *p.add_criteria() = MakeCriterion(
-        "margin_rate", "clip(margin_12m / revenue_12m, -1, 1)",
-        v1::NORMALIZATION_MINMAX, 0.3);
-    *p.add_criteria() =
-        MakeCriterion("cost_to_serve", "support_tickets",
-                      v1::NORMALIZATION_PERCENTILE, 0.2, v1::DIRECTION_LOWER);
+    *p.add_criteria() = MakeCriterion("margin", "margin_12m", v1::NORMALIZATION_MINMAX, 0.5);
+    *p.add_criteria() = MakeCriterion("margin_rate", "clip(margin_12m / revenue_12m, -1, 1)",
+                                      v1::NORMALIZATION_MINMAX, 0.3);
+    *p.add_criteria() = MakeCriterion("cost_to_serve", "support_tickets",
+                                      v1::NORMALIZATION_PERCENTILE, 0.2, v1::DIRECTION_LOWER);
   } else if (name == "market_entry") {
     // Goal: strategic fit in a new market; how the customer rates us as a
     // supplier weighs most.
     p.set_value("revenue_12m");
-    *p.add_criteria() = MakeCriterion(
-        "supplier_position",
-        "if(procurement_status == \"strategic\", 1, "
-        "if(procurement_status == \"preferred\", 0.7, "
-        "if(procurement_status == \"approved\", 0.4, 0.1)))",
-        v1::NORMALIZATION_NONE, 0.4);
-    *p.add_criteria() = MakeCriterion(
-        "growth", "(revenue_12m - revenue_prev_12m) / max(revenue_prev_12m, 1)",
-        v1::NORMALIZATION_PERCENTILE, 0.3);
-    *p.add_criteria() = MakeCriterion("revenue", "log1p(revenue_12m)",
-                                      v1::NORMALIZATION_MAX, 0.3);
+    *p.add_criteria() = MakeCriterion("supplier_position",
+                                      "if(procurement_status == \"strategic\", 1, "
+                                      "if(procurement_status == \"preferred\", 0.7, "
+                                      "if(procurement_status == \"approved\", 0.4, 0.1)))",
+                                      v1::NORMALIZATION_NONE, 0.4);
+    *p.add_criteria() =
+        MakeCriterion("growth", "(revenue_12m - revenue_prev_12m) / max(revenue_prev_12m, 1)",
+                      v1::NORMALIZATION_PERCENTILE, 0.3);
+    *p.add_criteria() = MakeCriterion("revenue", "log1p(revenue_12m)", v1::NORMALIZATION_MAX, 0.3);
   } else {
-    return absl::NotFoundError(absl::StrCat(
-        "unknown preset \"", name, "\" (known: market_share, profit, market_entry)"));
+    return absl::NotFoundError(
+        absl::StrCat("unknown preset \"", name, "\" (known: market_share, profit, market_entry)"));
   }
   AddAbc(&p);
   return p;
@@ -148,9 +139,8 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::Policy& input) {
     CompiledCriterion cc;
     cc.name = c.name();
     TS_ASSIGN_OR_RETURN(cc.expr, ParseField(absl::StrCat(named, ".expr"), c.expr()));
-    cc.normalize = c.normalize() == v1::NORMALIZATION_UNSPECIFIED
-                       ? v1::NORMALIZATION_NONE
-                       : c.normalize();
+    cc.normalize =
+        c.normalize() == v1::NORMALIZATION_UNSPECIFIED ? v1::NORMALIZATION_NONE : c.normalize();
     cc.weight = c.weight();
     cc.lower_is_better = c.direction() == v1::DIRECTION_LOWER;
     out.criteria.push_back(std::move(cc));

@@ -23,8 +23,10 @@ v1::Positions PositionTable::Build(double lo, double hi, const std::vector<int64
     return whole > 0 ? static_cast<float>(part / whole) : 0.0f;
   };
   for (size_t b = 0; b <= counts.size(); ++b) {
-    p.add_count_before(share(static_cast<long double>(count), static_cast<long double>(total_count)));
-    p.add_value_before(share(static_cast<long double>(value), static_cast<long double>(total_value)));
+    p.add_count_before(
+        share(static_cast<long double>(count), static_cast<long double>(total_count)));
+    p.add_value_before(
+        share(static_cast<long double>(value), static_cast<long double>(total_value)));
     if (b < counts.size()) {
       count += counts[b];
       value += values[b];
@@ -75,7 +77,8 @@ void PositionTable::Locate(double score, float* percentile, float* cum_before_sh
   double frac = 0;
   if (width > 0) frac = std::clamp((hi_ * 0.5 - score * 0.5) / width - b, 0.0, 1.0);
   const size_t i = static_cast<size_t>(b);
-  *percentile = static_cast<float>(count_before_[i] + frac * (count_before_[i + 1] - count_before_[i]));
+  *percentile =
+      static_cast<float>(count_before_[i] + frac * (count_before_[i + 1] - count_before_[i]));
   *cum_before_share =
       static_cast<float>(value_before_[i] + frac * (value_before_[i + 1] - value_before_[i]));
 }

@@ -60,7 +60,8 @@ void ApplyPrior(const CompiledPolicy& policy, const PriorRun& prior, ReferenceRe
     if (p.index < 0) continue;
     const size_t to_tiers = policy.schemes[s].names.size();
     const size_t from_tiers = static_cast<size_t>(p.tiers);
-    std::vector<std::vector<int64_t>> customers(from_tiers + 1, std::vector<int64_t>(to_tiers + 1, 0));
+    std::vector<std::vector<int64_t>> customers(from_tiers + 1,
+                                                std::vector<int64_t>(to_tiers + 1, 0));
     std::vector<std::vector<int128>> value(from_tiers + 1, std::vector<int128>(to_tiers + 1, 0));
     int64_t held = 0;
     for (size_t row = 0; row < n; ++row) {
@@ -122,8 +123,7 @@ absl::StatusOr<ReferenceResult> RunReference(const CompiledJob& job,
     whole.set_gzip(header.gzip);
     whole.set_begin(header.data_begin);
     whole.set_end(header.file_size);
-    TS_ASSIGN_OR_RETURN(Table t,
-                        ParseSplit(whole, header, job.policy.id_column, job.columns));
+    TS_ASSIGN_OR_RETURN(Table t, ParseSplit(whole, header, job.policy.id_column, job.columns));
     AppendTable(std::move(t), &all);
   }
   if (all.columns.empty()) {
@@ -132,8 +132,7 @@ absl::StatusOr<ReferenceResult> RunReference(const CompiledJob& job,
   return RunReferenceOnTable(job, all, prior);
 }
 
-absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
-                                                    const Table& table,
+absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job, const Table& table,
                                                     const PriorRun* prior) {
   const CompiledPolicy& policy = job.policy;
   const size_t n = static_cast<size_t>(table.rows);
@@ -165,9 +164,9 @@ absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
     for (size_t pos = 0; pos < n; ++pos) {
       const size_t row = order[pos];
       out.percentile[row] = static_cast<double>(pos) / static_cast<double>(n);
-      out.cum_before_share[row] =
-          total > 0 ? static_cast<double>(static_cast<long double>(before) / static_cast<long double>(total))
-                    : 0.0;
+      out.cum_before_share[row] = total > 0 ? static_cast<double>(static_cast<long double>(before) /
+                                                                  static_cast<long double>(total))
+                                            : 0.0;
       before += values[row];
     }
   }
@@ -208,8 +207,8 @@ absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
   for (CompiledGroupingSet& set : kpis.sets) set.source = -1;
   GroupedState state(kpis.sets.size());
   const size_t nm = kpis.metrics.size();
-  std::vector<std::vector<double>> v(nm, std::vector<double>(n)),
-      d(nm, std::vector<double>(n)), f(nm, std::vector<double>(n));
+  std::vector<std::vector<double>> v(nm, std::vector<double>(n)), d(nm, std::vector<double>(n)),
+      f(nm, std::vector<double>(n));
   for (size_t m = 0; m < nm; ++m) {
     const CompiledMetric& metric = kpis.metrics[m];
     if (metric.expr) metric.expr->Eval(table, 0, table.rows, v[m].data());
@@ -222,8 +221,9 @@ absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
       for (int di : kpis.sets[s].dims) {
         const Dim& dim = kpis.dims[static_cast<size_t>(di)];
         if (dim.tier) {
-          key.push_back(policy.schemes[static_cast<size_t>(dim.index)]
-                            .names[static_cast<size_t>(out.tiers[static_cast<size_t>(dim.index)][row])]);
+          key.push_back(
+              policy.schemes[static_cast<size_t>(dim.index)]
+                  .names[static_cast<size_t>(out.tiers[static_cast<size_t>(dim.index)][row])]);
         } else {
           const Column& col = table.columns[static_cast<size_t>(dim.index)];
           const int32_t code = col.codes[row];

@@ -20,8 +20,8 @@ namespace tierscore::engine {
 struct ReferenceResult {
   std::vector<std::string> ids;  // input order
   std::vector<double> scores;
-  std::vector<int64_t> values;          // micro-units
-  std::vector<std::vector<int>> tiers;  // [scheme][row], after protection
+  std::vector<int64_t> values;                   // micro-units
+  std::vector<std::vector<int>> tiers;           // [scheme][row], after protection
   std::vector<std::vector<int>> earned_tiers;    // [scheme][row], before it
   std::vector<std::vector<int>> previous_tiers;  // [scheme][row], -1: new
   std::vector<std::vector<int>> runs_below;      // [scheme][row]
@@ -45,8 +45,7 @@ absl::StatusOr<ReferenceResult> RunReference(const CompiledJob& job,
                                              const PriorRun* prior = nullptr);
 
 // Runs the job on an already parsed table (its columns as job.columns).
-absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job,
-                                                    const Table& table,
+absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job, const Table& table,
                                                     const PriorRun* prior = nullptr);
 
 }  // namespace tierscore::engine

@@ -65,8 +65,8 @@ void AccumulateStats(const CompiledPolicy& policy, const Table& table,
   }
 }
 
-std::vector<v1::CriterionParams> NormalizationParams(
-    const CompiledPolicy& policy, const std::vector<CriterionStatsAcc>& stats) {
+std::vector<v1::CriterionParams> NormalizationParams(const CompiledPolicy& policy,
+                                                     const std::vector<CriterionStatsAcc>& stats) {
   std::vector<v1::CriterionParams> out(policy.criteria.size());
   for (size_t c = 0; c < policy.criteria.size(); ++c) {
     const CriterionStatsAcc& s = stats[c];
@@ -104,23 +104,22 @@ std::vector<v1::CriterionParams> NormalizationParams(
   return out;
 }
 
-Scorer::Scorer(const CompiledPolicy& policy,
-               const std::vector<v1::CriterionParams>& params) {
+Scorer::Scorer(const CompiledPolicy& policy, const std::vector<v1::CriterionParams>& params) {
   for (size_t c = 0; c < policy.criteria.size(); ++c) {
     Prepared p;
     p.criterion = &policy.criteria[c];
     p.offset = c < params.size() ? params[c].offset() : 0;
     p.divisor = c < params.size() ? params[c].divisor() : 1;
     if (p.criterion->normalize == v1::NORMALIZATION_PERCENTILE) {
-      p.cdf = std::make_unique<CdfTable>(QuantileSketch::FromProto(
-          c < params.size() ? params[c].cdf() : v1::SketchState()));
+      p.cdf = std::make_unique<CdfTable>(
+          QuantileSketch::FromProto(c < params.size() ? params[c].cdf() : v1::SketchState()));
     }
     criteria_.push_back(std::move(p));
   }
 }
 
-void Scorer::Score(const Table& table, int64_t begin, int64_t count,
-                   double* scores, double* contributions) const {
+void Scorer::Score(const Table& table, int64_t begin, int64_t count, double* scores,
+                   double* contributions) const {
   const size_t nc = criteria_.size();
   std::vector<double> raw(kBatch);
   for (int64_t b = 0; b < count; b += kBatch) {
@@ -132,8 +131,7 @@ void Scorer::Score(const Table& table, int64_t begin, int64_t count,
       const CompiledCriterion& crit = *p.criterion;
       crit.expr->Eval(table, begin + b, n, raw.data());
       const v1::Normalization norm = crit.normalize;
-      const bool flip_to_one = norm == v1::NORMALIZATION_MAX ||
-                               norm == v1::NORMALIZATION_MINMAX ||
+      const bool flip_to_one = norm == v1::NORMALIZATION_MAX || norm == v1::NORMALIZATION_MINMAX ||
                                norm == v1::NORMALIZATION_PERCENTILE;
       for (int64_t i = 0; i < n; ++i) {
         const double x = raw[static_cast<size_t>(i)];
@@ -176,9 +174,9 @@ absl::Status ComputeValues(const CompiledPolicy& policy, const Table& table,
     for (int64_t i = 0; i < n; ++i) {
       auto micros = ValueToMicros(vals[static_cast<size_t>(i)]);
       if (!micros.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "customer ", std::string(table.ids[static_cast<size_t>(b + i)]), ": value: ",
-            micros.status().message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("customer ", std::string(table.ids[static_cast<size_t>(b + i)]),
+                         ": value: ", micros.status().message()));
       }
       (*out)[static_cast<size_t>(b + i)] = *micros;
     }

@@ -38,8 +38,8 @@ void AccumulateStats(const CompiledPolicy& policy, const Table& table,
 //   none: x;  max: x / max;  minmax: (x - min) / (max - min);
 //   zscore: (x - mean) / stddev (population);  percentile: share <= x.
 // A zero divisor makes the normalised value 0 for everyone.
-std::vector<v1::CriterionParams> NormalizationParams(
-    const CompiledPolicy& policy, const std::vector<CriterionStatsAcc>& stats);
+std::vector<v1::CriterionParams> NormalizationParams(const CompiledPolicy& policy,
+                                                     const std::vector<CriterionStatsAcc>& stats);
 
 // Computes scores from parameters. Immutable after construction; Score() is
 // safe to call from many threads.

@@ -7,8 +7,8 @@
 namespace tierscore::engine {
 namespace {
 
-constexpr double kGamma = (1 + QuantileSketch::kRelativeAccuracy) /
-                          (1 - QuantileSketch::kRelativeAccuracy);
+constexpr double kGamma =
+    (1 + QuantileSketch::kRelativeAccuracy) / (1 - QuantileSketch::kRelativeAccuracy);
 const double kLogGamma = std::log(kGamma);
 // Magnitudes below this are counted as zero.
 constexpr double kMinMagnitude = 1e-9;
@@ -38,9 +38,7 @@ int QuantileSketch::IndexOf(double magnitude) {
   return static_cast<int>(std::ceil(std::log(magnitude) / kLogGamma));
 }
 
-double QuantileSketch::ValueOf(int index) {
-  return 2 * std::pow(kGamma, index) / (kGamma + 1);
-}
+double QuantileSketch::ValueOf(int index) { return 2 * std::pow(kGamma, index) / (kGamma + 1); }
 
 void QuantileSketch::Add(double x) {
   if (std::isnan(x)) return;
@@ -57,14 +55,12 @@ void QuantileSketch::Add(double x) {
 void QuantileSketch::Merge(const QuantileSketch& other) {
   for (size_t i = 0; i < other.positive_.counts.size(); ++i) {
     if (other.positive_.counts[i] != 0) {
-      positive_.Add(other.positive_.offset + static_cast<int>(i),
-                    other.positive_.counts[i]);
+      positive_.Add(other.positive_.offset + static_cast<int>(i), other.positive_.counts[i]);
     }
   }
   for (size_t i = 0; i < other.negative_.counts.size(); ++i) {
     if (other.negative_.counts[i] != 0) {
-      negative_.Add(other.negative_.offset + static_cast<int>(i),
-                    other.negative_.counts[i]);
+      negative_.Add(other.negative_.offset + static_cast<int>(i), other.negative_.counts[i]);
     }
   }
   zero_count_ += other.zero_count_;
@@ -74,8 +70,7 @@ void QuantileSketch::Merge(const QuantileSketch& other) {
 double QuantileSketch::Quantile(double q) const {
   if (count_ == 0) return std::numeric_limits<double>::quiet_NaN();
   q = std::clamp(q, 0.0, 1.0);
-  const int64_t rank =
-      static_cast<int64_t>(std::floor(q * static_cast<double>(count_ - 1)));
+  const int64_t rank = static_cast<int64_t>(std::floor(q * static_cast<double>(count_ - 1)));
   int64_t seen = 0;
   // Ascending order: negatives by descending magnitude, zeros, positives.
   for (size_t i = negative_.counts.size(); i-- > 0;) {
@@ -116,8 +111,7 @@ double CdfTable::At(double x) const {
     const int64_t i = QuantileSketch::IndexOf(x) - pos_offset_;
     at_or_below = below_positive_;
     if (i >= 0 && !pos_cum_.empty()) {
-      at_or_below += pos_cum_[std::min<size_t>(static_cast<size_t>(i),
-                                               pos_cum_.size() - 1)];
+      at_or_below += pos_cum_[std::min<size_t>(static_cast<size_t>(i), pos_cum_.size() - 1)];
     }
   } else {
     // Negatives at or below x have a magnitude index >= x's.
@@ -135,14 +129,12 @@ void QuantileSketch::ToProto(v1::SketchState* out) const {
   out->set_zero_count(zero_count_);
   for (size_t i = 0; i < positive_.counts.size(); ++i) {
     if (positive_.counts[i] != 0) {
-      (*out->mutable_positive())[positive_.offset + static_cast<int>(i)] =
-          positive_.counts[i];
+      (*out->mutable_positive())[positive_.offset + static_cast<int>(i)] = positive_.counts[i];
     }
   }
   for (size_t i = 0; i < negative_.counts.size(); ++i) {
     if (negative_.counts[i] != 0) {
-      (*out->mutable_negative())[negative_.offset + static_cast<int>(i)] =
-          negative_.counts[i];
+      (*out->mutable_negative())[negative_.offset + static_cast<int>(i)] = negative_.counts[i];
     }
   }
 }

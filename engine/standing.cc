@@ -29,9 +29,9 @@ std::vector<PriorScheme> MatchPrior(const CompiledPolicy& policy, const v1::RunM
       if (old.name() != scheme.name) continue;
       out[s].index = p;
       out[s].tiers = old.tiers_size();
-      out[s].protect = scheme.protection.enabled() &&
-                       std::equal(old.tiers().begin(), old.tiers().end(), scheme.names.begin(),
-                                  scheme.names.end());
+      out[s].protect =
+          scheme.protection.enabled() && std::equal(old.tiers().begin(), old.tiers().end(),
+                                                    scheme.names.begin(), scheme.names.end());
       break;
     }
   }
@@ -111,7 +111,8 @@ void MigrationAcc::ToProto(v1::MigrationState* out) const {
 }
 
 v1::Migration MigrationAcc::Finish(const std::string& scheme, const v1::RunMeta& prior,
-                                   int prior_index, const std::vector<std::string>& to_names) const {
+                                   int prior_index,
+                                   const std::vector<std::string>& to_names) const {
   v1::Migration m;
   m.set_scheme(scheme);
   m.set_previous_run(prior.run_id());
@@ -130,7 +131,8 @@ v1::Migration MigrationAcc::Finish(const std::string& scheme, const v1::RunMeta&
         // Lost: the previous run's tier total less those found again.
         const size_t f = static_cast<size_t>(from);
         const int64_t had = from < old.customers_size() ? old.customers(from) : 0;
-        const int128 had_value = from < old.value_micros_size() ? FromProto(old.value_micros(from)) : 0;
+        const int128 had_value =
+            from < old.value_micros_size() ? FromProto(old.value_micros(from)) : 0;
         m.add_customers(std::max<int64_t>(0, had - found_[f]));
         m.add_value(MicrosToValue(std::max<int128>(0, had_value - found_previous_value_[f])));
       } else {

@@ -25,8 +25,7 @@ struct Column {
   std::vector<std::string> dictionary;
 
   bool IsNull(size_t row) const {
-    return type == ColumnType::kNumber ? std::isnan(numbers[row])
-                                       : codes[row] < 0;
+    return type == ColumnType::kNumber ? std::isnan(numbers[row]) : codes[row] < 0;
   }
 };
 

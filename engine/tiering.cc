@@ -9,8 +9,8 @@ namespace tierscore::engine {
 absl::StatusOr<int64_t> ValueToMicros(double value) {
   if (std::isnan(value) || value <= 0) return 0;
   if (value > kMaxValue) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "value ", value, " is larger than the supported maximum ", kMaxValue));
+    return absl::InvalidArgumentError(
+        absl::StrCat("value ", value, " is larger than the supported maximum ", kMaxValue));
   }
   return static_cast<int64_t>(std::llround(value * kValueScale));
 }
@@ -24,8 +24,8 @@ int128 ShareThreshold(double boundary, int128 total) {
   if (total < kExactLimit) {
     return (numerator * total + kDenominator - 1) / kDenominator;
   }
-  return static_cast<int128>(std::ceil(static_cast<long double>(boundary) *
-                                       static_cast<long double>(total)));
+  return static_cast<int128>(
+      std::ceil(static_cast<long double>(boundary) * static_cast<long double>(total)));
 }
 
 }  // namespace tierscore::engine

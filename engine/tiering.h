@@ -16,8 +16,7 @@ namespace tierscore::engine {
 // distributed job call these same functions, so they agree bit for bit).
 
 // The global order: score descending, then customer id ascending.
-inline bool Before(double score_a, std::string_view id_a, double score_b,
-                   std::string_view id_b) {
+inline bool Before(double score_a, std::string_view id_a, double score_b, std::string_view id_b) {
   return score_a > score_b || (score_a == score_b && id_a < id_b);
 }
 
@@ -53,8 +52,7 @@ int128 ShareThreshold(double boundary, int128 total);
 // Tier of a customer given, for each boundary of its scheme, whether it is
 // past it: the number of boundaries passed (boundaries are increasing, so
 // passing one implies passing the ones before).
-inline int TierFromPassed(const std::vector<int128>& thresholds,
-                          int128 measure_before) {
+inline int TierFromPassed(const std::vector<int128>& thresholds, int128 measure_before) {
   int tier = 0;
   for (int128 t : thresholds) tier += measure_before >= t ? 1 : 0;
   return tier;

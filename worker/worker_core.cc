@@ -7,8 +7,6 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "common/run_store.h"
 #include "common/status_macros.h"
 #include "engine/int128.h"
@@ -17,6 +15,8 @@
 #include "engine/results_csv.h"
 #include "engine/standing.h"
 #include "engine/tiering.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace tierscore::worker {
 
@@ -39,8 +39,8 @@ struct Standing {
 struct WorkerCore::Shard {
   v1::Split split;
   engine::Table table;
-  std::vector<double> scores;    // after Score
-  std::vector<int64_t> values;   // after Score, micro-units
+  std::vector<double> scores;               // after Score
+  std::vector<int64_t> values;              // after Score, micro-units
   std::vector<std::vector<uint8_t>> tiers;  // after Assign, [scheme][row]
   Standing standing;                        // likewise
 };
@@ -63,7 +63,7 @@ struct WorkerCore::Job {
   absl::flat_hash_map<std::string, engine::CsvHeader> headers ABSL_GUARDED_BY(mu);
   std::shared_ptr<const engine::Scorer> scorer ABSL_GUARDED_BY(mu);
   std::shared_ptr<const ProbeCandidates> candidates ABSL_GUARDED_BY(mu);
-  std::vector<v1::SchemeCuts> cuts ABSL_GUARDED_BY(mu);  // after Assign
+  std::vector<v1::SchemeCuts> cuts ABSL_GUARDED_BY(mu);                        // after Assign
   std::shared_ptr<const engine::PositionTable> positions ABSL_GUARDED_BY(mu);  // likewise
 };
 
@@ -94,11 +94,10 @@ bool Within(const v1::KeyRange& inner, const v1::KeyRange& outer) {
   if (!inner.id_bounded()) return false;  // outer is one tied score, inner all of it
   const bool after_ok = outer.id_after().empty() ||
                         (!inner.id_after().empty() && inner.id_after() >= outer.id_after());
-  const bool upto_ok = outer.id_upto().empty() ||
-                       (!inner.id_upto().empty() && inner.id_upto() <= outer.id_upto());
+  const bool upto_ok =
+      outer.id_upto().empty() || (!inner.id_upto().empty() && inner.id_upto() <= outer.id_upto());
   return after_ok && upto_ok;
 }
-
 
 struct PartialBucket {
   int64_t count = 0;
@@ -124,9 +123,9 @@ struct PartialProbe {
 // null) for each. In bucket order, so that each bucket hash is read with
 // one command for all the rows it holds, and in batches, so that memory
 // stays bounded.
-absl::Status ForEachPriorRecord(
-    common::Store* store, const v1::RunMeta& run, const engine::IdColumn& ids, size_t rows,
-    const std::function<void(size_t, const v1::TierRecord*)>& fn) {
+absl::Status ForEachPriorRecord(common::Store* store, const v1::RunMeta& run,
+                                const engine::IdColumn& ids, size_t rows,
+                                const std::function<void(size_t, const v1::TierRecord*)>& fn) {
   std::vector<std::pair<int, uint32_t>> order(rows);  // (bucket, row)
   for (size_t row = 0; row < rows; ++row) {
     order[row] = {common::RunStore::BucketOf(ids[row], run.buckets()), static_cast<uint32_t>(row)};
@@ -141,8 +140,8 @@ absl::Status ForEachPriorRecord(
     for (size_t k = begin; k < end; ++k) batch.emplace_back(ids[order[k].second]);
     auto records = runs.Lookup(run, batch);
     if (!records.ok()) {
-      return absl::AbortedError(absl::StrCat("store: reading the previous run ", run.run_id(),
-                                             ": ", records.status().message()));
+      return absl::AbortedError(absl::StrCat("store: reading the previous run ", run.run_id(), ": ",
+                                             records.status().message()));
     }
     for (size_t k = begin; k < end; ++k) {
       const auto& r = (*records)[k - begin];
@@ -201,23 +200,20 @@ std::unique_ptr<WorkerCore> WorkerCore::Create(const Options& options) {
   return std::unique_ptr<WorkerCore>(new WorkerCore(options));
 }
 
-WorkerCore::WorkerCore(const Options& options)
-    : pool_(options.threads), store_(options.store) {}
+WorkerCore::WorkerCore(const Options& options) : pool_(options.threads), store_(options.store) {}
 
 size_t WorkerCore::JobCount() const {
   absl::MutexLock lock(&mu_);
   return jobs_.size();
 }
 
-absl::StatusOr<std::shared_ptr<WorkerCore::Job>> WorkerCore::FindJob(
-    const std::string& id) const {
+absl::StatusOr<std::shared_ptr<WorkerCore::Job>> WorkerCore::FindJob(const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = jobs_.find(id);
   if (it != jobs_.end()) it->second->last_call_ns = absl::GetCurrentTimeNanos();
   if (it == jobs_.end()) {
     // Not final: the coordinator loads the job's splits here and retries.
-    return absl::FailedPreconditionError(
-        absl::StrCat("job ", id, " is not loaded on this worker"));
+    return absl::FailedPreconditionError(absl::StrCat("job ", id, " is not loaded on this worker"));
   }
   return it->second;
 }
@@ -270,13 +266,13 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
   }
   if (job != nullptr) job->last_call_ns = absl::GetCurrentTimeNanos();
   if (job != nullptr && job->spec_key != key) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "job ", request.job_id(), " is already loaded here with a different spec"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", request.job_id(), " is already loaded here with a different spec"));
   }
   if (job == nullptr) {
     auto fresh = std::make_shared<Job>();
-    TS_ASSIGN_OR_RETURN(fresh->compiled, engine::CompileJob(request.spec().policy(),
-                                                            request.spec().kpis()));
+    TS_ASSIGN_OR_RETURN(fresh->compiled,
+                        engine::CompileJob(request.spec().policy(), request.spec().kpis()));
     fresh->spec_key = key;
     absl::MutexLock lock(&mu_);
     job = jobs_.try_emplace(request.job_id(), std::move(fresh)).first->second;
@@ -303,9 +299,9 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
     const size_t k = static_cast<size_t>(i);
     auto shard = std::make_shared<Shard>();
     shard->split = request.splits(i);
-    TS_ASSIGN_OR_RETURN(shard->table,
-                        engine::ParseSplit(shard->split, headers[k],
-                                           compiled.policy.id_column, compiled.columns));
+    TS_ASSIGN_OR_RETURN(
+        shard->table,
+        engine::ParseSplit(shard->split, headers[k], compiled.policy.id_column, compiled.columns));
     engine::AccumulateStats(compiled.policy, shard->table, &stats[k]);
     shards[k] = std::move(shard);
     return absl::OkStatus();
@@ -335,13 +331,13 @@ absl::StatusOr<v1::ScoreResponse> WorkerCore::Score(const v1::ScoreRequest& requ
   TS_ASSIGN_OR_RETURN(auto shards, Shards(*job, request.splits()));
   const engine::CompiledPolicy& policy = job->compiled->policy;
   if (request.criteria_size() != static_cast<int>(policy.criteria.size())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "expected parameters for ", policy.criteria.size(), " criteria, got ",
-        request.criteria_size()));
+    return absl::InvalidArgumentError(absl::StrCat("expected parameters for ",
+                                                   policy.criteria.size(), " criteria, got ",
+                                                   request.criteria_size()));
   }
   auto scorer = std::make_shared<const engine::Scorer>(
-      policy, std::vector<v1::CriterionParams>(request.criteria().begin(),
-                                               request.criteria().end()));
+      policy,
+      std::vector<v1::CriterionParams>(request.criteria().begin(), request.criteria().end()));
   const int n = static_cast<int>(shards.size());
   TS_RETURN_IF_ERROR(ParallelStatus(pool_, n, [&](int i) -> absl::Status {
     Shard& shard = *shards[static_cast<size_t>(i)];
@@ -389,8 +385,8 @@ absl::StatusOr<v1::ProbeResponse> WorkerCore::Probe(const v1::ProbeRequest& requ
   const int np = request.probes_size();
   for (int p = 0; p < np; ++p) {
     const v1::Probe& probe = request.probes(p);
-    if (probe.score_bins() < 0 || probe.score_bins() > (1 << 16) ||
-        probe.sample() < 0 || probe.sample() > (1 << 16)) {
+    if (probe.score_bins() < 0 || probe.score_bins() > (1 << 16) || probe.sample() < 0 ||
+        probe.sample() > (1 << 16)) {
       return absl::InvalidArgumentError(absl::StrCat("probe ", p, ": bad size"));
     }
   }
@@ -420,7 +416,8 @@ absl::StatusOr<v1::ProbeResponse> WorkerCore::Probe(const v1::ProbeRequest& requ
   for (const v1::Probe& p : request.probes()) next->ranges.push_back(p.range());
   next->rows.resize(ns);
 
-  std::vector<std::vector<PartialProbe>> partial(ns, std::vector<PartialProbe>(static_cast<size_t>(np)));
+  std::vector<std::vector<PartialProbe>> partial(
+      ns, std::vector<PartialProbe>(static_cast<size_t>(np)));
   pool_.ParallelFor(static_cast<int>(ns), [&](int si) {
     const Shard& shard = *shards[static_cast<size_t>(si)];
     const size_t rows = narrowing ? previous->rows[static_cast<size_t>(si)].size()
@@ -541,14 +538,14 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
   const engine::CompiledJob& compiled = *job->compiled;
   const auto& schemes = compiled.policy.schemes;
   if (request.schemes_size() != static_cast<int>(schemes.size())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "expected cuts for ", schemes.size(), " tier schemes, got ", request.schemes_size()));
+    return absl::InvalidArgumentError(absl::StrCat("expected cuts for ", schemes.size(),
+                                                   " tier schemes, got ", request.schemes_size()));
   }
   for (size_t s = 0; s < schemes.size(); ++s) {
     const int want = schemes[s].CutCount();
     if (request.schemes(static_cast<int>(s)).cuts_size() != want) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tier scheme ", schemes[s].name, ": expected ", want, " cuts"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tier scheme ", schemes[s].name, ": expected ", want, " cuts"));
     }
   }
   for (const auto& shard : shards) {
@@ -587,7 +584,8 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
       }
     }
     for (size_t s = 0; s < schemes.size(); ++s) {
-      migration[k].emplace_back(std::max(0, prior[s].tiers), static_cast<int>(schemes[s].names.size()));
+      migration[k].emplace_back(std::max(0, prior[s].tiers),
+                                static_cast<int>(schemes[s].names.size()));
     }
     if (has_prior) {
       TS_RETURN_IF_ERROR(ApplyPreviousRun(store_, request.prior(), prior, schemes, shard.table.ids,
@@ -609,8 +607,8 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
         val[tier] += shard.values[row];
       }
     }
-    return engine::AggregateShard(compiled.kpis, compiled.policy, shard.table,
-                                  shard.tiers, &kpis[k]);
+    return engine::AggregateShard(compiled.kpis, compiled.policy, shard.table, shard.tiers,
+                                  &kpis[k]);
   }));
 
   {
@@ -725,57 +723,57 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
   }
   common::RunStore runs(store_);
   std::atomic<int64_t> records{0};
-  TS_RETURN_IF_ERROR(ParallelStatus(pool_, static_cast<int>(shards.size()), [&](int si) -> absl::Status {
-    const Shard& shard = *shards[static_cast<size_t>(si)];
-    const size_t rows = static_cast<size_t>(shard.table.rows);
-    const size_t nc = scorer->criteria();
-    std::vector<common::RunStore::Entry> entries(rows);
-    std::vector<double> scores(rows), contributions(rows * nc);
-    scorer->Score(shard.table, 0, shard.table.rows, scores.data(), contributions.data());
-    for (size_t row = 0; row < rows; ++row) {
-      common::RunStore::Entry& e = entries[row];
-      e.customer_id = std::string(shard.table.ids[row]);
-      v1::TierRecord& r = e.record;
-      r.set_score(shard.scores[row]);
-      r.set_value_micros(shard.values[row]);
-      float percentile, cum_before;
-      positions->Locate(shard.scores[row], &percentile, &cum_before);
-      r.set_percentile(percentile);
-      r.set_cum_before_share(cum_before);
-      for (const auto& previous : shard.standing.previous_tiers) r.add_previous_tiers(previous[row]);
-      for (const auto& earned : shard.standing.earned_tiers) r.add_earned_tiers(earned[row]);
-      for (const auto& below : shard.standing.runs_below) r.add_runs_below(below[row]);
-      for (size_t c = 0; c < nc; ++c) {
-        r.add_contributions(static_cast<float>(contributions[row * nc + c]));
-      }
-      for (size_t s = 0; s < schemes.size(); ++s) {
-        const int tier = shard.tiers[s][row];
-        r.add_tiers(tier);
-        // The score still needed to reach the next tier up: up to the key
-        // of the boundary above (a tie there is decided by id), or the
-        // minimum of the threshold tier above.
-        const double score = shard.scores[row];
-        const double gap =
-            tier == 0 ? 0
-                      : schemes[s].GapToNextTier(tier, score, [&](int k) {
-                          const v1::CutKey& cut = cuts[s].cuts(k);
-                          return cut.all() ? std::numeric_limits<double>::infinity()
-                                           : std::max(0.0, cut.score() - score);
-                        });
-        r.add_gap_to_next_tier(static_cast<float>(gap));
-      }
-    }
-    absl::Status st = runs.Write(request.run_id(), request.buckets(), entries,
-                                 request.unpublished_ttl_ms() > 0
-                                     ? absl::Milliseconds(request.unpublished_ttl_ms())
-                                     : absl::InfiniteDuration());
-    if (!st.ok()) {
-      // The store, not this worker, failed: not a reason to move splits.
-      return absl::AbortedError(absl::StrCat("store: ", st.message()));
-    }
-    records += static_cast<int64_t>(rows);
-    return absl::OkStatus();
-  }));
+  TS_RETURN_IF_ERROR(
+      ParallelStatus(pool_, static_cast<int>(shards.size()), [&](int si) -> absl::Status {
+        const Shard& shard = *shards[static_cast<size_t>(si)];
+        const size_t rows = static_cast<size_t>(shard.table.rows);
+        const size_t nc = scorer->criteria();
+        std::vector<common::RunStore::Entry> entries(rows);
+        std::vector<double> scores(rows), contributions(rows * nc);
+        scorer->Score(shard.table, 0, shard.table.rows, scores.data(), contributions.data());
+        for (size_t row = 0; row < rows; ++row) {
+          common::RunStore::Entry& e = entries[row];
+          e.customer_id = std::string(shard.table.ids[row]);
+          v1::TierRecord& r = e.record;
+          r.set_score(shard.scores[row]);
+          r.set_value_micros(shard.values[row]);
+          float percentile, cum_before;
+          positions->Locate(shard.scores[row], &percentile, &cum_before);
+          r.set_percentile(percentile);
+          r.set_cum_before_share(cum_before);
+          for (const auto& previous : shard.standing.previous_tiers)
+            r.add_previous_tiers(previous[row]);
+          for (const auto& earned : shard.standing.earned_tiers) r.add_earned_tiers(earned[row]);
+          for (const auto& below : shard.standing.runs_below) r.add_runs_below(below[row]);
+          for (size_t c = 0; c < nc; ++c) {
+            r.add_contributions(static_cast<float>(contributions[row * nc + c]));
+          }
+          for (size_t s = 0; s < schemes.size(); ++s) {
+            const int tier = shard.tiers[s][row];
+            r.add_tiers(tier);
+            // The score still needed to reach the next tier up: up to the key
+            // of the boundary above (a tie there is decided by id), or the
+            // minimum of the threshold tier above.
+            const double score = shard.scores[row];
+            const double gap = tier == 0 ? 0 : schemes[s].GapToNextTier(tier, score, [&](int k) {
+              const v1::CutKey& cut = cuts[s].cuts(k);
+              return cut.all() ? std::numeric_limits<double>::infinity()
+                               : std::max(0.0, cut.score() - score);
+            });
+            r.add_gap_to_next_tier(static_cast<float>(gap));
+          }
+        }
+        absl::Status st = runs.Write(request.run_id(), request.buckets(), entries,
+                                     request.unpublished_ttl_ms() > 0
+                                         ? absl::Milliseconds(request.unpublished_ttl_ms())
+                                         : absl::InfiniteDuration());
+        if (!st.ok()) {
+          // The store, not this worker, failed: not a reason to move splits.
+          return absl::AbortedError(absl::StrCat("store: ", st.message()));
+        }
+        records += static_cast<int64_t>(rows);
+        return absl::OkStatus();
+      }));
   v1::PublishResponse response;
   response.set_records(records);
   return response;

@@ -34,8 +34,8 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
     s->metrics_ = *std::move(metrics);
     s->worker_metrics_ = std::make_unique<WorkerMetrics>(s->metrics_->registry());
   }
-  s->service_ = std::make_unique<WorkerService>(s->core_.get(), s->executor_.get(),
-                                                s->worker_metrics_.get());
+  s->service_ =
+      std::make_unique<WorkerService>(s->core_.get(), s->executor_.get(), s->worker_metrics_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

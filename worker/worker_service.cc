@@ -35,8 +35,7 @@ void CountLoad(WorkerMetrics* m, const v1::LoadResponse& r) {
 }  // namespace
 
 template <typename Request, typename Response, typename Fn>
-grpc::ServerUnaryReactor* WorkerService::Run(const char* method,
-                                             grpc::CallbackServerContext* ctx,
+grpc::ServerUnaryReactor* WorkerService::Run(const char* method, grpc::CallbackServerContext* ctx,
                                              const Request* req, Response* resp, Fn fn) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const absl::Time start = absl::Now();
@@ -68,31 +67,36 @@ grpc::ServerUnaryReactor* WorkerService::Load(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* WorkerService::Score(grpc::CallbackServerContext* ctx,
                                                const v1::ScoreRequest* req,
                                                v1::ScoreResponse* resp) {
-  return Run("Score", ctx, req, resp, [this](const v1::ScoreRequest& r) { return core_->Score(r); });
+  return Run("Score", ctx, req, resp,
+             [this](const v1::ScoreRequest& r) { return core_->Score(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Probe(grpc::CallbackServerContext* ctx,
                                                const v1::ProbeRequest* req,
                                                v1::ProbeResponse* resp) {
-  return Run("Probe", ctx, req, resp, [this](const v1::ProbeRequest& r) { return core_->Probe(r); });
+  return Run("Probe", ctx, req, resp,
+             [this](const v1::ProbeRequest& r) { return core_->Probe(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Assign(grpc::CallbackServerContext* ctx,
                                                 const v1::AssignRequest* req,
                                                 v1::AssignResponse* resp) {
-  return Run("Assign", ctx, req, resp, [this](const v1::AssignRequest& r) { return core_->Assign(r); });
+  return Run("Assign", ctx, req, resp,
+             [this](const v1::AssignRequest& r) { return core_->Assign(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Export(grpc::CallbackServerContext* ctx,
                                                 const v1::ExportRequest* req,
                                                 v1::ExportResponse* resp) {
-  return Run("Export", ctx, req, resp, [this](const v1::ExportRequest& r) { return core_->Export(r); });
+  return Run("Export", ctx, req, resp,
+             [this](const v1::ExportRequest& r) { return core_->Export(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Publish(grpc::CallbackServerContext* ctx,
                                                  const v1::PublishRequest* req,
                                                  v1::PublishResponse* resp) {
-  return Run("Publish", ctx, req, resp, [this](const v1::PublishRequest& r) { return core_->Publish(r); });
+  return Run("Publish", ctx, req, resp,
+             [this](const v1::PublishRequest& r) { return core_->Publish(r); });
 }
 
 grpc::ServerUnaryReactor* WorkerService::Release(grpc::CallbackServerContext* ctx,

@@ -12,9 +12,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string Source(const std::string& rel) {
-  return std::string(TIERSCORE_SOURCE_DIR) + "/" + rel;
-}
+std::string Source(const std::string& rel) { return std::string(TIERSCORE_SOURCE_DIR) + "/" + rel; }
 
 TEST(ConfigLoaderTest, ExamplePolicyLoadsAsWritten) {
   v1::Policy p;

@@ -54,7 +54,8 @@ TEST(RedisClientTest, AuthDatabaseAndPipelinesOverTcp) {
   auto client = RedisClient::Create(o);
   ASSERT_TRUE(client.ok());
   std::vector<std::vector<std::string>> cmds;
-  for (int i = 0; i < 10000; ++i) cmds.push_back({"SET", "k" + std::to_string(i), std::to_string(i)});
+  for (int i = 0; i < 10000; ++i)
+    cmds.push_back({"SET", "k" + std::to_string(i), std::to_string(i)});
   cmds.push_back({"GET", "k9999"});
   cmds.push_back({"NOSUCHCOMMAND"});
   auto replies = (*client)->Pipeline(cmds);
@@ -66,7 +67,8 @@ TEST(RedisClientTest, AuthDatabaseAndPipelinesOverTcp) {
   EXPECT_THAT(db->str, HasSubstr("db=5"));
 
   RedisOptions wrong = o;
-  wrong.address = absl::StrCat("redis://:nope@127.0.0.1:", wrong.address.substr(wrong.address.rfind(':') + 1));
+  wrong.address =
+      absl::StrCat("redis://:nope@127.0.0.1:", wrong.address.substr(wrong.address.rfind(':') + 1));
   auto denied = (*RedisClient::Create(wrong))->Command({"PING"});
   EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied) << denied.status();
 }

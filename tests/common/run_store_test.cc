@@ -165,17 +165,19 @@ TEST_P(RunStoreTest, ARunNeverPublishedExpiresAPublishedOneStays) {
 TEST_P(RunStoreTest, EveryRecordOfARunIsVisitedOnce) {
   WriteRun("r1", 20000, 0.5);  // 312 buckets: two round trips
   std::map<std::string, double> seen;
-  ASSERT_TRUE(runs_->ForEachRecord(Meta("r1", 20000), [&](const std::string& id,
-                                                          const v1::TierRecord& r) {
-                     EXPECT_TRUE(seen.emplace(id, r.score()).second) << id;
-                     EXPECT_EQ(r.run_id(), "r1");
-                     return absl::OkStatus();
-                   }).ok());
+  ASSERT_TRUE(runs_
+                  ->ForEachRecord(Meta("r1", 20000),
+                                  [&](const std::string& id, const v1::TierRecord& r) {
+                                    EXPECT_TRUE(seen.emplace(id, r.score()).second) << id;
+                                    EXPECT_EQ(r.run_id(), "r1");
+                                    return absl::OkStatus();
+                                  })
+                  .ok());
   ASSERT_EQ(seen.size(), 20000u);
   EXPECT_EQ(seen["c123"], 123.5);
   int calls = 0;
-  const absl::Status stopped = runs_->ForEachRecord(
-      Meta("r1", 20000), [&](const std::string&, const v1::TierRecord&) {
+  const absl::Status stopped =
+      runs_->ForEachRecord(Meta("r1", 20000), [&](const std::string&, const v1::TierRecord&) {
         return ++calls == 10 ? absl::CancelledError("enough") : absl::OkStatus();
       });
   EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);

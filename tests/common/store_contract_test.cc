@@ -25,7 +25,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "memory") {
       auto shared = std::make_shared<MemoryStore>();
       // Prefixes are a Redis matter; memory stores are separate objects.
-      make_ = [shared, this](const std::string& prefix) -> std::unique_ptr<Store> {
+      make_ = [shared](const std::string& prefix) -> std::unique_ptr<Store> {
         if (prefix == "a:") return std::make_unique<Proxy>(shared);
         return std::make_unique<MemoryStore>();
       };
@@ -46,12 +46,16 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   class Proxy : public Store {
    public:
     explicit Proxy(std::shared_ptr<Store> s) : s_(std::move(s)) {}
-    absl::StatusOr<std::optional<std::string>> Get(const std::string& k) override { return s_->Get(k); }
+    absl::StatusOr<std::optional<std::string>> Get(const std::string& k) override {
+      return s_->Get(k);
+    }
     absl::Status Set(const std::string& k, const std::string& v, absl::Duration t) override {
       return s_->Set(k, v, t);
     }
     absl::Status Delete(const std::vector<std::string>& k) override { return s_->Delete(k); }
-    absl::Status Expire(const std::string& k, absl::Duration t) override { return s_->Expire(k, t); }
+    absl::Status Expire(const std::string& k, absl::Duration t) override {
+      return s_->Expire(k, t);
+    }
     absl::Status ExpireMany(const std::vector<std::string>& k, absl::Duration t) override {
       return s_->ExpireMany(k, t);
     }
@@ -110,7 +114,8 @@ TEST_P(StoreContractTest, KeysExpire) {
   EXPECT_EQ(*store->Get("m1"), std::nullopt);
   EXPECT_EQ((*store->HashGet({{"p1", "f"}}))[0], "3");
   EXPECT_EQ((*store->HashGet({{"m2", "f"}}))[0], std::nullopt);
-  EXPECT_EQ(store->Set("bad", "x", absl::ZeroDuration()).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->Set("bad", "x", absl::ZeroDuration()).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_P(StoreContractTest, HashesManyFieldsInOneCall) {
@@ -118,15 +123,13 @@ TEST_P(StoreContractTest, HashesManyFieldsInOneCall) {
   std::vector<Store::HashField> fields;
   for (int b = 0; b < 7; ++b) {
     for (int i = 0; i < 1500; ++i) {  // more than one HSET per key
-      fields.push_back({"bucket:" + std::to_string(b), "id" + std::to_string(i),
-                        std::to_string(b * 10000 + i)});
+      fields.push_back(
+          {"bucket:" + std::to_string(b), "id" + std::to_string(i), std::to_string(b * 10000 + i)});
     }
   }
   ASSERT_TRUE(store->HashSet(fields).ok());
-  auto got = store->HashGet({{"bucket:3", "id1499"},
-                             {"bucket:0", "id0"},
-                             {"bucket:3", "nope"},
-                             {"no-such-hash", "id0"}});
+  auto got = store->HashGet(
+      {{"bucket:3", "id1499"}, {"bucket:0", "id0"}, {"bucket:3", "nope"}, {"no-such-hash", "id0"}});
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ((*got)[0], "31499");
   EXPECT_EQ((*got)[1], "0");
@@ -140,10 +143,14 @@ TEST_P(StoreContractTest, HashesManyFieldsInOneCall) {
   // Runs of the same key (read with one command by Redis), a string key
   // among hashes, and many hashes at once.
   ASSERT_TRUE(store->Set("plain", "x").ok());
-  auto runs = store->HashGet({{"bucket:1", "id0"}, {"bucket:1", "id1"}, {"bucket:1", "nope"},
-                              {"plain", "id0"}, {"bucket:2", "id2"}, {"bucket:2", "id3"}});
+  auto runs = store->HashGet({{"bucket:1", "id0"},
+                              {"bucket:1", "id1"},
+                              {"bucket:1", "nope"},
+                              {"plain", "id0"},
+                              {"bucket:2", "id2"},
+                              {"bucket:2", "id3"}});
   ASSERT_TRUE(runs.ok()) << runs.status();
-  const std::vector<std::optional<std::string>> want = {"10000", "10001", std::nullopt,
+  const std::vector<std::optional<std::string>> want = {"10000",      "10001", std::nullopt,
                                                         std::nullopt, "20002", "20003"};
   EXPECT_EQ(*runs, want);
   auto many = store->HashGetAllMany({"bucket:5", "no-such-hash", "plain", "bucket:6"});

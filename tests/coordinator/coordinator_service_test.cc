@@ -7,10 +7,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "common/memory_store.h"
 #include "client/coordinator_client.h"
 #include "client/local_run.h"
 #include "client/remote_run.h"
+#include "common/memory_store.h"
 #include "coordinator/coordinator_server.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
@@ -76,7 +76,8 @@ TEST_F(CoordinatorServiceTest, SubmitWatchAndFetchEqualTheReference) {
   o.kpis_out_path = dir_.path() + "/kpis.csv";
   std::vector<std::string> phases;
   o.on_update = [&](const v1::Job& j) {
-    if (phases.empty() || phases.back() != j.progress().phase()) phases.push_back(j.progress().phase());
+    if (phases.empty() || phases.back() != j.progress().phase())
+      phases.push_back(j.progress().phase());
   };
   auto job = client::SubmitJob(o);
   ASSERT_TRUE(job.ok()) << job.status();
@@ -113,9 +114,10 @@ TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {
 
   // A bad policy is refused at submission, naming the field.
   client::RemoteRunOptions bad = Submit();
-  bad.policy_path = dir_.Write("bad.yaml", "id_column: customer_id\nvalue: revenue_12m\n"
-                                           "criteria: [{name: r, expr: \"lg(revenue_12m)\"}]\n"
-                                           "tiers: [{name: abc, abc: {}}]\n");
+  bad.policy_path = dir_.Write("bad.yaml",
+                               "id_column: customer_id\nvalue: revenue_12m\n"
+                               "criteria: [{name: r, expr: \"lg(revenue_12m)\"}]\n"
+                               "tiers: [{name: abc, abc: {}}]\n");
   auto refused = client::SubmitJob(bad);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(refused.status().message(), HasSubstr("criteria[0] (r).expr"));
@@ -192,8 +194,8 @@ TEST(CoordinatorQueueTest, JobsWaitForAHealthyWorker) {
   absl::SleepFor(absl::Milliseconds(500));
   EXPECT_EQ(client->Get(submitted->id())->state(), v1::JOB_STATE_QUEUED);
 
-  auto worker = worker::WorkerServer::Create(
-      {.listen = "127.0.0.1:" + std::to_string(port), .threads = 1});
+  auto worker =
+      worker::WorkerServer::Create({.listen = "127.0.0.1:" + std::to_string(port), .threads = 1});
   ASSERT_TRUE(worker.ok()) << worker.status();
   auto done = client->Wait(submitted->id(), nullptr, absl::Minutes(1));
   ASSERT_TRUE(done.ok()) << done.status();
@@ -252,7 +254,9 @@ TEST(MetricsTest, WorkersAndCoordinatorExportPrometheusMetrics) {
   EXPECT_THAT(*c, HasSubstr("tierscore_rows_scored_total 5000"));
   EXPECT_THAT(*c, HasSubstr("tierscore_job_phase_seconds_count{phase=\"search\"} 1"));
   EXPECT_THAT(*c, HasSubstr("tierscore_workers{state=\"healthy\"} 1"));
-  EXPECT_THAT(*c, HasSubstr("tierscore_rpc_total{code=\"OK\",method=\"SubmitJob\",service=\"Coordinator\"} 1"));
+  EXPECT_THAT(
+      *c,
+      HasSubstr("tierscore_rpc_total{code=\"OK\",method=\"SubmitJob\",service=\"Coordinator\"} 1"));
 }
 
 // A store whose writes take a while, as a distant Redis's would.

@@ -61,10 +61,12 @@ class FakeCluster {
           if (p.score_bins() > 0) {
             const double lo = p.range().score_lo(), hi = p.range().score_hi();
             const double frac = hi > lo ? (hi - it.score) / (hi - lo) : 0;
-            k = std::min<size_t>(static_cast<size_t>(frac * buckets), static_cast<size_t>(buckets - 1));
+            k = std::min<size_t>(static_cast<size_t>(frac * buckets),
+                                 static_cast<size_t>(buckets - 1));
           } else {
-            k = static_cast<size_t>(std::lower_bound(p.id_splitters().begin(), p.id_splitters().end(), it.id) -
-                                    p.id_splitters().begin());
+            k = static_cast<size_t>(
+                std::lower_bound(p.id_splitters().begin(), p.id_splitters().end(), it.id) -
+                p.id_splitters().begin());
           }
           v1::Bucket& bucket = b[k];
           if (bucket.count() == 0 || it.score < bucket.min_score()) bucket.set_min_score(it.score);
@@ -122,8 +124,9 @@ std::vector<Item> MakeItems(int n, int distinct_scores, double zero_share, uint6
   std::vector<Item> items;
   for (int i = 0; i < n; ++i) {
     Item it;
-    it.score = distinct_scores > 0 ? static_cast<double>(rng() % static_cast<uint64_t>(distinct_scores))
-                                   : std::ldexp(static_cast<double>(rng() >> 11), -53);
+    it.score = distinct_scores > 0
+                   ? static_cast<double>(rng() % static_cast<uint64_t>(distinct_scores))
+                   : std::ldexp(static_cast<double>(rng() >> 11), -53);
     it.id = "c" + std::to_string(rng() % 1000000000);
     it.value = (rng() % 1000) < zero_share * 1000 ? 0 : static_cast<int64_t>(rng() % 100000);
     items.push_back(std::move(it));

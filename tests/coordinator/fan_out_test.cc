@@ -135,9 +135,8 @@ TEST(AsyncJobTest, RepliesReleasedOutOfOrderGiveTheReferenceResult) {
   std::vector<WorkerClient*> seams;
   for (int i = 0; i < 3; ++i) {
     cores.push_back(worker::WorkerCore::Create({.threads = 1}));
-    inner.push_back(std::make_unique<InProcessWorkerClient>(cores.back().get(),
-                                                            testing::TestExecutor(),
-                                                            "w" + std::to_string(i)));
+    inner.push_back(std::make_unique<InProcessWorkerClient>(
+        cores.back().get(), testing::TestExecutor(), "w" + std::to_string(i)));
     gated.push_back(std::make_unique<GatedWorker>(
         inner.back().get(),
         std::vector<std::string>{"scan", "load", "score", "probe", "assign", "export"}));
@@ -196,8 +195,9 @@ TEST(AsyncJobTest, ASlowWorkerHoldsBackOnlyItsPhase) {
     cores.push_back(worker::WorkerCore::Create({.threads = 1}));
     inner.push_back(std::make_unique<InProcessWorkerClient>(
         cores.back().get(), testing::TestExecutor(), "w" + std::to_string(i)));
-    workers.push_back(std::make_unique<GatedWorker>(
-        inner.back().get(), i == 2 ? std::vector<std::string>{"score"} : std::vector<std::string>{}));
+    workers.push_back(
+        std::make_unique<GatedWorker>(inner.back().get(), i == 2 ? std::vector<std::string>{"score"}
+                                                                 : std::vector<std::string>{}));
     seams.push_back(workers.back().get());
   }
   absl::StatusOr<testing::ClusterRun> run = absl::UnknownError("not run");
@@ -233,8 +233,8 @@ TEST(AsyncJobTest, CancelReachesCallsInFlight) {
     cores.push_back(worker::WorkerCore::Create({.threads = 1}));
     inner.push_back(std::make_unique<InProcessWorkerClient>(
         cores.back().get(), testing::TestExecutor(), "w" + std::to_string(i)));
-    workers.push_back(std::make_unique<GatedWorker>(inner.back().get(),
-                                                    std::vector<std::string>{"assign"}));
+    workers.push_back(
+        std::make_unique<GatedWorker>(inner.back().get(), std::vector<std::string>{"assign"}));
     seams.push_back(workers.back().get());
   }
   JobRunnerOptions options;
@@ -293,8 +293,8 @@ TEST(AsyncJobTest, ThreadCountDoesNotGrowWithTheNumberOfWorkers) {
   const int with_two = PeakThreadsDuringJob(spec, 2, core.get());
   const int with_64 = PeakThreadsDuringJob(spec, 64, core.get());
   ASSERT_GT(with_two, 0);
-  EXPECT_LE(with_64, with_two + 1) << "2 workers: " << with_two << " threads, 64 workers: "
-                                   << with_64;
+  EXPECT_LE(with_64, with_two + 1)
+      << "2 workers: " << with_two << " threads, 64 workers: " << with_64;
 }
 
 }  // namespace

@@ -70,8 +70,8 @@ class FaultyWorker : public testing::WorkerDecorator<FaultyWorker> {
       retired_clients_.push_back(std::move(client_));
     }
     core_ = worker::WorkerCore::Create({.threads = 1, .store = store_});
-    client_ = std::make_unique<InProcessWorkerClient>(core_.get(), testing::TestExecutor(),
-                                                      "faulty");
+    client_ =
+        std::make_unique<InProcessWorkerClient>(core_.get(), testing::TestExecutor(), "faulty");
   }
 
   absl::Status Failure() const {
@@ -122,7 +122,9 @@ struct Case {
 
 void PrintTo(const Case& c, std::ostream* os) {
   *os << c.phase << " call " << c.nth << ": "
-      << (c.fault == Fault::kDies ? "dies" : c.fault == Fault::kHangs ? "hangs" : "restarts");
+      << (c.fault == Fault::kDies    ? "dies"
+          : c.fault == Fault::kHangs ? "hangs"
+                                     : "restarts");
 }
 
 class FaultTest : public ::testing::TestWithParam<Case> {};
@@ -246,14 +248,15 @@ TEST_P(PriorRunFaultTest, PublishedRunEqualsTheReferenceGivenThePreviousRun) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AssignAndPublish, PriorRunFaultTest,
-    ::testing::Values(Case{"assign", 1, Fault::kDies}, Case{"assign", 1, Fault::kRestarts},
-                      Case{"publish", 1, Fault::kDies}, Case{"publish", 1, Fault::kRestarts}),
-    [](const ::testing::TestParamInfo<Case>& info) {
-      return std::string(info.param.phase) + "_" +
-             (info.param.fault == Fault::kDies ? "dies" : "restarts");
-    });
+INSTANTIATE_TEST_SUITE_P(AssignAndPublish, PriorRunFaultTest,
+                         ::testing::Values(Case{"assign", 1, Fault::kDies},
+                                           Case{"assign", 1, Fault::kRestarts},
+                                           Case{"publish", 1, Fault::kDies},
+                                           Case{"publish", 1, Fault::kRestarts}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return std::string(info.param.phase) + "_" +
+                                  (info.param.fault == Fault::kDies ? "dies" : "restarts");
+                         });
 
 TEST(FaultTest, AllWorkersGoneIsUnavailable) {
   testing::TempDir dir;

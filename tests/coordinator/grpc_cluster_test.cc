@@ -4,18 +4,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "absl/synchronization/notification.h"
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "coordinator/grpc_worker_client.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
-#include "grpcpp/create_channel.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/temp_dir.h"
@@ -108,7 +108,8 @@ TEST_F(GrpcClusterTest, StatusCodesCrossTheWireIntact) {
   v1::JobSpec missing = Spec(dir_.Write("m.csv", "customer_id,revenue_12m\nA,1\n"));
   auto r1 = testing::RunOnWorkers(missing, Clients());
   EXPECT_EQ(r1.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(r1.status().message(), HasSubstr("m.csv: column \"margin_12m\" is not in the header"));
+  EXPECT_THAT(r1.status().message(),
+              HasSubstr("m.csv: column \"margin_12m\" is not in the header"));
 
   // An unreadable path: NOT_FOUND.
   auto r2 = testing::RunOnWorkers(Spec(dir_.path() + "/nope.csv"), Clients());
@@ -122,7 +123,8 @@ TEST_F(GrpcClusterTest, StatusCodesCrossTheWireIntact) {
   size_t column = 1;
   for (int f = 0; f < 7; ++f) column += fields[static_cast<size_t>(f)].size() + 1;
   lines[4] = absl::StrJoin(fields, ",");
-  auto r3 = testing::RunOnWorkers(Spec(dir_.Write("bad.csv", absl::StrJoin(lines, "\n"))), Clients());
+  auto r3 =
+      testing::RunOnWorkers(Spec(dir_.Write("bad.csv", absl::StrJoin(lines, "\n"))), Clients());
   EXPECT_EQ(r3.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r3.status().message(),
               HasSubstr(absl::StrCat("bad.csv:5:", column,

@@ -144,7 +144,8 @@ TEST_F(JobManagerTest, AnEqualJobReturnsTheFinishedJobsResultAtOnce) {
   const v1::Job cached = WaitFinal(**manager, (*manager)->Submit(Spec())->id());
   EXPECT_EQ(cached.state(), v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(cached.cached_from(), first.id());
-  EXPECT_EQ(cached.result().tiers(0).SerializeAsString(), first.result().tiers(0).SerializeAsString());
+  EXPECT_EQ(cached.result().tiers(0).SerializeAsString(),
+            first.result().tiers(0).SerializeAsString());
   EXPECT_EQ(cached.result().stats().phases_size(), 0);  // it did not run
   EXPECT_EQ(csv(cached.id()), csv(first.id()));
 
@@ -170,7 +171,8 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   options.job_store = &store;
   options.runner.store = &store;
   std::string done_id, interrupted_id;
-  auto export_lines = [](JobManager& m, const std::string& id) -> absl::StatusOr<std::vector<std::string>> {
+  auto export_lines = [](JobManager& m,
+                         const std::string& id) -> absl::StatusOr<std::vector<std::string>> {
     std::string csv;
     absl::Status st = m.ExportResults(id, false, [&](const std::string& c) {
       csv += c;
@@ -199,7 +201,7 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
     spec.set_no_cache(true);
     interrupted_id = (*manager)->Submit(spec)->id();
     ASSERT_TRUE(worker.gated.WaitHeld(1));  // running when the manager stops
-    manager->reset();  // cancels the held call; does not wait for it
+    manager->reset();                       // cancels the held call; does not wait for it
   }
   InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
   auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
@@ -216,9 +218,8 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   ASSERT_TRUE(from_run.ok()) << from_run.status();
   EXPECT_EQ(*from_run, exported);
   EXPECT_EQ(exported.size(), 3001u);
-  const absl::Status explained = (*manager)->ExportResults(done_id, true, [](const std::string&) {
-    return absl::OkStatus();
-  });
+  const absl::Status explained =
+      (*manager)->ExportResults(done_id, true, [](const std::string&) { return absl::OkStatus(); });
   EXPECT_EQ(explained.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(explained.message(), HasSubstr("single precision"));
   // The interrupted job runs again, to the end.
@@ -233,7 +234,8 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   summary.set_summary_only(true);
   const v1::Job cached = WaitFinal(**manager, (*manager)->Submit(summary)->id());
   EXPECT_EQ(cached.cached_from(), interrupted_id);
-  EXPECT_EQ(cached.result().tiers(0).SerializeAsString(), past.result().tiers(0).SerializeAsString());
+  EXPECT_EQ(cached.result().tiers(0).SerializeAsString(),
+            past.result().tiers(0).SerializeAsString());
   // ... and after a new manager that did not run anything either.
   manager->reset();
   manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
@@ -287,7 +289,8 @@ TEST_F(JobManagerTest, AFailedPublicationIsRetriedWhileTheResultsAreKept) {
   store.down = false;
   auto retried = (*manager)->Publish(kept.id());
   ASSERT_TRUE(retried.ok()) << retried.status();
-  EXPECT_TRUE(retried->result().publication().published()) << retried->result().publication().error();
+  EXPECT_TRUE(retried->result().publication().published())
+      << retried->result().publication().error();
   EXPECT_EQ(retried->result().publication().records(), 3000);
   EXPECT_EQ((*manager)->Get(kept.id())->result().publication().run_id(), kept.id());
   EXPECT_EQ(published_aliases, std::vector<std::string>{"customers/default"});

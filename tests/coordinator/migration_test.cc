@@ -3,8 +3,8 @@
 // workers, a coordinator), checked against the reference given the
 // previous run's records as read back from Redis.
 #include <fstream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -93,7 +93,8 @@ class MigrationTest : public ::testing::Test {
   }
   static int64_t Row(const v1::Migration& m, int from) {
     int64_t sum = 0;
-    for (int to = 0; to < m.to_tiers_size(); ++to) sum += m.customers(from * m.to_tiers_size() + to);
+    for (int to = 0; to < m.to_tiers_size(); ++to)
+      sum += m.customers(from * m.to_tiers_size() + to);
     return sum;
   }
 

@@ -33,8 +33,8 @@ class PublishTest : public ::testing::Test {
   }
 
   absl::StatusOr<v1::Job> Run() {
-    return cluster_->Run({input_}, std::string(TIERSCORE_SOURCE_DIR) +
-                                       "/examples/policies/value_ladder.yaml");
+    return cluster_->Run(
+        {input_}, std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml");
   }
 
   testing::TempDir dir_;
@@ -52,8 +52,8 @@ TEST_F(PublishTest, LookupsServeThePublishedRunWithTheReferenceTiers) {
   EXPECT_EQ(pub.records(), 20000);
   EXPECT_EQ(pub.alias(), "customers/default");
 
-  auto spec = client::LoadJobSpec({input_}, std::string(TIERSCORE_SOURCE_DIR) +
-                                                "/examples/policies/value_ladder.yaml", "");
+  auto spec = client::LoadJobSpec(
+      {input_}, std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml", "");
   auto compiled = engine::CompileJob(spec->policy(), spec->kpis());
   auto ref = engine::RunReference(**compiled, {input_});
   ASSERT_TRUE(ref.ok());
@@ -89,8 +89,9 @@ TEST_F(PublishTest, LookupsServeThePublishedRunWithTheReferenceTiers) {
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->result().publication().previous_run(), job->id());
   EXPECT_EQ(client_->BatchLookup("customers/default", {ids[0]})->run().run_id(), second->id());
-  EXPECT_EQ(client_->BatchLookup(job->id(), {ids[0]}, /*by_run=*/true)->entries(0).record().run_id(),
-            job->id());
+  EXPECT_EQ(
+      client_->BatchLookup(job->id(), {ids[0]}, /*by_run=*/true)->entries(0).record().run_id(),
+      job->id());
 }
 
 TEST_F(PublishTest, BadLookupsAreRefused) {

@@ -75,7 +75,8 @@ TEST_P(TierLookupTest, ConcurrentBatchesReadOneRunEach) {
     threads.emplace_back([&, t] {
       for (int k = 0; k < 50; ++k) {
         std::vector<std::string> ids;
-        for (int i = 0; i < 20; ++i) ids.push_back("c" + std::to_string((t * 997 + k * 31 + i * 7) % 5000));
+        for (int i = 0; i < 20; ++i)
+          ids.push_back("c" + std::to_string((t * 997 + k * 31 + i * 7) % 5000));
         ids.push_back("nobody");
         auto found = lookup.Batch(Request(ids));
         if (!found.ok() || found->entries_size() != 21 || found->entries(20).found()) {

@@ -116,10 +116,12 @@ TEST(WorkerPoolTest, DnsTargetsFollowTheirNames) {
   for (const char* a : {"10.0.0.1:7070", "10.0.0.2:7070", "10.0.0.3:7070"}) world.Up(a);
   auto pool = WorkerPool::Create(Options({"dns:///workers:7070"}), world.Seams());
   ASSERT_TRUE(pool.ok());
-  EXPECT_EQ(Names((*pool)->Healthy()), (std::vector<std::string>{"10.0.0.1:7070", "10.0.0.2:7070"}));
+  EXPECT_EQ(Names((*pool)->Healthy()),
+            (std::vector<std::string>{"10.0.0.1:7070", "10.0.0.2:7070"}));
   world.Dns("workers:7070", {"10.0.0.2:7070", "10.0.0.3:7070"});  // scaled: one replaced
   (*pool)->Refresh();
-  EXPECT_EQ(Names((*pool)->Healthy()), (std::vector<std::string>{"10.0.0.2:7070", "10.0.0.3:7070"}));
+  EXPECT_EQ(Names((*pool)->Healthy()),
+            (std::vector<std::string>{"10.0.0.2:7070", "10.0.0.3:7070"}));
   world.DnsDown(true);  // a DNS outage keeps the members
   (*pool)->Refresh();
   EXPECT_EQ((*pool)->Members().size(), 2u);

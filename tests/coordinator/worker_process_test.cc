@@ -15,9 +15,9 @@
 #include "client/coordinator_client.h"
 #include "coordinator/grpc_worker_client.h"
 #include "engine/generator.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/process.h"
@@ -55,8 +55,8 @@ std::vector<std::string> StartWorkers(const testing::TempDir& dir, int n,
   for (int i = 0; i < n; ++i) {
     const std::string port_file = dir.path() + "/worker" + std::to_string(i) + ".port";
     auto child = testing::ChildProcess::Start(
-        {std::string(TIERSCORE_BINARY_DIR) + "/worker/tierscore-worker", "--listen",
-         "127.0.0.1:0", "--port-file", port_file, "--threads", "1"});
+        {std::string(TIERSCORE_BINARY_DIR) + "/worker/tierscore-worker", "--listen", "127.0.0.1:0",
+         "--port-file", port_file, "--threads", "1"});
     EXPECT_TRUE(child.ok()) << child.status();
     if (!child.ok()) return {};
     out->push_back(*std::move(child));
@@ -175,8 +175,8 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
   const std::string coordinator_log = dir.path() + "/coordinator.log";
   auto coordinator = testing::ChildProcess::Start(
       {std::string(TIERSCORE_BINARY_DIR) + "/coordinator/tierscore-coordinator", "--listen",
-       "127.0.0.1:0", "--port-file", coordinator_port, "--workers", addresses,
-       "--call-timeout", "3", "--log-format", "json"},
+       "127.0.0.1:0", "--port-file", coordinator_port, "--workers", addresses, "--call-timeout",
+       "3", "--log-format", "json"},
       coordinator_log);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   auto port = testing::WaitForPortFile(coordinator_port, absl::Seconds(20));
@@ -222,19 +222,21 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
   // Per-customer results, streamed from the surviving worker.
   std::string csv;
   ASSERT_TRUE(client
-                  ->StreamResults(done->id(), false,
-                                  [&](const std::string& chunk) {
-                                    csv += chunk;
-                                    return absl::OkStatus();
-                                  },
-                                  absl::Minutes(1))
+                  ->StreamResults(
+                      done->id(), false,
+                      [&](const std::string& chunk) {
+                        csv += chunk;
+                        return absl::OkStatus();
+                      },
+                      absl::Minutes(1))
                   .ok());
   std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), ref->ids.size() + 1);
   for (size_t i = 0; i < ref->ids.size(); ++i) {
     std::vector<std::string> f = absl::StrSplit(lines[i + 1], ',');
     ASSERT_EQ(f[0], ref->ids[i]);
-    ASSERT_EQ(f[2], compiled->get()->policy.schemes[0].names[static_cast<size_t>(ref->tiers[0][i])]);
+    ASSERT_EQ(f[2],
+              compiled->get()->policy.schemes[0].names[static_cast<size_t>(ref->tiers[0][i])]);
   }
 
   // The job's life is in the coordinator's log, one JSON object per line.

@@ -72,7 +72,8 @@ TEST(CsvTest, StructuralErrors) {
   EXPECT_THAT(dup.status().message(), HasSubstr("duplicate column \"amount\""));
 
   auto empty_id = ParseCsvText("id,amount,note\n,1,x\n", "f.csv", "id", kCols);
-  EXPECT_THAT(empty_id.status().message(), HasSubstr("f.csv:2:1: column \"id\": customer id is empty"));
+  EXPECT_THAT(empty_id.status().message(),
+              HasSubstr("f.csv:2:1: column \"id\": customer id is empty"));
 
   auto nan = ParseCsvText("id,amount,note\nA,nan,x\n", "f.csv", "id", kCols);
   EXPECT_THAT(nan.status().message(), HasSubstr("expected a number, got \"nan\""));
@@ -85,11 +86,21 @@ std::string NastyCsv(int rows, uint64_t seed) {
   for (int i = 0; i < rows; ++i) {
     text += "C" + std::to_string(i) + "," + std::to_string(static_cast<int>(rng() % 1000)) + ",";
     switch (rng() % 5) {
-      case 0: text += "\"a\nb,\"\"c\"\"\n\""; break;
-      case 1: text += "\"\"\"\n\"\"\""; break;
-      case 2: text += "plain"; break;
-      case 3: text += ""; break;
-      default: text += "\"x,y\""; break;
+      case 0:
+        text += "\"a\nb,\"\"c\"\"\n\"";
+        break;
+      case 1:
+        text += "\"\"\"\n\"\"\"";
+        break;
+      case 2:
+        text += "plain";
+        break;
+      case 3:
+        text += "";
+        break;
+      default:
+        text += "\"x,y\"";
+        break;
     }
     text += (rng() % 3 == 0) ? "\r\n" : "\n";
   }
@@ -110,8 +121,7 @@ std::vector<std::string> Flatten(const Table& t) {
 }
 
 // Parses a file through raw ranges of `split_bytes`, scans and alignment.
-std::vector<std::string> ParseInSplits(const std::string& path, int64_t split_bytes,
-                                       int* nsplits) {
+std::vector<std::string> ParseInSplits(const std::string& path, int64_t split_bytes, int* nsplits) {
   auto header = ReadHeader(path);
   EXPECT_TRUE(header.ok()) << header.status();
   auto ranges = RawRanges(*header, split_bytes);
@@ -210,10 +220,22 @@ namespace {
 // The parser's fast decimal path must give exactly the bits from_chars gives.
 TEST(CsvTest, NumbersParseToTheSameBitsAsFromChars) {
   std::mt19937_64 rng(17);
-  std::vector<std::string> texts = {"0",     "-0",   "0.1",  "1e3",     "1.5E-7", ".5",
-                                    "5.",    "+2",   "007.250", "9007199254740993",
-                                    "123456789012345678901234567890", "0.000000000000000000000001",
-                                    "-123.456", "4.35", "2.675", "1.000000000000001"};
+  std::vector<std::string> texts = {"0",
+                                    "-0",
+                                    "0.1",
+                                    "1e3",
+                                    "1.5E-7",
+                                    ".5",
+                                    "5.",
+                                    "+2",
+                                    "007.250",
+                                    "9007199254740993",
+                                    "123456789012345678901234567890",
+                                    "0.000000000000000000000001",
+                                    "-123.456",
+                                    "4.35",
+                                    "2.675",
+                                    "1.000000000000001"};
   for (int i = 0; i < 20000; ++i) {
     std::string t = (rng() % 4 == 0) ? "-" : "";
     t += std::to_string(rng() % 100000000);
@@ -225,7 +247,8 @@ TEST(CsvTest, NumbersParseToTheSameBitsAsFromChars) {
     texts.push_back(t);
   }
   std::string csv = "id,amount,note\n";
-  for (size_t i = 0; i < texts.size(); ++i) csv += "r" + std::to_string(i) + "," + texts[i] + ",x\n";
+  for (size_t i = 0; i < texts.size(); ++i)
+    csv += "r" + std::to_string(i) + "," + texts[i] + ",x\n";
   auto t = ParseCsvText(csv, "n.csv", "id", kCols);
   ASSERT_TRUE(t.ok()) << t.status();
   for (size_t i = 0; i < texts.size(); ++i) {

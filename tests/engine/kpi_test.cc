@@ -71,11 +71,11 @@ metrics:
   EXPECT_EQ(x.values(4), 12);
   EXPECT_EQ(x.values(5), 20);
   EXPECT_DOUBLE_EQ(x.values(6), std::sqrt(32.0));  // (4^2 + 4^2) / 1
-  EXPECT_EQ(x.values(7), 100);                       // two promoters
+  EXPECT_EQ(x.values(7), 100);                     // two promoters
   EXPECT_EQ(x.values(8), 2.0 / 3);
   EXPECT_EQ(x.values(9), 2);
   const auto& y = t.rows(2);
-  EXPECT_EQ(y.values(7), -100);      // one detractor, r4 did not answer
+  EXPECT_EQ(y.values(7), -100);          // one detractor, r4 did not answer
   EXPECT_TRUE(std::isnan(y.values(8)));  // r3 has no a; r4 is 3 / 0: undefined
   const auto& total = t.rows(3);
   EXPECT_EQ(total.dims(0), "");
@@ -89,7 +89,8 @@ metrics:
 
 TEST_F(KpiTest, RollUpsEqualDirectAggregation) {
   // [t] is rolled up from [t, g]; [g] alone is a leaf.
-  v1::KpiTable rolled = Run("grouping_sets: [[t, g], [t], [g]]\nmetrics: [{name: s, agg: sum, expr: v}]\n");
+  v1::KpiTable rolled =
+      Run("grouping_sets: [[t, g], [t], [g]]\nmetrics: [{name: s, agg: sum, expr: v}]\n");
   v1::KpiTable direct = Run("grouping_sets: [[t]]\nmetrics: [{name: s, agg: sum, expr: v}]\n");
   std::map<std::string, double> by_tier;
   for (const auto& row : rolled.rows()) {
@@ -103,8 +104,9 @@ TEST_F(KpiTest, RollUpsEqualDirectAggregation) {
 TEST(MetricAccTest, MergeInAnyOrderEqualsOnePass) {
   std::mt19937_64 rng(5);
   std::normal_distribution<double> dist(100, 40);
-  for (v1::Aggregation agg : {v1::AGGREGATION_SUM, v1::AGGREGATION_STDDEV, v1::AGGREGATION_NPS,
-                              v1::AGGREGATION_QUANTILE, v1::AGGREGATION_MIN, v1::AGGREGATION_RATIO}) {
+  for (v1::Aggregation agg :
+       {v1::AGGREGATION_SUM, v1::AGGREGATION_STDDEV, v1::AGGREGATION_NPS, v1::AGGREGATION_QUANTILE,
+        v1::AGGREGATION_MIN, v1::AGGREGATION_RATIO}) {
     MetricAcc one;
     std::vector<MetricAcc> parts(7);
     for (int i = 0; i < 5000; ++i) {
@@ -122,7 +124,8 @@ TEST(MetricAccTest, MergeInAnyOrderEqualsOnePass) {
     CompiledMetric m;
     m.agg = agg;
     m.q = 0.9;
-    EXPECT_EQ(MetricValue(m, merged, merged), MetricValue(m, one, one)) << v1::Aggregation_Name(agg);
+    EXPECT_EQ(MetricValue(m, merged, merged), MetricValue(m, one, one))
+        << v1::Aggregation_Name(agg);
   }
 }
 

@@ -36,16 +36,20 @@ TEST(PolicyTest, DefaultsForAbc) {
 }
 
 TEST(PolicyTest, ValidationNamesTheField) {
-  EXPECT_THAT(CompileError("tiers: [{name: l, pareto: {boundaries: [0.5, 0.4], names: [a, b, c]}}]\n")
-                  .message(),
-              HasSubstr("tiers[0] (l).pareto.boundaries[1]: boundaries must be strictly increasing"));
-  EXPECT_THAT(CompileError("tiers: [{name: l, pareto: {boundaries: [0.5], names: [a]}}]\n").message(),
-              HasSubstr("tiers[0] (l).pareto.names: expected 2 names"));
-  EXPECT_THAT(CompileError("tiers: [{name: l, quantile: {boundaries: [1.5], names: [a, b]}}]\n").message(),
-              HasSubstr("quantile.boundaries[0]: must be a share in (0, 1)"));
-  EXPECT_THAT(CompileError("tiers: [{name: l, thresholds: {min_scores: [1, 2], names: [a, b, c]}}]\n")
-                  .message(),
-              HasSubstr("min_scores must be finite and strictly decreasing"));
+  EXPECT_THAT(
+      CompileError("tiers: [{name: l, pareto: {boundaries: [0.5, 0.4], names: [a, b, c]}}]\n")
+          .message(),
+      HasSubstr("tiers[0] (l).pareto.boundaries[1]: boundaries must be strictly increasing"));
+  EXPECT_THAT(
+      CompileError("tiers: [{name: l, pareto: {boundaries: [0.5], names: [a]}}]\n").message(),
+      HasSubstr("tiers[0] (l).pareto.names: expected 2 names"));
+  EXPECT_THAT(
+      CompileError("tiers: [{name: l, quantile: {boundaries: [1.5], names: [a, b]}}]\n").message(),
+      HasSubstr("quantile.boundaries[0]: must be a share in (0, 1)"));
+  EXPECT_THAT(
+      CompileError("tiers: [{name: l, thresholds: {min_scores: [1, 2], names: [a, b, c]}}]\n")
+          .message(),
+      HasSubstr("min_scores must be finite and strictly decreasing"));
   EXPECT_THAT(CompileError("tiers: [{name: l}]\n").message(),
               HasSubstr("one of pareto, abc, quantile or thresholds is required"));
   EXPECT_THAT(CompileError("").message(), HasSubstr("tiers: at least one tier scheme"));
@@ -70,7 +74,7 @@ criteria:
   EXPECT_EQ(p->id_column, "customer_id");
   ASSERT_EQ(p->criteria.size(), 4u);
   EXPECT_EQ(p->criteria[1].name, "growth");
-  EXPECT_EQ(p->criteria[1].weight, 0.1);  // replaced
+  EXPECT_EQ(p->criteria[1].weight, 0.1);      // replaced
   EXPECT_EQ(p->criteria[3].name, "loyalty");  // appended
   EXPECT_EQ(p->schemes[0].name, "abc");
   for (const std::string& name : PresetNames()) {

@@ -105,8 +105,8 @@ TEST_F(TieringTest, TiesAreBrokenByIdAscending) {
 TEST_F(TieringTest, OneCustomerAboveTheFirstBoundarySkipsTiers) {
   auto tiers = Run("id,s,v\nwhale,9,96\nx,5,2\ny,4,1\nz,3,1\n");
   EXPECT_EQ(tiers["whale"][0], "Diamond");
-  EXPECT_EQ(tiers["x"][0], "Standard");  // cum_before .96
-  EXPECT_EQ(tiers["y"][0], "Basic");     // .98
+  EXPECT_EQ(tiers["x"][0], "Standard");                // cum_before .96
+  EXPECT_EQ(tiers["y"][0], "Basic");                   // .98
   EXPECT_EQ(result_.tiers(0).rows(1).customers(), 0);  // Platinum is empty
 }
 

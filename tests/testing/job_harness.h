@@ -52,10 +52,11 @@ inline absl::StatusOr<ClusterRun> RunOnWorkers(const v1::JobSpec& spec,
   if (!outcome.ok()) return outcome.status();
   run.outcome = *std::move(outcome);
   std::string csv;
-  absl::Status st = (*runner)->ExportResults(run.outcome, /*explain=*/true, [&](const std::string& chunk) {
-    csv += chunk;
-    return absl::OkStatus();
-  });
+  absl::Status st =
+      (*runner)->ExportResults(run.outcome, /*explain=*/true, [&](const std::string& chunk) {
+        csv += chunk;
+        return absl::OkStatus();
+      });
   if (!st.ok()) return st;
   const size_t schemes = run.outcome.compiled->policy.schemes.size();
   for (absl::string_view line : absl::StrSplit(csv, '\n', absl::SkipEmpty())) {
@@ -119,8 +120,7 @@ inline void ExpectSameAsReference(const v1::JobSpec& spec, const ClusterRun& run
     ASSERT_NE(it, run.rows.end()) << ref->ids[i];
     ASSERT_EQ(it->second.score, ref->scores[i]) << ref->ids[i];
     for (size_t s = 0; s < schemes.size(); ++s) {
-      ASSERT_EQ(it->second.tiers[s],
-                schemes[s].names[static_cast<size_t>(ref->tiers[s][i])])
+      ASSERT_EQ(it->second.tiers[s], schemes[s].names[static_cast<size_t>(ref->tiers[s][i])])
           << "customer " << ref->ids[i] << " scheme " << schemes[s].name;
     }
   }

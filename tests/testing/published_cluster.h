@@ -61,9 +61,9 @@ struct PublishedCluster {
                                            const std::vector<std::string>& ids) {
     engine::PriorRun run;
     for (size_t begin = 0; begin < ids.size(); begin += 1000) {
-      std::vector<std::string> batch(ids.begin() + static_cast<std::ptrdiff_t>(begin),
-                                     ids.begin() + static_cast<std::ptrdiff_t>(
-                                                       std::min(ids.size(), begin + 1000)));
+      std::vector<std::string> batch(
+          ids.begin() + static_cast<std::ptrdiff_t>(begin),
+          ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), begin + 1000)));
       auto found = client->BatchLookup(run_id, batch, /*by_run=*/true);
       if (!found.ok()) return found.status();
       run.meta = found->run();

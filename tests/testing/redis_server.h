@@ -57,12 +57,16 @@ class RedisServer {
 
  private:
   RedisServer(std::string dir, bool tcp, std::string password)
-      : dir_(std::move(dir)), socket_(dir_ + "/redis.sock"), tcp_(tcp), password_(std::move(password)) {}
+      : dir_(std::move(dir)),
+        socket_(dir_ + "/redis.sock"),
+        tcp_(tcp),
+        password_(std::move(password)) {}
 
   absl::Status Launch() {
     unlink(socket_.c_str());
-    std::vector<std::string> argv = {"/usr/bin/redis-server", "--save", "", "--appendonly", "no",
-                                     "--dir", dir_, "--daemonize", "no", "--loglevel", "warning"};
+    std::vector<std::string> argv = {
+        "/usr/bin/redis-server", "--save", "",           "--appendonly", "no", "--dir", dir_,
+        "--daemonize",           "no",     "--loglevel", "warning"};
     if (tcp_) {
       argv.insert(argv.end(), {"--port", std::to_string(port_), "--bind", "127.0.0.1"});
     } else {

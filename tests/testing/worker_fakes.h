@@ -30,12 +30,13 @@ using coordinator::WorkerClient;
 template <typename Derived>
 class WorkerDecorator : public WorkerClient {
  public:
-#define TS_DECORATE(Method, phase, Request, Response)                                       \
-  void Method(v1::Request r, const CallOptions& o, Reply<v1::Response> done) override {     \
-    static_cast<Derived*>(this)->Route(                                                     \
-        phase, std::move(r), o, std::move(done),                                            \
-        [](WorkerClient& w, v1::Request req, const CallOptions& opt,                        \
-           Reply<v1::Response> d) { w.Method(std::move(req), opt, std::move(d)); });        \
+#define TS_DECORATE(Method, phase, Request, Response)                                         \
+  void Method(v1::Request r, const CallOptions& o, Reply<v1::Response> done) override {       \
+    static_cast<Derived*>(this)->Route(                                                       \
+        phase, std::move(r), o, std::move(done),                                              \
+        [](WorkerClient& w, v1::Request req, const CallOptions& opt, Reply<v1::Response> d) { \
+          w.Method(std::move(req), opt, std::move(d));                                        \
+        });                                                                                   \
   }
   TS_DECORATE(Scan, "scan", ScanRequest, ScanResponse)
   TS_DECORATE(Load, "load", LoadRequest, LoadResponse)

@@ -65,8 +65,10 @@ class WorkerCoreTest : public ::testing::Test {
 
   void SetUp() override {
     std::string high = "customer_id,revenue_12m\n", low = high;
-    for (int i = 0; i < 200; ++i) high += "H" + std::to_string(i) + "," + std::to_string(10000 + i) + "\n";
-    for (int i = 0; i < 3800; ++i) low += "L" + std::to_string(i) + "," + std::to_string((i % 40) * 95) + "\n";
+    for (int i = 0; i < 200; ++i)
+      high += "H" + std::to_string(i) + "," + std::to_string(10000 + i) + "\n";
+    for (int i = 0; i < 3800; ++i)
+      low += "L" + std::to_string(i) + "," + std::to_string((i % 40) * 95) + "\n";
     high_ = dir_.Write("high.csv", high);
     low_ = dir_.Write("low.csv", low);
   }
@@ -83,8 +85,8 @@ TEST_F(WorkerCoreTest, NarrowingProbesAnswerLikeAFreshWorker) {
   // ranges inside it, one outside, and a narrowing sequence in split 1:
   // [7, 8.3] is a fifth of the rows (kept), [7.5, 8] and [7.9, 8] inside it.
   const std::vector<std::vector<std::pair<double, double>>> sequence = {
-      {{0, 20}},   {{9, 10}},    {{9.215, 9.22}}, {{0, 7}},
-      {{7, 8.3}},  {{7.5, 8}},   {{7.9, 8}},      {{7.9, 8}, {0, 20}}};
+      {{0, 20}},  {{9, 10}},  {{9.215, 9.22}}, {{0, 7}},
+      {{7, 8.3}}, {{7.5, 8}}, {{7.9, 8}},      {{7.9, 8}, {0, 20}}};
   for (const auto& ranges : sequence) {
     auto fresh = Loaded();
     auto want = fresh->Probe(Request(ranges));
