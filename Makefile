@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DEMO_ROWS ?= 1000000
 
-.PHONY: deps configure build test demo bench format clean
+.PHONY: deps configure build test demo bench format clean check check-deps check-format check-threads check-tidy
 
 deps:
 	bash scripts/install-deps.sh
@@ -25,7 +25,31 @@ bench: build
 	bash bench/run.sh $(BUILD_DIR)
 
 format:
-	git ls-files '*.h' '*.cc' | xargs clang-format -i
+	git ls-files '*.h' '*.cc' | xargs clang-format-14 -i
+
+# The heavier checks, after `make test` in CI: formatting, clang's
+# thread-safety analysis of every ABSL_GUARDED_BY (a clang build with
+# warnings as errors), and clang-tidy (.clang-tidy) on the project's code.
+CLANG_BUILD_DIR ?= build-clang
+TIDY_DIRS := engine|worker|coordinator|common|client|tests|bench
+
+check: check-format check-threads check-tidy
+
+check-deps:
+	bash scripts/install-deps.sh check
+
+check-format: check-deps
+	git ls-files '*.h' '*.cc' | xargs clang-format-14 --dry-run --Werror
+
+check-threads: check-deps
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(CLANG_BUILD_DIR) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS="-Wthread-safety -Wthread-safety-beta -Werror"
+	cmake --build $(CLANG_BUILD_DIR) -j $(JOBS)
+
+# Uses the clang build's compile_commands.json and generated headers.
+check-tidy: check-threads
+	run-clang-tidy-14 -p $(CLANG_BUILD_DIR) -quiet -j $(JOBS) '$(CURDIR)/($(TIDY_DIRS))/'
 
 clean:
 	rm -rf $(BUILD_DIR)

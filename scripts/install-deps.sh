@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages tierscore builds, tests and demos with.
-# Idempotent: installs only what is missing, so `make test` stays fast on a
-# machine that already has everything.
+# Installs the Debian 12 packages tierscore builds, tests and demos with;
+# `install-deps.sh check` adds the tools of `make check` (clang's
+# thread-safety build, clang-format, clang-tidy). Idempotent: installs only
+# what is missing, so `make test` stays fast on a machine that has them.
 set -euo pipefail
 
 PACKAGES=(
@@ -19,6 +20,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   bc  # bench/run.sh
 )
+
+if [ "${1:-}" = "check" ]; then
+  PACKAGES+=(clang-14 clang-format-14 clang-tidy-14)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

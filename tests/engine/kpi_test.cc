@@ -6,7 +6,7 @@
 #include "engine/csv.h"
 #include "engine/job.h"
 #include "gtest/gtest.h"
-#include "tests/testing/job_harness.h"
+#include "tests/testing/yaml.h"
 
 namespace tierscore::engine {
 namespace {

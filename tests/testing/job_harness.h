@@ -9,13 +9,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_split.h"
-#include "common/config_loader.h"
 #include "coordinator/in_process_worker_client.h"
 #include "coordinator/job_runner.h"
 #include "engine/reference.h"
 #include "engine/thread_pool.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/testing/yaml.h"
 #include "worker/worker_core.h"
 
 namespace tierscore::testing {
@@ -125,20 +125,6 @@ inline void ExpectSameAsReference(const v1::JobSpec& spec, const ClusterRun& run
     }
   }
   EXPECT_EQ(ResultDiff(run.outcome.result, ref->result), "");
-}
-
-inline v1::Policy PolicyFromYaml(const std::string& yaml) {
-  v1::Policy p;
-  absl::Status st = common::ParseYamlToProto(yaml, "policy.yaml", &p);
-  EXPECT_TRUE(st.ok()) << st;
-  return p;
-}
-
-inline v1::KpiSpec KpisFromYaml(const std::string& yaml) {
-  v1::KpiSpec k;
-  absl::Status st = common::ParseYamlToProto(yaml, "kpis.yaml", &k);
-  EXPECT_TRUE(st.ok()) << st;
-  return k;
 }
 
 }  // namespace tierscore::testing

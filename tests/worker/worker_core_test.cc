@@ -4,7 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/job_harness.h"
+#include "tests/testing/yaml.h"
 #include "tests/testing/temp_dir.h"
 
 namespace tierscore::worker {
