@@ -15,6 +15,16 @@ ProgressBar::~ProgressBar() {
   if (enabled_) std::fprintf(stderr, "\r\033[K");
 }
 
+void ProgressBar::Update(const v1::Job& job) {
+  coordinator::JobProgress p;
+  p.phase = job.state() == v1::JOB_STATE_QUEUED ? "queued" : job.progress().phase();
+  p.splits_done = job.progress().splits_done();
+  p.splits_total = job.progress().splits_total();
+  p.rows = job.progress().rows();
+  p.bytes = job.progress().bytes();
+  Update(p);
+}
+
 void ProgressBar::Update(const coordinator::JobProgress& p) {
   if (!enabled_) return;
   absl::MutexLock lock(&mu_);

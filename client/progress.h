@@ -4,17 +4,20 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coordinator/job_runner.h"
+#include "tierscore/v1/coordinator.pb.h"
 
 namespace tierscore::client {
 
 // A one-line progress bar on stderr, drawn only when stderr is a terminal.
-// Thread-safe: Update may be called from the job's worker threads.
+// Thread-safe.
 class ProgressBar {
  public:
   ProgressBar();
   ~ProgressBar();  // clears the line
 
   void Update(const coordinator::JobProgress& p);
+  // A job on a coordinator, as WatchJob reports it.
+  void Update(const v1::Job& job);
 
  private:
   const bool enabled_;
