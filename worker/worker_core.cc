@@ -119,6 +119,152 @@ struct PartialProbe {
   std::vector<v1::Item> items;        // fetch
 };
 
+// A shard's rows as probes read them.
+struct ShardRows {
+  const std::vector<double>& scores;
+  const engine::IdColumn& ids;
+  const std::vector<int64_t>& values;
+};
+
+// FAILED_PRECONDITION unless every shard has its scores.
+template <typename Shard>
+absl::Status CheckScored(const std::vector<std::shared_ptr<Shard>>& shards) {
+  for (const auto& shard : shards) {
+    if (shard->scores.size() != static_cast<size_t>(shard->table.rows)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("split ", shard->split.index(), " is not scored yet"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckProbes(const v1::ProbeRequest& request) {
+  for (int p = 0; p < request.probes_size(); ++p) {
+    const v1::Probe& probe = request.probes(p);
+    if (probe.score_bins() < 0 || probe.score_bins() > (1 << 16) || probe.sample() < 0 ||
+        probe.sample() > (1 << 16)) {
+      return absl::InvalidArgumentError(absl::StrCat("probe ", p, ": bad size"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Whether `request` asks about the same splits as `previous`, within its
+// ranges: then only the rows that matched it need a look.
+bool Narrows(const ProbeCandidates* previous, const v1::ProbeRequest& request,
+             const std::vector<int32_t>& splits) {
+  if (previous == nullptr || previous->splits != splits) return false;
+  for (const v1::Probe& p : request.probes()) {
+    bool inside = false;
+    for (const v1::KeyRange& r : previous->ranges) inside |= Within(p.range(), r);
+    if (!inside) return false;
+  }
+  return true;
+}
+
+// Adds a row (with score `s`, inside the probe's range) to the probe's
+// partial answer: the item, a sample candidate, or a histogram bucket.
+void AddToProbe(const v1::Probe& probe, double lo, double hi, const ShardRows& shard, size_t row,
+                double s, std::string_view id, PartialProbe& part) {
+  if (probe.fetch()) {
+    v1::Item item;
+    item.set_score(s);
+    item.set_id(std::string(id));
+    item.set_value(shard.values[row]);
+    part.items.push_back(std::move(item));
+    return;
+  }
+  if (probe.sample() > 0) {
+    part.ids.push_back(id);
+    return;
+  }
+  int b;
+  if (probe.score_bins() > 0) {
+    b = engine::ScoreBin(s, lo, hi, probe.score_bins());
+  } else {
+    const auto& sp = probe.id_splitters();
+    b = static_cast<int>(std::lower_bound(sp.begin(), sp.end(), id,
+                                          [](const std::string& a, std::string_view v) {
+                                            return std::string_view(a) < v;
+                                          }) -
+                         sp.begin());
+  }
+  PartialBucket& bucket = part.buckets[static_cast<size_t>(b)];
+  ++bucket.count;
+  bucket.value += shard.values[row];
+  bucket.min = std::min(bucket.min, s);
+  bucket.max = std::max(bucket.max, s);
+}
+
+// One pass over a shard's rows (or only its `candidates`, when not null)
+// answers every probe: the score bounds are checked first, so most rows
+// cost a few comparisons. Rows that match any probe go to `matched` while
+// they are at most a quarter of the shard (past that they are not worth
+// keeping).
+void ScanShard(const v1::ProbeRequest& request, const ShardRows& shard,
+               const std::vector<uint32_t>* candidates, std::vector<uint32_t>& matched,
+               std::vector<PartialProbe>& out) {
+  const int np = request.probes_size();
+  for (int p = 0; p < np; ++p) {
+    const v1::Probe& probe = request.probes(p);
+    out[static_cast<size_t>(p)].buckets.resize(static_cast<size_t>(
+        probe.score_bins() > 0 ? probe.score_bins() : probe.id_splitters_size() + 1));
+  }
+  const size_t rows = candidates != nullptr ? candidates->size() : shard.scores.size();
+  const size_t keep_limit = shard.scores.size() / 4;
+  bool keeping = true;
+  for (size_t k = 0; k < rows; ++k) {
+    const size_t row = candidates != nullptr ? (*candidates)[k] : k;
+    const double s = shard.scores[row];
+    bool any = false;
+    for (int p = 0; p < np; ++p) {
+      const v1::KeyRange& range = request.probes(p).range();
+      if (s < range.score_lo() || s > range.score_hi()) continue;
+      const std::string_view id = shard.ids[row];
+      if (!InRange(range, s, id)) continue;
+      if (!any && keeping) {
+        matched.push_back(static_cast<uint32_t>(row));
+        keeping = matched.size() <= keep_limit;
+      }
+      any = true;
+      AddToProbe(request.probes(p), range.score_lo(), range.score_hi(), shard, row, s, id,
+                 out[static_cast<size_t>(p)]);
+    }
+  }
+}
+
+// The answer to probe `p`, merged from every shard's partial answer.
+void MergeProbe(const v1::Probe& probe, size_t p, std::vector<std::vector<PartialProbe>>& partial,
+                v1::ProbeResult* result) {
+  if (probe.fetch()) {
+    for (auto& part : partial) {
+      for (auto& item : part[p].items) *result->add_items() = std::move(item);
+    }
+    return;
+  }
+  if (probe.sample() > 0) {
+    std::vector<std::string_view> ids;
+    for (auto& part : partial) ids.insert(ids.end(), part[p].ids.begin(), part[p].ids.end());
+    std::sort(ids.begin(), ids.end());
+    const size_t k = std::min<size_t>(static_cast<size_t>(probe.sample()), ids.size());
+    for (size_t i = 0; i < k; ++i) result->add_sample(std::string(ids[(i * ids.size()) / k]));
+    return;
+  }
+  std::vector<PartialBucket> merged(partial.empty() ? 0 : partial[0][p].buckets.size());
+  for (auto& part : partial) {
+    for (size_t b = 0; b < merged.size(); ++b) merged[b].Merge(part[p].buckets[b]);
+  }
+  for (const PartialBucket& b : merged) {
+    v1::Bucket* out = result->add_buckets();
+    out->set_count(b.count);
+    engine::ToProto(b.value, out->mutable_value());
+    if (b.count > 0) {
+      out->set_min_score(b.min);
+      out->set_max_score(b.max);
+    }
+  }
+}
+
 // Reads the previous run's records of `ids` and calls fn(row, record or
 // null) for each. In bucket order, so that each bucket hash is read with
 // one command for all the rows it holds, and in batches, so that memory
@@ -194,6 +340,99 @@ absl::Status ApplyPreviousRun(common::Store* store, const v1::RunMeta& run,
   });
 }
 
+// INVALID_ARGUMENT unless the request has as many cuts per scheme as the
+// scheme's rule needs.
+absl::Status CheckCuts(const v1::AssignRequest& request,
+                       const std::vector<engine::CompiledScheme>& schemes) {
+  if (request.schemes_size() != static_cast<int>(schemes.size())) {
+    return absl::InvalidArgumentError(absl::StrCat("expected cuts for ", schemes.size(),
+                                                   " tier schemes, got ", request.schemes_size()));
+  }
+  for (size_t s = 0; s < schemes.size(); ++s) {
+    const int want = schemes[s].CutCount();
+    if (request.schemes(static_cast<int>(s)).cuts_size() != want) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tier scheme ", schemes[s].name, ": expected ", want, " cuts"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The tiers a shard's scores earn, [scheme][row].
+std::vector<std::vector<uint8_t>> EarnedTiers(const v1::AssignRequest& request,
+                                              const std::vector<engine::CompiledScheme>& schemes,
+                                              const ShardRows& shard) {
+  const size_t rows = shard.scores.size();
+  std::vector<std::vector<uint8_t>> tiers(schemes.size(), std::vector<uint8_t>(rows));
+  for (size_t s = 0; s < schemes.size(); ++s) {
+    const auto& cuts = request.schemes(static_cast<int>(s)).cuts();
+    for (size_t row = 0; row < rows; ++row) {
+      const double score = shard.scores[row];
+      const std::string_view id = shard.ids[row];
+      tiers[s][row] = static_cast<uint8_t>(
+          schemes[s].Tier(score, [&](int k) { return engine::PastCut(cuts[k], score, id); }));
+    }
+  }
+  return tiers;
+}
+
+// What one shard's assignment adds up to: customers and value per scheme
+// and tier, KPI states, and the migration from the previous run.
+struct ShardTotals {
+  std::vector<std::vector<int64_t>> customers;  // [scheme][tier]
+  std::vector<std::vector<int128>> values;      // likewise, micro-units
+  engine::GroupedState kpis{0};
+  std::vector<engine::MigrationAcc> migration;  // per scheme
+};
+
+void CountTiers(const std::vector<engine::CompiledScheme>& schemes,
+                const std::vector<std::vector<uint8_t>>& tiers, const std::vector<int64_t>& values,
+                ShardTotals& out) {
+  out.customers.resize(schemes.size());
+  out.values.resize(schemes.size());
+  for (size_t s = 0; s < schemes.size(); ++s) {
+    out.customers[s].assign(schemes[s].names.size(), 0);
+    out.values[s].assign(schemes[s].names.size(), 0);
+    for (size_t row = 0; row < values.size(); ++row) {
+      const size_t tier = tiers[s][row];
+      ++out.customers[s][tier];
+      out.values[s][tier] += values[row];
+    }
+  }
+}
+
+// The shards' totals merged into the reply; migration only against a prior.
+v1::AssignResponse MergeAssigned(const engine::CompiledJob& compiled,
+                                 const std::vector<engine::PriorScheme>* prior,
+                                 const std::vector<ShardTotals>& parts) {
+  const auto& schemes = compiled.policy.schemes;
+  v1::AssignResponse response;
+  for (size_t s = 0; s < schemes.size(); ++s) {
+    v1::TierTotals* totals = response.add_tiers();
+    for (size_t t = 0; t < schemes[s].names.size(); ++t) {
+      int64_t c = 0;
+      int128 v = 0;
+      for (const ShardTotals& part : parts) {
+        c += part.customers[s][t];
+        v += part.values[s][t];
+      }
+      totals->add_customers(c);
+      engine::ToProto(v, totals->add_value());
+    }
+  }
+  engine::GroupedState merged(compiled.kpis.sets.size());
+  for (const ShardTotals& part : parts) merged.Merge(part.kpis);
+  merged.ToProto(response.mutable_kpis());
+  if (prior == nullptr) return response;
+  for (size_t s = 0; s < schemes.size(); ++s) {
+    v1::MigrationState* out = response.add_migration();
+    if ((*prior)[s].index < 0) continue;
+    engine::MigrationAcc all((*prior)[s].tiers, static_cast<int>(schemes[s].names.size()));
+    for (const ShardTotals& part : parts) all.Merge(part.migration[s]);
+    all.ToProto(out);
+  }
+  return response;
+}
 }  // namespace
 
 std::unique_ptr<WorkerCore> WorkerCore::Create(const Options& options) {
@@ -376,28 +615,8 @@ absl::StatusOr<v1::ScoreResponse> WorkerCore::Score(const v1::ScoreRequest& requ
 absl::StatusOr<v1::ProbeResponse> WorkerCore::Probe(const v1::ProbeRequest& request) {
   TS_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, FindJob(request.job_id()));
   TS_ASSIGN_OR_RETURN(auto shards, Shards(*job, request.splits()));
-  for (const auto& shard : shards) {
-    if (shard->scores.size() != static_cast<size_t>(shard->table.rows)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("split ", shard->split.index(), " is not scored yet"));
-    }
-  }
-  const int np = request.probes_size();
-  for (int p = 0; p < np; ++p) {
-    const v1::Probe& probe = request.probes(p);
-    if (probe.score_bins() < 0 || probe.score_bins() > (1 << 16) || probe.sample() < 0 ||
-        probe.sample() > (1 << 16)) {
-      return absl::InvalidArgumentError(absl::StrCat("probe ", p, ": bad size"));
-    }
-  }
-  const size_t ns = shards.size();
-  // One pass over each shard's rows answers every probe: the score bounds
-  // are checked first, so most rows cost a few comparisons.
-  std::vector<double> lo(static_cast<size_t>(np)), hi(static_cast<size_t>(np));
-  for (int p = 0; p < np; ++p) {
-    lo[static_cast<size_t>(p)] = request.probes(p).range().score_lo();
-    hi[static_cast<size_t>(p)] = request.probes(p).range().score_hi();
-  }
+  TS_RETURN_IF_ERROR(CheckScored(shards));
+  TS_RETURN_IF_ERROR(CheckProbes(request));
   // Reuse the last request's matches when this one only narrows it.
   std::shared_ptr<const ProbeCandidates> previous;
   {
@@ -405,129 +624,40 @@ absl::StatusOr<v1::ProbeResponse> WorkerCore::Probe(const v1::ProbeRequest& requ
     previous = job->candidates;
   }
   const std::vector<int32_t> splits(request.splits().begin(), request.splits().end());
-  bool narrowing = previous != nullptr && previous->splits == splits;
-  for (int p = 0; narrowing && p < np; ++p) {
-    bool inside = false;
-    for (const v1::KeyRange& r : previous->ranges) inside |= Within(request.probes(p).range(), r);
-    narrowing = inside;
-  }
+  if (!Narrows(previous.get(), request, splits)) previous.reset();
+
+  const size_t ns = shards.size();
   auto next = std::make_shared<ProbeCandidates>();
   next->splits = splits;
   for (const v1::Probe& p : request.probes()) next->ranges.push_back(p.range());
   next->rows.resize(ns);
-
   std::vector<std::vector<PartialProbe>> partial(
-      ns, std::vector<PartialProbe>(static_cast<size_t>(np)));
+      ns, std::vector<PartialProbe>(static_cast<size_t>(request.probes_size())));
   pool_.ParallelFor(static_cast<int>(ns), [&](int si) {
-    const Shard& shard = *shards[static_cast<size_t>(si)];
-    const size_t rows = narrowing ? previous->rows[static_cast<size_t>(si)].size()
-                                  : static_cast<size_t>(shard.table.rows);
-    const uint32_t* row_ids = narrowing ? previous->rows[static_cast<size_t>(si)].data() : nullptr;
-    std::vector<uint32_t>& matched = next->rows[static_cast<size_t>(si)];
-    // Past a quarter of the shard the matches are not worth keeping.
-    const size_t keep_limit = static_cast<size_t>(shard.table.rows) / 4;
-    bool keeping = true;
-    std::vector<PartialProbe>& out = partial[static_cast<size_t>(si)];
-    for (int p = 0; p < np; ++p) {
-      const v1::Probe& probe = request.probes(p);
-      out[static_cast<size_t>(p)].buckets.resize(static_cast<size_t>(
-          probe.score_bins() > 0 ? probe.score_bins() : probe.id_splitters_size() + 1));
-    }
-    for (size_t k = 0; k < rows; ++k) {
-      const size_t row = row_ids != nullptr ? row_ids[k] : k;
-      const double s = shard.scores[row];
-      bool any = false;
-      for (int p = 0; p < np; ++p) {
-        const size_t pp = static_cast<size_t>(p);
-        if (s < lo[pp] || s > hi[pp]) continue;
-        const v1::Probe& probe = request.probes(p);
-        const std::string_view id = shard.table.ids[row];
-        if (!InRange(probe.range(), s, id)) continue;
-        if (!any && keeping) {
-          matched.push_back(static_cast<uint32_t>(row));
-          keeping = matched.size() <= keep_limit;
-        }
-        any = true;
-        PartialProbe& part = out[pp];
-        if (probe.fetch()) {
-          v1::Item item;
-          item.set_score(s);
-          item.set_id(std::string(id));
-          item.set_value(shard.values[row]);
-          part.items.push_back(std::move(item));
-          continue;
-        }
-        if (probe.sample() > 0) {
-          part.ids.push_back(id);
-          continue;
-        }
-        int b;
-        if (probe.score_bins() > 0) {
-          b = engine::ScoreBin(s, lo[pp], hi[pp], probe.score_bins());
-        } else {
-          const auto& sp = probe.id_splitters();
-          b = static_cast<int>(std::lower_bound(sp.begin(), sp.end(), id,
-                                                [](const std::string& a, std::string_view v) {
-                                                  return std::string_view(a) < v;
-                                                }) -
-                               sp.begin());
-        }
-        PartialBucket& bucket = part.buckets[static_cast<size_t>(b)];
-        ++bucket.count;
-        bucket.value += shard.values[row];
-        bucket.min = std::min(bucket.min, s);
-        bucket.max = std::max(bucket.max, s);
-      }
-    }
+    const size_t k = static_cast<size_t>(si);
+    const Shard& shard = *shards[k];
+    ScanShard(request, ShardRows{shard.scores, shard.table.ids, shard.values},
+              previous != nullptr ? &previous->rows[k] : nullptr, next->rows[k], partial[k]);
   });
 
+  // Keep the matches when every shard kept all of its own and they are few
+  // enough to be worth keeping.
+  size_t kept = 0, total = 0;
+  bool complete = true;
+  for (size_t si = 0; si < ns; ++si) {
+    const size_t shard_rows = static_cast<size_t>(shards[si]->table.rows);
+    complete &= next->rows[si].size() <= shard_rows / 4;
+    kept += next->rows[si].size();
+    total += shard_rows;
+  }
   {
-    // Keep the matches when every shard kept all of its own and they are
-    // few enough to be worth keeping.
-    size_t kept = 0, total = 0;
-    bool complete = true;
-    for (size_t si = 0; si < ns; ++si) {
-      const size_t shard_rows = static_cast<size_t>(shards[si]->table.rows);
-      complete &= next->rows[si].size() <= shard_rows / 4;
-      kept += next->rows[si].size();
-      total += shard_rows;
-    }
     absl::MutexLock lock(&job->mu);
     job->candidates = complete && kept * 4 <= total ? std::move(next) : nullptr;
   }
 
   v1::ProbeResponse response;
-  for (int p = 0; p < np; ++p) {
-    const v1::Probe& probe = request.probes(p);
-    v1::ProbeResult* result = response.add_results();
-    const size_t pp = static_cast<size_t>(p);
-    if (probe.fetch()) {
-      for (auto& part : partial) {
-        for (auto& item : part[pp].items) *result->add_items() = std::move(item);
-      }
-    } else if (probe.sample() > 0) {
-      std::vector<std::string_view> ids;
-      for (auto& part : partial) ids.insert(ids.end(), part[pp].ids.begin(), part[pp].ids.end());
-      std::sort(ids.begin(), ids.end());
-      const size_t k = std::min<size_t>(static_cast<size_t>(probe.sample()), ids.size());
-      for (size_t i = 0; i < k; ++i) {
-        result->add_sample(std::string(ids[(i * ids.size()) / k]));
-      }
-    } else {
-      std::vector<PartialBucket> merged(partial.empty() ? 0 : partial[0][pp].buckets.size());
-      for (auto& part : partial) {
-        for (size_t b = 0; b < merged.size(); ++b) merged[b].Merge(part[pp].buckets[b]);
-      }
-      for (const PartialBucket& b : merged) {
-        v1::Bucket* out = result->add_buckets();
-        out->set_count(b.count);
-        engine::ToProto(b.value, out->mutable_value());
-        if (b.count > 0) {
-          out->set_min_score(b.min);
-          out->set_max_score(b.max);
-        }
-      }
-    }
+  for (int p = 0; p < request.probes_size(); ++p) {
+    MergeProbe(request.probes(p), static_cast<size_t>(p), partial, response.add_results());
   }
   return response;
 }
@@ -537,23 +667,8 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
   TS_ASSIGN_OR_RETURN(auto shards, Shards(*job, request.splits()));
   const engine::CompiledJob& compiled = *job->compiled;
   const auto& schemes = compiled.policy.schemes;
-  if (request.schemes_size() != static_cast<int>(schemes.size())) {
-    return absl::InvalidArgumentError(absl::StrCat("expected cuts for ", schemes.size(),
-                                                   " tier schemes, got ", request.schemes_size()));
-  }
-  for (size_t s = 0; s < schemes.size(); ++s) {
-    const int want = schemes[s].CutCount();
-    if (request.schemes(static_cast<int>(s)).cuts_size() != want) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tier scheme ", schemes[s].name, ": expected ", want, " cuts"));
-    }
-  }
-  for (const auto& shard : shards) {
-    if (shard->scores.size() != static_cast<size_t>(shard->table.rows)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("split ", shard->split.index(), " is not scored yet"));
-    }
-  }
+  TS_RETURN_IF_ERROR(CheckCuts(request, schemes));
+  TS_RETURN_IF_ERROR(CheckScored(shards));
   const bool has_prior = request.has_prior();
   if (has_prior && store_ == nullptr) {
     return absl::AbortedError("this worker has no store to read the previous run from");
@@ -561,88 +676,33 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
   const std::vector<engine::PriorScheme> prior =
       has_prior ? engine::MatchPrior(compiled.policy, request.prior())
                 : std::vector<engine::PriorScheme>(schemes.size());
-  const size_t ns = shards.size();
-  std::vector<std::vector<std::vector<int64_t>>> customers(ns);
-  std::vector<std::vector<std::vector<int128>>> values(ns);
-  std::vector<engine::GroupedState> kpis(ns, engine::GroupedState(compiled.kpis.sets.size()));
-  std::vector<std::vector<engine::MigrationAcc>> migration(ns);
-  TS_RETURN_IF_ERROR(ParallelStatus(pool_, static_cast<int>(ns), [&](int si) -> absl::Status {
-    const size_t k = static_cast<size_t>(si);
-    Shard& shard = *shards[k];
-    const size_t rows = static_cast<size_t>(shard.table.rows);
-    shard.tiers.assign(schemes.size(), std::vector<uint8_t>(rows));
+  std::vector<ShardTotals> parts(shards.size());
+  TS_RETURN_IF_ERROR(ParallelStatus(pool_, static_cast<int>(shards.size()), [&](int si) {
+    Shard& shard = *shards[static_cast<size_t>(si)];
+    ShardTotals& part = parts[static_cast<size_t>(si)];
     // Earned tiers first: downgrade protection needs them all.
+    shard.tiers = EarnedTiers(request, schemes, {shard.scores, shard.table.ids, shard.values});
     for (size_t s = 0; s < schemes.size(); ++s) {
-      const engine::CompiledScheme& scheme = schemes[s];
-      const auto& cuts = request.schemes(static_cast<int>(s)).cuts();
-      for (size_t row = 0; row < rows; ++row) {
-        const double score = shard.scores[row];
-        const std::string_view id = shard.table.ids[row];
-        const int tier =
-            scheme.Tier(score, [&](int k) { return engine::PastCut(cuts[k], score, id); });
-        shard.tiers[s][row] = static_cast<uint8_t>(tier);
-      }
+      part.migration.emplace_back(std::max(0, prior[s].tiers),
+                                  static_cast<int>(schemes[s].names.size()));
     }
-    for (size_t s = 0; s < schemes.size(); ++s) {
-      migration[k].emplace_back(std::max(0, prior[s].tiers),
-                                static_cast<int>(schemes[s].names.size()));
-    }
+    shard.standing = {};
     if (has_prior) {
       TS_RETURN_IF_ERROR(ApplyPreviousRun(store_, request.prior(), prior, schemes, shard.table.ids,
                                           shard.values, &shard.tiers, &shard.standing,
-                                          &migration[k]));
-    } else {
-      shard.standing = {};
+                                          &part.migration));
     }
-    customers[k].resize(schemes.size());
-    values[k].resize(schemes.size());
-    for (size_t s = 0; s < schemes.size(); ++s) {
-      std::vector<int64_t>& cnt = customers[k][s];
-      std::vector<int128>& val = values[k][s];
-      cnt.assign(schemes[s].names.size(), 0);
-      val.assign(schemes[s].names.size(), 0);
-      for (size_t row = 0; row < rows; ++row) {
-        const size_t tier = shard.tiers[s][row];
-        ++cnt[tier];
-        val[tier] += shard.values[row];
-      }
-    }
+    CountTiers(schemes, shard.tiers, shard.values, part);
+    part.kpis = engine::GroupedState(compiled.kpis.sets.size());
     return engine::AggregateShard(compiled.kpis, compiled.policy, shard.table, shard.tiers,
-                                  &kpis[k]);
+                                  &part.kpis);
   }));
-
   {
     absl::MutexLock lock(&job->mu);
     job->cuts.assign(request.schemes().begin(), request.schemes().end());
     job->positions = std::make_shared<const engine::PositionTable>(request.positions());
   }
-  v1::AssignResponse response;
-  for (size_t s = 0; s < schemes.size(); ++s) {
-    v1::TierTotals* totals = response.add_tiers();
-    for (size_t t = 0; t < schemes[s].names.size(); ++t) {
-      int64_t c = 0;
-      int128 v = 0;
-      for (size_t k = 0; k < ns; ++k) {
-        c += customers[k][s][t];
-        v += values[k][s][t];
-      }
-      totals->add_customers(c);
-      engine::ToProto(v, totals->add_value());
-    }
-  }
-  engine::GroupedState merged(compiled.kpis.sets.size());
-  for (const auto& state : kpis) merged.Merge(state);
-  merged.ToProto(response.mutable_kpis());
-  if (has_prior) {
-    for (size_t s = 0; s < schemes.size(); ++s) {
-      v1::MigrationState* out = response.add_migration();
-      if (prior[s].index < 0) continue;
-      engine::MigrationAcc all(prior[s].tiers, static_cast<int>(schemes[s].names.size()));
-      for (size_t k = 0; k < ns; ++k) all.Merge(migration[k][s]);
-      all.ToProto(out);
-    }
-  }
-  return response;
+  return MergeAssigned(compiled, has_prior ? &prior : nullptr, parts);
 }
 
 absl::StatusOr<v1::ExportResponse> WorkerCore::Export(const v1::ExportRequest& request) {
