@@ -395,25 +395,22 @@ struct Slot {
 };
 
 // Parses the records of data[begin..] into a table of the requested columns.
-absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin, const std::string& source,
-                                  std::function<int64_t()> first_line,
-                                  const std::vector<std::string>& header,
-                                  const std::string& id_column,
-                                  const std::vector<ColumnRequest>& requests) {
+// Maps the header's fields to the id and the requested columns (the rest
+// are skipped), adding the columns to `table`. NOT_FOUND for a column that
+// is not in the header.
+absl::StatusOr<std::vector<Slot>> MapColumns(const std::vector<std::string>& header,
+                                             const std::string& id_column,
+                                             const std::vector<ColumnRequest>& requests,
+                                             const std::string& source, Table& table) {
   std::vector<Slot> slots(header.size());
-  bool have_id = false;
-  for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == id_column) {
-      slots[i].kind = Slot::kId;
-      have_id = true;
-    }
-  }
-  if (!have_id) {
+  auto id = std::find(header.begin(), header.end(), id_column);
+  if (id == header.end()) {
     return absl::NotFoundError(
         absl::StrCat(source, ": id column \"", id_column, "\" is not in the header"));
   }
-  Table table;
-  std::vector<absl::flat_hash_map<std::string, int32_t>> dicts(requests.size());
+  for (auto it = id; it != header.end(); it = std::find(it + 1, header.end(), id_column)) {
+    slots[static_cast<size_t>(it - header.begin())].kind = Slot::kId;
+  }
   for (size_t c = 0; c < requests.size(); ++c) {
     auto it = std::find(header.begin(), header.end(), requests[c].name);
     if (it == header.end()) {
@@ -432,9 +429,11 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin, const std
     col.type = requests[c].type;
     table.columns.push_back(std::move(col));
   }
+  return slots;
+}
 
-  // A generous row estimate avoids regrowth; untouched capacity costs no RSS.
-  const size_t estimate = (data.size() - begin) / 48 + 16;
+// A generous row estimate avoids regrowth; untouched capacity costs no RSS.
+void ReserveRows(size_t estimate, Table& table) {
   table.ids.offsets.reserve(estimate);
   for (Column& col : table.columns) {
     if (col.type == ColumnType::kNumber) {
@@ -443,7 +442,72 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin, const std
       col.codes.reserve(estimate);
     }
   }
+}
 
+// Appends a text value as its dictionary code (-1: null). Most grouping
+// columns have a handful of values: compared directly while the dictionary
+// is small, hashed (`dict`) once it grows.
+void AppendText(std::string_view value, absl::flat_hash_map<std::string, int32_t>& dict,
+                Column& col) {
+  if (value.empty()) {
+    col.codes.push_back(-1);
+    return;
+  }
+  constexpr size_t kLinear = 16;
+  if (col.dictionary.size() < kLinear) {
+    for (size_t k = 0; k < col.dictionary.size(); ++k) {
+      if (col.dictionary[k] == value) {
+        col.codes.push_back(static_cast<int32_t>(k));
+        return;
+      }
+    }
+  }
+  if (dict.empty() && col.dictionary.size() >= kLinear) {
+    for (size_t k = 0; k < col.dictionary.size(); ++k) {
+      dict.emplace(col.dictionary[k], static_cast<int32_t>(k));
+    }
+  }
+  if (!dict.empty()) {
+    auto it = dict.find(absl::string_view(value.data(), value.size()));
+    if (it != dict.end()) {
+      col.codes.push_back(it->second);
+      return;
+    }
+  }
+  const int32_t code = static_cast<int32_t>(col.dictionary.size());
+  col.dictionary.emplace_back(value);
+  if (col.dictionary.size() > kLinear) dict.emplace(std::string(value), code);
+  col.codes.push_back(code);
+}
+
+// Appends a number (NaN: null); false when the value is not a finite number.
+bool AppendNumber(std::string_view value, Column& col) {
+  if (value.empty()) {
+    col.numbers.push_back(std::nan(""));
+    return true;
+  }
+  const char* first = value.data();
+  const char* last = value.data() + value.size();
+  if (*first == '+') ++first;
+  double v = 0;
+  if (!ParseSimpleDecimal(first, last, &v)) {
+    auto [ptr, ec] = std::from_chars(first, last, v);
+    if (ec != std::errc() || ptr != last || !std::isfinite(v)) return false;
+  }
+  col.numbers.push_back(v);
+  return true;
+}
+
+absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin, const std::string& source,
+                                  std::function<int64_t()> first_line,
+                                  const std::vector<std::string>& header,
+                                  const std::string& id_column,
+                                  const std::vector<ColumnRequest>& requests) {
+  Table table;
+  TS_ASSIGN_OR_RETURN(const std::vector<Slot> slots,
+                      MapColumns(header, id_column, requests, source, table));
+  ReserveRows((data.size() - begin) / 48 + 16, table);
+  std::vector<absl::flat_hash_map<std::string, int32_t>> dicts(requests.size());
   RecordReader reader(data, source, std::move(first_line));
   reader.set_pos(begin);
   const int expected = static_cast<int>(header.size());
@@ -456,71 +520,24 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin, const std
     const Slot slot = slots[static_cast<size_t>(index)];
     if (slot.kind == Slot::kSkip) return true;
     if (slot.kind == Slot::kId) {
-      if (value.empty()) {
-        reader.Fail(absl::InvalidArgumentError(absl::StrCat(
-            reader.Where(offset), ": column \"", id_column, "\": customer id is empty")));
-        return false;
+      if (!value.empty()) {
+        table.ids.Append(value);
+        return true;
       }
-      table.ids.Append(value);
-      return true;
+      reader.Fail(absl::InvalidArgumentError(absl::StrCat(reader.Where(offset), ": column \"",
+                                                          id_column, "\": customer id is empty")));
+      return false;
     }
     Column& col = table.columns[static_cast<size_t>(slot.column)];
     if (col.type == ColumnType::kText) {
-      if (value.empty()) {
-        col.codes.push_back(-1);
-        return true;
-      }
-      // Most grouping columns have a handful of values: compare directly
-      // while the dictionary is small, hash once it grows.
-      constexpr size_t kLinear = 16;
-      if (col.dictionary.size() < kLinear) {
-        for (size_t k = 0; k < col.dictionary.size(); ++k) {
-          if (col.dictionary[k] == value) {
-            col.codes.push_back(static_cast<int32_t>(k));
-            return true;
-          }
-        }
-      }
-      auto& dict = dicts[static_cast<size_t>(slot.column)];
-      if (dict.empty() && col.dictionary.size() >= kLinear) {
-        for (size_t k = 0; k < col.dictionary.size(); ++k) {
-          dict.emplace(col.dictionary[k], static_cast<int32_t>(k));
-        }
-      }
-      if (!dict.empty()) {
-        auto it = dict.find(absl::string_view(value.data(), value.size()));
-        if (it != dict.end()) {
-          col.codes.push_back(it->second);
-          return true;
-        }
-      }
-      const int32_t code = static_cast<int32_t>(col.dictionary.size());
-      col.dictionary.emplace_back(value);
-      if (col.dictionary.size() > kLinear) dict.emplace(std::string(value), code);
-      col.codes.push_back(code);
+      AppendText(value, dicts[static_cast<size_t>(slot.column)], col);
       return true;
     }
-    if (value.empty()) {
-      col.numbers.push_back(std::nan(""));
-      return true;
-    }
-    const char* first = value.data();
-    const char* last = value.data() + value.size();
-    if (*first == '+') ++first;
-    double v = 0;
-    if (ParseSimpleDecimal(first, last, &v)) {
-      col.numbers.push_back(v);
-      return true;
-    }
-    auto [ptr, ec] = std::from_chars(first, last, v);
-    if (ec != std::errc() || ptr != last || !std::isfinite(v)) {
-      reader.Fail(absl::InvalidArgumentError(absl::StrCat(reader.Where(offset), ": column \"",
-                                                          col.name, "\": expected a number, got \"",
-                                                          std::string(value.substr(0, 40)), "\"")));
-      return false;
-    }
-    col.numbers.push_back(v);
-    return true;
+    if (AppendNumber(value, col)) return true;
+    reader.Fail(absl::InvalidArgumentError(absl::StrCat(reader.Where(offset), ": column \"",
+                                                        col.name, "\": expected a number, got \"",
+                                                        std::string(value.substr(0, 40)), "\"")));
+    return false;
   };
   while (reader.NextRecord()) {
     int fields = 0;

@@ -357,125 +357,104 @@ absl::Status BindNode(Node& n, const std::vector<ColumnRequest>& columns) {
 
 bool Truthy(double v) { return !IsNull(v) && v != 0; }
 
-void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count, double* out) {
-  const size_t cnt = static_cast<size_t>(count);
-  switch (n.kind) {
-    case Node::kNumber:
-      std::fill(out, out + cnt, n.number);
-      return;
-    case Node::kString:
-      std::fill(out, out + cnt, kNull);  // only reached through comparisons
-      return;
-    case Node::kColumn: {
-      const Column& col = t.columns[static_cast<size_t>(n.column)];
-      std::memcpy(out, col.numbers.data() + begin, cnt * sizeof(double));
-      return;
-    }
-    case Node::kNeg:
-      EvalNode(*n.args[0], t, begin, count, out);
-      for (size_t i = 0; i < cnt; ++i) out[i] = -out[i];
-      return;
-    case Node::kNot:
-      EvalNode(*n.args[0], t, begin, count, out);
-      for (size_t i = 0; i < cnt; ++i) {
-        out[i] = IsNull(out[i]) ? kNull : (out[i] == 0 ? 1.0 : 0.0);
-      }
-      return;
-    case Node::kBinary: {
-      const Node& l = *n.args[0];
-      const Node& r = *n.args[1];
-      if (l.kind == Node::kString || r.kind == Node::kString) {
-        // Text column compared with a literal: match dictionary codes.
-        const Node& colnode = l.kind == Node::kString ? r : l;
-        const std::string& literal = l.kind == Node::kString ? l.text : r.text;
-        const Column& col = t.columns[static_cast<size_t>(colnode.column)];
-        auto it = std::find(col.dictionary.begin(), col.dictionary.end(), literal);
-        const int32_t code =
-            it == col.dictionary.end() ? -2 : static_cast<int32_t>(it - col.dictionary.begin());
-        const double eq = n.op == Node::kEq ? 1.0 : 0.0;
-        for (size_t i = 0; i < cnt; ++i) {
-          const int32_t c = col.codes[static_cast<size_t>(begin) + i];
-          out[i] = c < 0 ? kNull : (c == code ? eq : 1.0 - eq);
-        }
-        return;
-      }
-      EvalNode(l, t, begin, count, out);
-      std::vector<double> right(cnt);
-      EvalNode(r, t, begin, count, right.data());
-      const double* b = right.data();
-      switch (n.op) {
-        case Node::kAdd:
-          for (size_t i = 0; i < cnt; ++i) out[i] = Finite(out[i] + b[i]);
-          return;
-        case Node::kSub:
-          for (size_t i = 0; i < cnt; ++i) out[i] = Finite(out[i] - b[i]);
-          return;
-        case Node::kMul:
-          for (size_t i = 0; i < cnt; ++i) out[i] = Finite(out[i] * b[i]);
-          return;
-        case Node::kDiv:
-          for (size_t i = 0; i < cnt; ++i) {
-            out[i] = b[i] == 0 ? kNull : Finite(out[i] / b[i]);
-          }
-          return;
-        case Node::kAnd:
-          for (size_t i = 0; i < cnt; ++i) {
-            const double a = out[i];
-            if ((!IsNull(a) && a == 0) || (!IsNull(b[i]) && b[i] == 0)) {
-              out[i] = 0;
-            } else {
-              out[i] = IsNull(a) || IsNull(b[i]) ? kNull : 1.0;
-            }
-          }
-          return;
-        case Node::kOr:
-          for (size_t i = 0; i < cnt; ++i) {
-            const double a = out[i];
-            if (Truthy(a) || Truthy(b[i])) {
-              out[i] = 1.0;
-            } else {
-              out[i] = IsNull(a) || IsNull(b[i]) ? kNull : 0.0;
-            }
-          }
-          return;
-        default:
-          break;
-      }
+void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count, double* out);
+
+// A text column compared with a literal: matches dictionary codes.
+void EvalTextComparison(const Node& n, const Table& t, int64_t begin, size_t cnt, double* out) {
+  const Node& l = *n.args[0];
+  const Node& r = *n.args[1];
+  const Node& colnode = l.kind == Node::kString ? r : l;
+  const std::string& literal = l.kind == Node::kString ? l.text : r.text;
+  const Column& col = t.columns[static_cast<size_t>(colnode.column)];
+  auto it = std::find(col.dictionary.begin(), col.dictionary.end(), literal);
+  const int32_t code =
+      it == col.dictionary.end() ? -2 : static_cast<int32_t>(it - col.dictionary.begin());
+  const double eq = n.op == Node::kEq ? 1.0 : 0.0;
+  for (size_t i = 0; i < cnt; ++i) {
+    const int32_t c = col.codes[static_cast<size_t>(begin) + i];
+    out[i] = c < 0 ? kNull : (c == code ? eq : 1.0 - eq);
+  }
+}
+
+// out[i] = out[i] <op> b[i] for arithmetic and SQL's three-valued and/or;
+// false for any other operator.
+bool ApplyArithmeticOrLogic(Node::Op op, const double* b, size_t cnt, double* out) {
+  switch (op) {
+    case Node::kAdd:
+      for (size_t i = 0; i < cnt; ++i) out[i] = Finite(out[i] + b[i]);
+      return true;
+    case Node::kSub:
+      for (size_t i = 0; i < cnt; ++i) out[i] = Finite(out[i] - b[i]);
+      return true;
+    case Node::kMul:
+      for (size_t i = 0; i < cnt; ++i) out[i] = Finite(out[i] * b[i]);
+      return true;
+    case Node::kDiv:
+      for (size_t i = 0; i < cnt; ++i) out[i] = b[i] == 0 ? kNull : Finite(out[i] / b[i]);
+      return true;
+    case Node::kAnd:
       for (size_t i = 0; i < cnt; ++i) {
         const double a = out[i];
-        if (IsNull(a) || IsNull(b[i])) {
-          out[i] = kNull;
-          continue;
+        if ((!IsNull(a) && a == 0) || (!IsNull(b[i]) && b[i] == 0)) {
+          out[i] = 0;
+        } else {
+          out[i] = IsNull(a) || IsNull(b[i]) ? kNull : 1.0;
         }
-        bool r2 = false;
-        switch (n.op) {
-          case Node::kLt:
-            r2 = a < b[i];
-            break;
-          case Node::kLe:
-            r2 = a <= b[i];
-            break;
-          case Node::kGt:
-            r2 = a > b[i];
-            break;
-          case Node::kGe:
-            r2 = a >= b[i];
-            break;
-          case Node::kEq:
-            r2 = a == b[i];
-            break;
-          default:
-            r2 = a != b[i];
-            break;
-        }
-        out[i] = r2 ? 1.0 : 0.0;
       }
-      return;
-    }
-    case Node::kCall:
-      break;
+      return true;
+    case Node::kOr:
+      for (size_t i = 0; i < cnt; ++i) {
+        const double a = out[i];
+        if (Truthy(a) || Truthy(b[i])) {
+          out[i] = 1.0;
+        } else {
+          out[i] = IsNull(a) || IsNull(b[i]) ? kNull : 0.0;
+        }
+      }
+      return true;
+    default:
+      return false;
   }
-  // Functions.
+}
+
+bool Compare(Node::Op op, double a, double b) {
+  switch (op) {
+    case Node::kLt:
+      return a < b;
+    case Node::kLe:
+      return a <= b;
+    case Node::kGt:
+      return a > b;
+    case Node::kGe:
+      return a >= b;
+    case Node::kEq:
+      return a == b;
+    default:
+      return a != b;
+  }
+}
+
+void EvalBinary(const Node& n, const Table& t, int64_t begin, int64_t count, double* out) {
+  const Node& l = *n.args[0];
+  const Node& r = *n.args[1];
+  const size_t cnt = static_cast<size_t>(count);
+  if (l.kind == Node::kString || r.kind == Node::kString) {
+    EvalTextComparison(n, t, begin, cnt, out);
+    return;
+  }
+  EvalNode(l, t, begin, count, out);
+  std::vector<double> right(cnt);
+  EvalNode(r, t, begin, count, right.data());
+  const double* b = right.data();
+  if (ApplyArithmeticOrLogic(n.op, b, cnt, out)) return;
+  // Comparisons: null with anything is null.
+  for (size_t i = 0; i < cnt; ++i) {
+    out[i] = IsNull(out[i]) || IsNull(b[i]) ? kNull : (Compare(n.op, out[i], b[i]) ? 1.0 : 0.0);
+  }
+}
+
+void EvalCall(const Node& n, const Table& t, int64_t begin, int64_t count, double* out) {
+  const size_t cnt = static_cast<size_t>(count);
   EvalNode(*n.args[0], t, begin, count, out);
   switch (n.fn) {
     case Node::kLog1p:
@@ -507,14 +486,13 @@ void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count, doubl
     EvalNode(*n.args[1], t, begin, count, arg.data());
     EvalNode(*n.args[2], t, begin, count, hi.data());
     for (size_t i = 0; i < cnt; ++i) {
-      if (IsNull(out[i]) || IsNull(arg[i]) || IsNull(hi[i])) {
-        out[i] = kNull;
-      } else {
-        out[i] = std::min(std::max(out[i], arg[i]), hi[i]);
-      }
+      out[i] = IsNull(out[i]) || IsNull(arg[i]) || IsNull(hi[i])
+                   ? kNull
+                   : std::min(std::max(out[i], arg[i]), hi[i]);
     }
     return;
   }
+  // min, max, coalesce: fold the arguments, skipping nulls.
   for (size_t k = 1; k < n.args.size(); ++k) {
     EvalNode(*n.args[k], t, begin, count, arg.data());
     for (size_t i = 0; i < cnt; ++i) {
@@ -528,6 +506,37 @@ void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count, doubl
         // kCoalesce keeps the first non-null.
       }
     }
+  }
+}
+
+void EvalNode(const Node& n, const Table& t, int64_t begin, int64_t count, double* out) {
+  const size_t cnt = static_cast<size_t>(count);
+  switch (n.kind) {
+    case Node::kNumber:
+      std::fill(out, out + cnt, n.number);
+      return;
+    case Node::kString:
+      std::fill(out, out + cnt, kNull);  // only reached through comparisons
+      return;
+    case Node::kColumn: {
+      const Column& col = t.columns[static_cast<size_t>(n.column)];
+      std::memcpy(out, col.numbers.data() + begin, cnt * sizeof(double));
+      return;
+    }
+    case Node::kNeg:
+      EvalNode(*n.args[0], t, begin, count, out);
+      for (size_t i = 0; i < cnt; ++i) out[i] = -out[i];
+      return;
+    case Node::kNot:
+      EvalNode(*n.args[0], t, begin, count, out);
+      for (size_t i = 0; i < cnt; ++i) out[i] = IsNull(out[i]) ? kNull : (out[i] == 0 ? 1.0 : 0.0);
+      return;
+    case Node::kBinary:
+      EvalBinary(n, t, begin, count, out);
+      return;
+    case Node::kCall:
+      EvalCall(n, t, begin, count, out);
+      return;
   }
 }
 
