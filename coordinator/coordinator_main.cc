@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
   app.add_option("--call-timeout", call_timeout_seconds,
                  "Seconds before a worker call counts as hung and its splits move")
       ->capture_default_str();
+  double job_timeout_seconds = absl::ToDoubleSeconds(options.jobs.job_timeout);
+  app.add_option("--job-timeout", job_timeout_seconds,
+                 "Seconds a running job may take before it fails DEADLINE_EXCEEDED (its worker "
+                 "calls are cancelled)")
+      ->capture_default_str();
   app.add_option("--grace", grace_seconds, "Seconds in-flight calls may finish after SIGTERM")
       ->capture_default_str();
   app.add_option("--lookup-lanes", options.lookup.lanes,
@@ -66,6 +71,7 @@ int main(int argc, char** argv) {
   }
   options.jobs.runner.call_timeout = absl::Seconds(call_timeout_seconds);
   options.jobs.wait_for_workers = absl::Seconds(wait_for_workers_seconds);
+  options.jobs.job_timeout = absl::Seconds(job_timeout_seconds);
 
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::coordinator::CoordinatorServer::Create(options);

@@ -55,12 +55,25 @@ absl::Status FanOut::Run() {
     StartQueued();
     if (in_flight_total_ == 0) break;
     Arrived next;
+    bool got = false;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](std::deque<Arrived>* q) { return !q->empty(); }, &arrived_));
-      next = std::move(arrived_.front());
-      arrived_.pop_front();
+      // The job's deadline ends the wait: calls in flight are cancelled
+      // then, whatever their transport enforces.
+      const absl::Time until =
+          local_cancel_.cancelled() ? absl::InfiniteFuture() : policy_.job_deadline;
+      got =
+          mu_.AwaitWithDeadline(absl::Condition(
+                                    +[](std::deque<Arrived>* q) { return !q->empty(); }, &arrived_),
+                                until);
+      if (got) {
+        next = std::move(arrived_.front());
+        arrived_.pop_front();
+      }
+    }
+    if (!got) {
+      local_cancel_.Cancel();
+      continue;
     }
     --in_flight_[next.worker];
     --in_flight_total_;

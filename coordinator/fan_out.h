@@ -40,10 +40,11 @@ struct CallPolicy {
 // (gRPC's callback threads, or the in-process executor), which only queue
 // the reply here. A handler may add more calls, or Forget a worker's.
 //
-// Cancellation: when the policy's scope is cancelled, or Abort() is called,
-// calls in flight are cancelled (gRPC TryCancel) and calls not yet started
-// are dropped without their handlers; Run returns once every started call
-// has replied, so handlers may borrow the caller's frame.
+// Cancellation: when the policy's scope is cancelled, Abort() is called or
+// the job's deadline passes, calls in flight are cancelled (gRPC TryCancel)
+// and calls not yet started are dropped without their handlers; Run returns
+// once every started call has replied, so handlers may borrow the caller's
+// frame.
 //
 // Not thread-safe: one thread adds calls and runs them.
 class FanOut {

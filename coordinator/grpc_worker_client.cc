@@ -30,14 +30,20 @@ void StartCall(Request request, const CallOptions& options, Reply<Response> done
       scope == nullptr ? 0 : scope->Add([call] { call->context.TryCancel(); });
   // gRPC takes a copyable std::function: the reply is shared.
   auto reply = std::make_shared<Reply<Response>>(std::move(done));
-  start(&call->context, &call->request, &call->response,
-        [call, reply, scope, token](const grpc::Status& status) {
+  GrpcCall<Request, Response>* raw = call.get();
+  start(&raw->context, &raw->request, &raw->response,
+        [call, reply, scope, token](const grpc::Status& status) mutable {
           if (scope != nullptr) scope->Remove(token);
-          if (status.ok()) {
-            (*reply)(std::move(call->response));
-          } else {
-            (*reply)(common::FromGrpcStatus(status));
-          }
+          absl::StatusOr<Response> result =
+              status.ok() ? absl::StatusOr<Response>(std::move(call->response))
+                          : common::FromGrpcStatus(status);
+          // The context goes here, on gRPC's thread, before the caller hears
+          // back (unless a canceller still runs): never after the caller may
+          // have torn gRPC down.
+          call.reset();
+          Reply<Response> deliver = std::move(*reply);
+          reply.reset();
+          deliver(std::move(result));
         });
 }
 

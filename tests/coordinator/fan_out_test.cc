@@ -15,6 +15,7 @@
 #include "coordinator/in_process_worker_client.h"
 #include "coordinator/job_runner.h"
 #include "engine/generator.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/temp_dir.h"
@@ -257,6 +258,29 @@ TEST(AsyncJobTest, CancelReachesCallsInFlight) {
   for (auto& w : workers) EXPECT_EQ(w->held(), 0u);  // cancelled, not released
   (*runner)->Release("cancelled");
   for (auto& core : cores) EXPECT_EQ(core->JobCount(), 0u);
+}
+
+// The job's deadline ends it with calls in flight, whatever the transport
+// does about deadlines (this fake holds its replies forever).
+TEST(AsyncJobTest, JobDeadlineReachesCallsInFlight) {
+  testing::TempDir dir;
+  const v1::JobSpec spec = Spec(dir, 6000, 40000);
+  auto core = worker::WorkerCore::Create({.threads = 1});
+  InProcessWorkerClient inner(core.get(), testing::TestExecutor(), "w");
+  GatedWorker held(&inner, {"score"});
+  JobRunnerOptions options;
+  options.call_timeout = absl::Minutes(10);
+  auto runner = JobRunner::Create({&held}, options);
+  ASSERT_TRUE(runner.ok());
+  const absl::Time start = absl::Now();
+  auto outcome =
+      (*runner)->Run("late", spec, nullptr, RunControl{nullptr, start + absl::Seconds(1)});
+  EXPECT_EQ(outcome.status().code(), absl::StatusCode::kDeadlineExceeded) << outcome.status();
+  EXPECT_THAT(std::string(outcome.status().message()), ::testing::HasSubstr("deadline"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(6));
+  EXPECT_EQ(held.held(), 0u);  // cancelled, not released
+  (*runner)->Release("late");
+  EXPECT_EQ(core->JobCount(), 0u);
 }
 
 // The most threads this process had while a job ran on `n` workers that

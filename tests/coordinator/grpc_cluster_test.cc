@@ -1,11 +1,14 @@
 // The phased job against real gRPC worker servers on 127.0.0.1:0.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_join.h"
@@ -162,32 +165,67 @@ TEST_F(GrpcClusterTest, UnreachableWorkerIsUnavailableAndDeadlinesHold) {
   EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded) << late.status();
 }
 
-// A listener that accepts connections and never answers: a call to it stays
-// in flight until its deadline, unless it is cancelled.
-class SilentListener {
+// A peer that speaks just enough HTTP/2 for a call to start (its SETTINGS,
+// and an ACK of the client's) and never answers: a call to it stays in
+// flight until its deadline, unless it is cancelled.
+class SilentPeer {
  public:
-  SilentListener() {
+  SilentPeer() {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
     EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     EXPECT_EQ(listen(fd_, 16), 0);
     socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
     port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
   }
-  ~SilentListener() { close(fd_); }
+  ~SilentPeer() {
+    stop_ = true;
+    thread_.join();
+    for (int c : connections_) close(c);
+    close(fd_);
+  }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
+  void Serve() {
+    // An empty SETTINGS frame, then a SETTINGS ACK.
+    static constexpr unsigned char kHello[] = {0, 0, 0, 4, 0, 0, 0, 0, 0,
+                                               0, 0, 0, 4, 1, 0, 0, 0, 0};
+    char sink[4096];
+    while (!stop_) {
+      pollfd fds[17];
+      nfds_t n = 0;
+      fds[n++] = {fd_, POLLIN, 0};
+      for (int c : connections_) {
+        if (n < 17) fds[n++] = {c, POLLIN, 0};
+      }
+      if (poll(fds, n, 20) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        const int c = accept(fd_, nullptr, nullptr);
+        if (c >= 0) {
+          EXPECT_EQ(write(c, kHello, sizeof kHello), static_cast<ssize_t>(sizeof kHello));
+          connections_.push_back(c);
+        }
+      }
+      for (nfds_t k = 1; k < n; ++k) {
+        if (fds[k].revents & POLLIN) (void)!read(fds[k].fd, sink, sizeof sink);  // discarded
+      }
+    }
+  }
+
   int fd_ = -1;
   int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::vector<int> connections_;  // the serving thread's
+  std::thread thread_;
 };
 
 TEST_F(GrpcClusterTest, CancellingReachesACallInFlight) {
-  SilentListener silent;
+  SilentPeer silent;
   auto client = GrpcWorkerClient::Create(silent.address());
   CancelScope scope;
   v1::ScanRequest scan;
