@@ -21,6 +21,7 @@
 #include "engine/scoring.h"
 #include "engine/standing.h"
 #include "engine/tiering.h"
+#include "worker/wire.h"
 
 namespace tierscore::coordinator {
 namespace {
@@ -254,7 +255,10 @@ absl::StatusOr<JobOutcome> JobRunner::Run(const std::string& job_id, const v1::J
 
   TS_RETURN_IF_ERROR(job.StartPhase("load"));
   TS_ASSIGN_OR_RETURN(std::vector<engine::CriterionStatsAcc> stats, Load(job));
-  outcome.params = engine::NormalizationParams(outcome.compiled->policy, stats);
+  for (const engine::CriterionParams& p :
+       engine::NormalizationParams(outcome.compiled->policy, stats)) {
+    worker::ToWire(p, &outcome.params.emplace_back());
+  }
 
   TS_RETURN_IF_ERROR(job.StartPhase("score"));
   TS_ASSIGN_OR_RETURN(ScoreTotals totals, Score(job));
@@ -503,7 +507,7 @@ absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job)
   std::vector<engine::CriterionStatsAcc> stats(outcome.compiled->policy.criteria.size());
   for (const auto& resp : per_split) {
     for (size_t c = 0; c < stats.size() && static_cast<int>(c) < resp->stats_size(); ++c) {
-      stats[c].Merge(engine::CriterionStatsAcc::FromProto(resp->stats(static_cast<int>(c))));
+      stats[c].Merge(worker::FromWire(resp->stats(static_cast<int>(c))));
     }
   }
   return stats;
@@ -611,8 +615,8 @@ absl::Status JobRunner::Locate(Job& job, const ScoreTotals& totals) {
       values[static_cast<size_t>(b)] = engine::FromProto(results[0].buckets(b).value());
     }
   }
-  outcome.positions =
-      engine::PositionTable::Build(totals.min_score, totals.max_score, counts, values);
+  worker::ToWire(engine::PositionTable::Build(totals.min_score, totals.max_score, counts, values),
+                 &outcome.positions);
   outcome.result.mutable_stats()->set_position_error(
       engine::PositionTable::MaxBinShare(counts, values));
   return absl::OkStatus();

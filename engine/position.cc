@@ -6,11 +6,11 @@
 
 namespace tierscore::engine {
 
-v1::Positions PositionTable::Build(double lo, double hi, const std::vector<int64_t>& counts,
-                                   const std::vector<int128>& values) {
-  v1::Positions p;
-  p.set_lo(lo);
-  p.set_hi(hi);
+Positions PositionTable::Build(double lo, double hi, const std::vector<int64_t>& counts,
+                               const std::vector<int128>& values) {
+  Positions p;
+  p.lo = lo;
+  p.hi = hi;
   int64_t total_count = 0;
   int128 total_value = 0;
   for (size_t b = 0; b < counts.size(); ++b) {
@@ -23,9 +23,9 @@ v1::Positions PositionTable::Build(double lo, double hi, const std::vector<int64
     return whole > 0 ? static_cast<float>(part / whole) : 0.0f;
   };
   for (size_t b = 0; b <= counts.size(); ++b) {
-    p.add_count_before(
+    p.count_before.push_back(
         share(static_cast<long double>(count), static_cast<long double>(total_count)));
-    p.add_value_before(
+    p.value_before.push_back(
         share(static_cast<long double>(value), static_cast<long double>(total_value)));
     if (b < counts.size()) {
       count += counts[b];
@@ -55,12 +55,12 @@ double PositionTable::MaxBinShare(const std::vector<int64_t>& counts,
   return out;
 }
 
-PositionTable::PositionTable(const v1::Positions& positions)
-    : lo_(positions.lo()),
-      hi_(positions.hi()),
-      bins_(std::max(0, positions.count_before_size() - 1)),
-      count_before_(positions.count_before().begin(), positions.count_before().end()),
-      value_before_(positions.value_before().begin(), positions.value_before().end()) {
+PositionTable::PositionTable(const Positions& positions)
+    : lo_(positions.lo),
+      hi_(positions.hi),
+      bins_(std::max(0, static_cast<int>(positions.count_before.size()) - 1)),
+      count_before_(positions.count_before),
+      value_before_(positions.value_before) {
   if (value_before_.size() != count_before_.size()) bins_ = 0;
 }
 

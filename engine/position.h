@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "engine/int128.h"
-#include "tierscore/v1/worker.pb.h"
 
 namespace tierscore::engine {
 
@@ -16,19 +15,27 @@ namespace tierscore::engine {
 // bin edges and linear in the score within a bin. The error is therefore
 // at most the share of customers (value) in the customer's bin; a job
 // reports the largest such share (JobStats.position_error).
+// The table's content: cumulative shares before each bin edge.
+struct Positions {
+  double lo = 0;
+  double hi = 0;
+  std::vector<float> count_before;  // bins + 1 entries
+  std::vector<float> value_before;
+};
+
 class PositionTable {
  public:
   static constexpr int kBins = 4096;
 
   // From per-bin customers and value (bin 0 = highest scores, over
   // [lo, hi]; engine::ScoreBin).
-  static v1::Positions Build(double lo, double hi, const std::vector<int64_t>& counts,
-                             const std::vector<int128>& values);
+  static Positions Build(double lo, double hi, const std::vector<int64_t>& counts,
+                         const std::vector<int128>& values);
   // The largest share of customers or of value in one bin.
   static double MaxBinShare(const std::vector<int64_t>& counts, const std::vector<int128>& values);
 
   // An empty table (no bins) puts everyone at 0.
-  explicit PositionTable(const v1::Positions& positions);
+  explicit PositionTable(const Positions& positions);
 
   void Locate(double score, float* percentile, float* cum_before_share) const;
 

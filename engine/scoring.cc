@@ -20,26 +20,6 @@ void CriterionStatsAcc::Merge(const CriterionStatsAcc& o) {
   sketch.Merge(o.sketch);
 }
 
-void CriterionStatsAcc::ToProto(v1::CriterionStats* out) const {
-  out->set_count(count);
-  out->set_min(min);
-  out->set_max(max);
-  sum.ToProto(out->mutable_sum());
-  sum_sq.ToProto(out->mutable_sum_sq());
-  if (sketch.count() > 0) sketch.ToProto(out->mutable_sketch());
-}
-
-CriterionStatsAcc CriterionStatsAcc::FromProto(const v1::CriterionStats& s) {
-  CriterionStatsAcc a;
-  a.count = s.count();
-  a.min = s.min();
-  a.max = s.max();
-  a.sum = ExactSum::FromProto(s.sum());
-  a.sum_sq = ExactSum::FromProto(s.sum_sq());
-  a.sketch = QuantileSketch::FromProto(s.sketch());
-  return a;
-}
-
 void AccumulateStats(const CompiledPolicy& policy, const Table& table,
                      std::vector<CriterionStatsAcc>* stats) {
   stats->resize(policy.criteria.size());
@@ -65,54 +45,51 @@ void AccumulateStats(const CompiledPolicy& policy, const Table& table,
   }
 }
 
-std::vector<v1::CriterionParams> NormalizationParams(const CompiledPolicy& policy,
-                                                     const std::vector<CriterionStatsAcc>& stats) {
-  std::vector<v1::CriterionParams> out(policy.criteria.size());
+std::vector<CriterionParams> NormalizationParams(const CompiledPolicy& policy,
+                                                 const std::vector<CriterionStatsAcc>& stats) {
+  std::vector<CriterionParams> out(policy.criteria.size());
   for (size_t c = 0; c < policy.criteria.size(); ++c) {
     const CriterionStatsAcc& s = stats[c];
-    v1::CriterionParams& p = out[c];
-    p.set_offset(0);
-    p.set_divisor(1);
+    CriterionParams& p = out[c];
     if (s.count == 0) {
-      p.set_divisor(0);
+      p.divisor = 0;
       continue;
     }
     switch (policy.criteria[c].normalize) {
       case v1::NORMALIZATION_MAX:
-        p.set_divisor(s.max);
+        p.divisor = s.max;
         break;
       case v1::NORMALIZATION_MINMAX:
-        p.set_offset(s.min);
-        p.set_divisor(s.max - s.min);
+        p.offset = s.min;
+        p.divisor = s.max - s.min;
         break;
       case v1::NORMALIZATION_ZSCORE: {
         const double n = static_cast<double>(s.count);
         const double mean = s.sum.Value() / n;
         const double var = std::max(0.0, s.sum_sq.Value() / n - mean * mean);
-        p.set_offset(mean);
-        p.set_divisor(std::sqrt(var));
+        p.offset = mean;
+        p.divisor = std::sqrt(var);
         break;
       }
       case v1::NORMALIZATION_PERCENTILE:
-        s.sketch.ToProto(p.mutable_cdf());
+        p.cdf = s.sketch;
         break;
       default:
         break;
     }
-    if (!std::isfinite(p.divisor())) p.set_divisor(0);
+    if (!std::isfinite(p.divisor)) p.divisor = 0;
   }
   return out;
 }
 
-Scorer::Scorer(const CompiledPolicy& policy, const std::vector<v1::CriterionParams>& params) {
+Scorer::Scorer(const CompiledPolicy& policy, const std::vector<CriterionParams>& params) {
   for (size_t c = 0; c < policy.criteria.size(); ++c) {
     Prepared p;
     p.criterion = &policy.criteria[c];
-    p.offset = c < params.size() ? params[c].offset() : 0;
-    p.divisor = c < params.size() ? params[c].divisor() : 1;
+    p.offset = c < params.size() ? params[c].offset : 0;
+    p.divisor = c < params.size() ? params[c].divisor : 1;
     if (p.criterion->normalize == v1::NORMALIZATION_PERCENTILE) {
-      p.cdf = std::make_unique<CdfTable>(
-          QuantileSketch::FromProto(c < params.size() ? params[c].cdf() : v1::SketchState()));
+      p.cdf = std::make_unique<CdfTable>(c < params.size() ? params[c].cdf : QuantileSketch());
     }
     criteria_.push_back(std::move(p));
   }

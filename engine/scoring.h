@@ -10,7 +10,6 @@
 #include "engine/policy.h"
 #include "engine/sketch.h"
 #include "engine/table.h"
-#include "tierscore/v1/worker.pb.h"
 
 namespace tierscore::engine {
 
@@ -25,8 +24,14 @@ struct CriterionStatsAcc {
   QuantileSketch sketch;  // percentile criteria only
 
   void Merge(const CriterionStatsAcc& other);
-  void ToProto(v1::CriterionStats* out) const;
-  static CriterionStatsAcc FromProto(const v1::CriterionStats& s);
+};
+
+// How one criterion's raw values are normalised: (x - offset) / divisor, or
+// for percentile criteria the share of the base <= x, from `cdf`.
+struct CriterionParams {
+  double offset = 0;
+  double divisor = 1;
+  QuantileSketch cdf;  // percentile criteria only
 };
 
 // Adds the raw values of every criterion over `table` into `stats` (one per
@@ -38,8 +43,8 @@ void AccumulateStats(const CompiledPolicy& policy, const Table& table,
 //   none: x;  max: x / max;  minmax: (x - min) / (max - min);
 //   zscore: (x - mean) / stddev (population);  percentile: share <= x.
 // A zero divisor makes the normalised value 0 for everyone.
-std::vector<v1::CriterionParams> NormalizationParams(const CompiledPolicy& policy,
-                                                     const std::vector<CriterionStatsAcc>& stats);
+std::vector<CriterionParams> NormalizationParams(const CompiledPolicy& policy,
+                                                 const std::vector<CriterionStatsAcc>& stats);
 
 // Computes scores from parameters. Immutable after construction; Score() is
 // safe to call from many threads.
@@ -50,7 +55,7 @@ std::vector<v1::CriterionParams> NormalizationParams(const CompiledPolicy& polic
 // of contributions in criterion order, clamped by CanonicalScore.
 class Scorer {
  public:
-  Scorer(const CompiledPolicy& policy, const std::vector<v1::CriterionParams>& params);
+  Scorer(const CompiledPolicy& policy, const std::vector<CriterionParams>& params);
 
   // Scores rows [begin, begin + count). `contributions`, when not null,
   // receives count * criteria values, row-major.

@@ -1,14 +1,16 @@
 #ifndef TIERSCORE_ENGINE_TIERING_H_
 #define TIERSCORE_ENGINE_TIERING_H_
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/int128.h"
-#include "tierscore/v1/worker.pb.h"
 
 namespace tierscore::engine {
 
@@ -79,11 +81,27 @@ inline int ScoreBin(double score, double lo, double hi, int bins) {
   return b < 0 ? 0 : (b >= bins ? bins - 1 : b);
 }
 
-// True when a customer with this key is past the cut (see CutKey).
-inline bool PastCut(const v1::CutKey& cut, double score, std::string_view id) {
-  if (cut.all()) return true;
-  if (cut.none()) return false;
-  return Before(cut.score(), cut.id(), score, id);
+// A tier boundary pinned in the global order: the key (score, id) of the
+// first customer past it, or every customer (`all`) or none (`none`).
+struct CutKey {
+  double score = 0;
+  std::string id;
+  bool all = false;
+  bool none = false;
+};
+
+// True when a customer with this key is past the cut.
+inline bool PastCut(const CutKey& cut, double score, std::string_view id) {
+  if (cut.all) return true;
+  if (cut.none) return false;
+  return Before(cut.score, cut.id, score, id);
+}
+
+// The score a customer with `score` still needs to pass the cut (0 when it
+// already has the cut's score: the id decides the tie); infinite for an
+// `all` cut, as the old record format had it.
+inline double ScoreToPass(const CutKey& cut, double score) {
+  return cut.all ? std::numeric_limits<double>::infinity() : std::max(0.0, cut.score - score);
 }
 
 }  // namespace tierscore::engine

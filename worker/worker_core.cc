@@ -17,6 +17,7 @@
 #include "engine/tiering.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "worker/wire.h"
 
 namespace tierscore::worker {
 
@@ -63,7 +64,7 @@ struct WorkerCore::Job {
   absl::flat_hash_map<std::string, engine::CsvHeader> headers ABSL_GUARDED_BY(mu);
   std::shared_ptr<const engine::Scorer> scorer ABSL_GUARDED_BY(mu);
   std::shared_ptr<const ProbeCandidates> candidates ABSL_GUARDED_BY(mu);
-  std::vector<v1::SchemeCuts> cuts ABSL_GUARDED_BY(mu);                        // after Assign
+  std::vector<std::vector<engine::CutKey>> cuts ABSL_GUARDED_BY(mu);           // after Assign
   std::shared_ptr<const engine::PositionTable> positions ABSL_GUARDED_BY(mu);  // likewise
 };
 
@@ -359,18 +360,18 @@ absl::Status CheckCuts(const v1::AssignRequest& request,
 }
 
 // The tiers a shard's scores earn, [scheme][row].
-std::vector<std::vector<uint8_t>> EarnedTiers(const v1::AssignRequest& request,
-                                              const std::vector<engine::CompiledScheme>& schemes,
-                                              const ShardRows& shard) {
+std::vector<std::vector<uint8_t>> EarnedTiers(
+    const std::vector<std::vector<engine::CutKey>>& scheme_cuts,
+    const std::vector<engine::CompiledScheme>& schemes, const ShardRows& shard) {
   const size_t rows = shard.scores.size();
   std::vector<std::vector<uint8_t>> tiers(schemes.size(), std::vector<uint8_t>(rows));
   for (size_t s = 0; s < schemes.size(); ++s) {
-    const auto& cuts = request.schemes(static_cast<int>(s)).cuts();
+    const std::vector<engine::CutKey>& cuts = scheme_cuts[s];
     for (size_t row = 0; row < rows; ++row) {
       const double score = shard.scores[row];
       const std::string_view id = shard.ids[row];
-      tiers[s][row] = static_cast<uint8_t>(
-          schemes[s].Tier(score, [&](int k) { return engine::PastCut(cuts[k], score, id); }));
+      tiers[s][row] = static_cast<uint8_t>(schemes[s].Tier(
+          score, [&](int k) { return engine::PastCut(cuts[static_cast<size_t>(k)], score, id); }));
     }
   }
   return tiers;
@@ -561,7 +562,7 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
   }
   response.set_rows(rows);
   response.set_bytes(bytes);
-  for (const auto& s : merged) s.ToProto(response.add_stats());
+  for (const auto& s : merged) ToWire(s, response.add_stats());
   return response;
 }
 
@@ -574,9 +575,9 @@ absl::StatusOr<v1::ScoreResponse> WorkerCore::Score(const v1::ScoreRequest& requ
                                                    policy.criteria.size(), " criteria, got ",
                                                    request.criteria_size()));
   }
-  auto scorer = std::make_shared<const engine::Scorer>(
-      policy,
-      std::vector<v1::CriterionParams>(request.criteria().begin(), request.criteria().end()));
+  std::vector<engine::CriterionParams> params;
+  for (const v1::CriterionParams& p : request.criteria()) params.push_back(FromWire(p));
+  auto scorer = std::make_shared<const engine::Scorer>(policy, params);
   const int n = static_cast<int>(shards.size());
   TS_RETURN_IF_ERROR(ParallelStatus(pool_, n, [&](int i) -> absl::Status {
     Shard& shard = *shards[static_cast<size_t>(i)];
@@ -676,12 +677,13 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
   const std::vector<engine::PriorScheme> prior =
       has_prior ? engine::MatchPrior(compiled.policy, request.prior())
                 : std::vector<engine::PriorScheme>(schemes.size());
+  const std::vector<std::vector<engine::CutKey>> cuts = FromWire(request.schemes());
   std::vector<ShardTotals> parts(shards.size());
   TS_RETURN_IF_ERROR(ParallelStatus(pool_, static_cast<int>(shards.size()), [&](int si) {
     Shard& shard = *shards[static_cast<size_t>(si)];
     ShardTotals& part = parts[static_cast<size_t>(si)];
     // Earned tiers first: downgrade protection needs them all.
-    shard.tiers = EarnedTiers(request, schemes, {shard.scores, shard.table.ids, shard.values});
+    shard.tiers = EarnedTiers(cuts, schemes, {shard.scores, shard.table.ids, shard.values});
     for (size_t s = 0; s < schemes.size(); ++s) {
       part.migration.emplace_back(std::max(0, prior[s].tiers),
                                   static_cast<int>(schemes[s].names.size()));
@@ -699,8 +701,8 @@ absl::StatusOr<v1::AssignResponse> WorkerCore::Assign(const v1::AssignRequest& r
   }));
   {
     absl::MutexLock lock(&job->mu);
-    job->cuts.assign(request.schemes().begin(), request.schemes().end());
-    job->positions = std::make_shared<const engine::PositionTable>(request.positions());
+    job->cuts = cuts;
+    job->positions = std::make_shared<const engine::PositionTable>(FromWire(request.positions()));
   }
   return MergeAssigned(compiled, has_prior ? &prior : nullptr, parts);
 }
@@ -766,7 +768,7 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
   TS_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, FindJob(request.job_id()));
   TS_ASSIGN_OR_RETURN(auto shards, Shards(*job, request.splits()));
   std::shared_ptr<const engine::Scorer> scorer;
-  std::vector<v1::SchemeCuts> cuts;
+  std::vector<std::vector<engine::CutKey>> cuts;
   std::shared_ptr<const engine::PositionTable> positions;
   {
     absl::MutexLock lock(&job->mu);
@@ -816,9 +818,7 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
             // minimum of the threshold tier above.
             const double score = shard.scores[row];
             const double gap = tier == 0 ? 0 : schemes[s].GapToNextTier(tier, score, [&](int k) {
-              const v1::CutKey& cut = cuts[s].cuts(k);
-              return cut.all() ? std::numeric_limits<double>::infinity()
-                               : std::max(0.0, cut.score() - score);
+              return engine::ScoreToPass(cuts[s][static_cast<size_t>(k)], score);
             });
             r.add_gap_to_next_tier(static_cast<float>(gap));
           }

@@ -120,7 +120,7 @@ TEST(PositionTableTest, ExactAtBinEdgesAndWithinTheBinShareInside) {
   // Four bins over [0, 4]: scores 3.5 (x2), 2.5, 0.5 with values 1, 1, 2, 4.
   std::vector<int64_t> counts = {2, 1, 0, 1};
   std::vector<int128> values = {2, 2, 0, 4};
-  v1::Positions p = PositionTable::Build(0, 4, counts, values);
+  Positions p = PositionTable::Build(0, 4, counts, values);
   EXPECT_DOUBLE_EQ(PositionTable::MaxBinShare(counts, values), 0.5);
   PositionTable table(p);
   float pct, cum;
@@ -135,7 +135,7 @@ TEST(PositionTableTest, ExactAtBinEdgesAndWithinTheBinShareInside) {
   EXPECT_FLOAT_EQ(cum, 0.375);
   table.Locate(0, &pct, &cum);
   EXPECT_FLOAT_EQ(pct, 1.0);
-  PositionTable empty{v1::Positions()};
+  PositionTable empty{Positions()};
   empty.Locate(1, &pct, &cum);
   EXPECT_EQ(pct, 0);
 }
