@@ -18,10 +18,10 @@ using tierscore::engine::Table;
 absl::StatusOr<Table> ReadAll(const std::string& path, const std::vector<ColumnRequest>& cols) {
   auto header = tierscore::engine::ReadHeader(path);
   if (!header.ok()) return header.status();
-  tierscore::v1::Split whole;
-  whole.set_path(path);
-  whole.set_begin(header->data_begin);
-  whole.set_end(header->file_size);
+  tierscore::engine::Split whole;
+  whole.path = path;
+  whole.begin = header->data_begin;
+  whole.end = header->file_size;
   return tierscore::engine::ParseSplit(whole, *header, "customer_id", cols);
 }
 

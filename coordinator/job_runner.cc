@@ -167,10 +167,10 @@ absl::StatusOr<std::vector<engine::CsvHeader>> JobRunner::ScanHeaders(Job& job) 
 
 absl::StatusOr<std::vector<v1::Split>> JobRunner::AlignRanges(
     Job& job, const std::string& path, const engine::CsvHeader& header,
-    const std::vector<v1::ByteRange>& ranges, int first_index) {
+    const std::vector<engine::ByteRange>& ranges, int first_index) {
   // Contiguous groups of ranges are scanned on different workers at once.
   const size_t groups = std::min(workers_.size(), ranges.size());
-  std::vector<v1::RangeScan> scans(ranges.size());
+  std::vector<engine::RangeScan> scans(ranges.size());
   absl::Status error;
   FanOut fan(workers_, Limits(1), Calls(job.control, job.outcome.traffic.get()));
   for (size_t g = 0; g < groups; ++g) {
@@ -178,7 +178,7 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::AlignRanges(
     const size_t hi = ranges.size() * (g + 1) / groups;
     v1::ScanRequest req;
     req.set_path(path);
-    for (size_t i = lo; i < hi; ++i) *req.add_ranges() = ranges[i];
+    for (size_t i = lo; i < hi; ++i) worker::ToWire(ranges[i], req.add_ranges());
     fan.Call<v1::ScanRequest, v1::ScanResponse>(
         g, &WorkerClient::Scan, std::move(req), [&, lo, hi](absl::StatusOr<v1::ScanResponse> resp) {
           if (resp.ok() && resp->ranges_size() != static_cast<int>(hi - lo)) {
@@ -188,14 +188,20 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::AlignRanges(
             if (error.ok()) error = resp.status();
             return;
           }
-          for (size_t i = lo; i < hi; ++i) scans[i] = resp->ranges(static_cast<int>(i - lo));
+          for (size_t i = lo; i < hi; ++i) {
+            scans[i] = worker::FromWire(resp->ranges(static_cast<int>(i - lo)));
+          }
         });
   }
   const absl::Status ran = fan.Run();
   TS_RETURN_IF_ERROR(job.CheckStopped());
   TS_RETURN_IF_ERROR(error);
   TS_RETURN_IF_ERROR(ran);
-  return engine::AlignSplits(path, header, ranges, scans, first_index);
+  std::vector<v1::Split> splits;
+  for (const engine::Split& s : engine::AlignSplits(path, header, ranges, scans, first_index)) {
+    worker::ToWire(s, &splits.emplace_back());
+  }
+  return splits;
 }
 
 absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(Job& job) {
@@ -231,7 +237,7 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(Job& job) {
       splits.push_back(std::move(split));
       continue;
     }
-    const std::vector<v1::ByteRange> ranges = engine::RawRanges(header, split_bytes);
+    const std::vector<engine::ByteRange> ranges = engine::RawRanges(header, split_bytes);
     if (ranges.empty()) continue;
     TS_ASSIGN_OR_RETURN(std::vector<v1::Split> aligned,
                         AlignRanges(job, path, header, ranges, static_cast<int>(splits.size())));

@@ -169,7 +169,7 @@ class JobRunner {
   // Aligns `ranges` of one file to line starts, scanned on the workers.
   absl::StatusOr<std::vector<v1::Split>> AlignRanges(Job& job, const std::string& path,
                                                      const engine::CsvHeader& header,
-                                                     const std::vector<v1::ByteRange>& ranges,
+                                                     const std::vector<engine::ByteRange>& ranges,
                                                      int first_index);
   void PlaceSplits(JobOutcome& outcome);
   absl::StatusOr<std::vector<engine::CriterionStatsAcc>> Load(Job& job);

@@ -584,19 +584,19 @@ absl::StatusOr<CsvHeader> ReadHeader(const std::string& path) {
   }
 }
 
-std::vector<v1::ByteRange> RawRanges(const CsvHeader& header, int64_t split_bytes) {
-  std::vector<v1::ByteRange> ranges;
+std::vector<ByteRange> RawRanges(const CsvHeader& header, int64_t split_bytes) {
+  std::vector<ByteRange> ranges;
   if (split_bytes <= 0) split_bytes = 64 << 20;
   for (int64_t b = header.data_begin; b < header.file_size; b += split_bytes) {
-    v1::ByteRange r;
-    r.set_begin(b);
-    r.set_end(std::min(header.file_size, b + split_bytes));
+    ByteRange r;
+    r.begin = b;
+    r.end = std::min(header.file_size, b + split_bytes);
     ranges.push_back(r);
   }
   return ranges;
 }
 
-absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin, int64_t end) {
+absl::StatusOr<RangeScan> ScanRange(const std::string& path, int64_t begin, int64_t end) {
   if (begin <= 0 || end < begin) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": bad scan range [", begin, ", ", end, ")"));
@@ -609,9 +609,7 @@ absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin, 
   }
   TS_ASSIGN_OR_RETURN(auto mapped, MappedRange::Open(path, begin - 1, end));
   const std::string_view buf = mapped->data();
-  v1::RangeScan scan;
-  scan.set_start_even(-1);
-  scan.set_start_odd(-1);
+  RangeScan scan;
   const char* const data = buf.data();
   const size_t n = buf.size();
   // buf[i] is the byte at begin - 1 + i. A newline at i < n - 1 ends a record
@@ -621,7 +619,7 @@ absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin, 
     // with an odd parity nothing in the range is outside quotes.
     const void* nl = n > 1 ? std::memchr(data, '\n', n - 1) : nullptr;
     if (nl != nullptr) {
-      scan.set_start_even(begin + (static_cast<const char*>(nl) - data));
+      scan.start_even = begin + (static_cast<const char*>(nl) - data);
     }
     return scan;
   }
@@ -631,60 +629,60 @@ absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin, 
     if (c == '\n' && i + 1 < n) {
       const int64_t start = begin + static_cast<int64_t>(i);
       if ((quotes & 1) == 0) {
-        if (scan.start_even() < 0) scan.set_start_even(start);
-      } else if (scan.start_odd() < 0) {
-        scan.set_start_odd(start);
+        if (scan.start_even < 0) scan.start_even = start;
+      } else if (scan.start_odd < 0) {
+        scan.start_odd = start;
       }
     } else if (c == '"' && i > 0) {
       ++quotes;
     }
   }
-  scan.set_quotes(quotes);
+  scan.quotes = quotes;
   return scan;
 }
 
-std::vector<v1::Split> AlignSplits(const std::string& path, const CsvHeader& header,
-                                   const std::vector<v1::ByteRange>& ranges,
-                                   const std::vector<v1::RangeScan>& scans, int first_index) {
+std::vector<Split> AlignSplits(const std::string& path, const CsvHeader& header,
+                                   const std::vector<ByteRange>& ranges,
+                                   const std::vector<RangeScan>& scans, int first_index) {
   std::vector<int64_t> starts;
   int64_t quotes = 0;
   for (size_t j = 0; j < ranges.size(); ++j) {
-    const v1::RangeScan& s = scans[j];
-    const int64_t start = (quotes & 1) == 0 ? s.start_even() : s.start_odd();
+    const RangeScan& s = scans[j];
+    const int64_t start = (quotes & 1) == 0 ? s.start_even : s.start_odd;
     if (start >= 0) starts.push_back(start);
-    quotes += s.quotes();
+    quotes += s.quotes;
   }
-  std::vector<v1::Split> splits;
+  std::vector<Split> splits;
   for (size_t k = 0; k < starts.size(); ++k) {
     const int64_t end = k + 1 < starts.size() ? starts[k + 1] : header.file_size;
     if (end <= starts[k]) continue;
-    v1::Split split;
-    split.set_index(first_index + static_cast<int>(splits.size()));
-    split.set_path(path);
-    split.set_begin(starts[k]);
-    split.set_end(end);
+    Split split;
+    split.index = first_index + static_cast<int>(splits.size());
+    split.path = path;
+    split.begin = starts[k];
+    split.end = end;
     splits.push_back(std::move(split));
   }
   return splits;
 }
 
-absl::StatusOr<Table> ParseSplit(const v1::Split& split, const CsvHeader& header,
+absl::StatusOr<Table> ParseSplit(const Split& split, const CsvHeader& header,
                                  const std::string& id_column,
                                  const std::vector<ColumnRequest>& columns) {
-  if (split.gzip()) {
-    TS_ASSIGN_OR_RETURN(std::string data, ReadGzip(split.path(), -1));
+  if (split.gzip) {
+    TS_ASSIGN_OR_RETURN(std::string data, ReadGzip(split.path, -1));
     // Line numbers count from the start of the decompressed text.
-    return ParseBuffer(data, static_cast<size_t>(header.data_begin), split.path(), LineOne,
+    return ParseBuffer(data, static_cast<size_t>(header.data_begin), split.path, LineOne,
                        header.columns, id_column, columns);
   }
-  TS_ASSIGN_OR_RETURN(int64_t size, FileSize(split.path()));
-  if (split.end() > size) {
-    return absl::DataLossError(absl::StrCat(split.path(), ": file is shorter than planned (", size,
-                                            " < ", split.end(), " bytes); was it changed?"));
+  TS_ASSIGN_OR_RETURN(int64_t size, FileSize(split.path));
+  if (split.end > size) {
+    return absl::DataLossError(absl::StrCat(split.path, ": file is shorter than planned (", size,
+                                            " < ", split.end, " bytes); was it changed?"));
   }
-  TS_ASSIGN_OR_RETURN(auto mapped, MappedRange::Open(split.path(), split.begin(), split.end()));
-  const std::string path = split.path();
-  const int64_t begin = split.begin();
+  TS_ASSIGN_OR_RETURN(auto mapped, MappedRange::Open(split.path, split.begin, split.end));
+  const std::string path = split.path;
+  const int64_t begin = split.begin;
   auto first_line = [path, begin]() -> int64_t {
     auto before = CountNewlinesBefore(path, begin);
     return before.ok() ? 1 + *before : 0;  // 0: unknown (file unreadable now)

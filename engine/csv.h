@@ -7,7 +7,6 @@
 
 #include "absl/status/statusor.h"
 #include "engine/table.h"
-#include "tierscore/v1/worker.pb.h"
 
 namespace tierscore::engine {
 
@@ -34,20 +33,45 @@ struct CsvHeader {
   bool gzip = false;
 };
 
+// A raw byte range [begin, end) of a file, not yet aligned to records.
+struct ByteRange {
+  int64_t begin = 0;
+  int64_t end = 0;
+};
+
+// For one raw range: its quote count, and the first record start inside it
+// under each assumption about the quote state at its beginning (outside a
+// quoted field = even, inside = odd); -1: no record starts there.
+struct RangeScan {
+  int64_t quotes = 0;
+  int64_t start_even = -1;
+  int64_t start_odd = -1;
+};
+
+// A byte range [begin, end) of one file holding whole records, or a whole
+// gzip file (decompressed).
+struct Split {
+  int index = 0;
+  std::string path;
+  int64_t begin = 0;
+  int64_t end = 0;
+  bool gzip = false;
+};
+
 // Reads and validates the header row (non-empty, unique names).
 absl::StatusOr<CsvHeader> ReadHeader(const std::string& path);
 
 // Scans raw range [begin, end) of an uncompressed file; begin >= data_begin.
-absl::StatusOr<v1::RangeScan> ScanRange(const std::string& path, int64_t begin, int64_t end);
+absl::StatusOr<RangeScan> ScanRange(const std::string& path, int64_t begin, int64_t end);
 
 // Cuts [header.data_begin, file_size) into raw ranges of about `split_bytes`.
-std::vector<v1::ByteRange> RawRanges(const CsvHeader& header, int64_t split_bytes);
+std::vector<ByteRange> RawRanges(const CsvHeader& header, int64_t split_bytes);
 
 // Turns the scans of consecutive raw ranges (as from RawRanges) into splits
 // on record starts. Empty splits are dropped; indices start at `first_index`.
-std::vector<v1::Split> AlignSplits(const std::string& path, const CsvHeader& header,
-                                   const std::vector<v1::ByteRange>& ranges,
-                                   const std::vector<v1::RangeScan>& scans, int first_index);
+std::vector<Split> AlignSplits(const std::string& path, const CsvHeader& header,
+                               const std::vector<ByteRange>& ranges,
+                               const std::vector<RangeScan>& scans, int first_index);
 
 // The columns a job needs from the input.
 struct ColumnRequest {
@@ -58,7 +82,7 @@ struct ColumnRequest {
 // Parses one split into a table holding the id column and the requested
 // columns. INVALID_ARGUMENT on bad input, naming file:line:column, the column
 // and what was expected; NOT_FOUND if a column is missing from the header.
-absl::StatusOr<Table> ParseSplit(const v1::Split& split, const CsvHeader& header,
+absl::StatusOr<Table> ParseSplit(const Split& split, const CsvHeader& header,
                                  const std::string& id_column,
                                  const std::vector<ColumnRequest>& columns);
 

@@ -118,11 +118,11 @@ absl::StatusOr<ReferenceResult> RunReference(const CompiledJob& job,
   for (const std::string& path : inputs) {
     TS_ASSIGN_OR_RETURN(CsvHeader header, ReadHeader(path));
     TS_RETURN_IF_ERROR(CheckHeader(job, path, header.columns));
-    v1::Split whole;
-    whole.set_path(path);
-    whole.set_gzip(header.gzip);
-    whole.set_begin(header.data_begin);
-    whole.set_end(header.file_size);
+    Split whole;
+    whole.path = path;
+    whole.gzip = header.gzip;
+    whole.begin = header.data_begin;
+    whole.end = header.file_size;
     TS_ASSIGN_OR_RETURN(Table t, ParseSplit(whole, header, job.policy.id_column, job.columns));
     AppendTable(std::move(t), &all);
   }

@@ -10,7 +10,7 @@
 #include "engine/policy.h"
 #include "tierscore/v1/job.pb.h"
 #include "tierscore/v1/record.pb.h"
-#include "tierscore/v1/worker.pb.h"
+#include "tierscore/v1/aggregate.pb.h"
 
 namespace tierscore::engine {
 

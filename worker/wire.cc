@@ -2,6 +2,37 @@
 
 namespace tierscore::worker {
 
+engine::ByteRange FromWire(const v1::ByteRange& range) {
+  return engine::ByteRange{range.begin(), range.end()};
+}
+
+void ToWire(const engine::ByteRange& range, v1::ByteRange* out) {
+  out->set_begin(range.begin);
+  out->set_end(range.end);
+}
+
+engine::RangeScan FromWire(const v1::RangeScan& scan) {
+  return engine::RangeScan{scan.quotes(), scan.start_even(), scan.start_odd()};
+}
+
+void ToWire(const engine::RangeScan& scan, v1::RangeScan* out) {
+  out->set_quotes(scan.quotes);
+  out->set_start_even(scan.start_even);
+  out->set_start_odd(scan.start_odd);
+}
+
+engine::Split FromWire(const v1::Split& split) {
+  return engine::Split{split.index(), split.path(), split.begin(), split.end(), split.gzip()};
+}
+
+void ToWire(const engine::Split& split, v1::Split* out) {
+  out->set_index(split.index);
+  out->set_path(split.path);
+  out->set_begin(split.begin);
+  out->set_end(split.end);
+  out->set_gzip(split.gzip);
+}
+
 engine::CutKey FromWire(const v1::CutKey& cut) {
   return engine::CutKey{cut.score(), cut.id(), cut.all(), cut.none()};
 }

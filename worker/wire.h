@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "engine/csv.h"
 #include "engine/position.h"
 #include "engine/scoring.h"
 #include "engine/tiering.h"
@@ -14,6 +15,15 @@
 #include "tierscore/v1/worker.pb.h"
 
 namespace tierscore::worker {
+
+engine::ByteRange FromWire(const v1::ByteRange& range);
+void ToWire(const engine::ByteRange& range, v1::ByteRange* out);
+
+engine::RangeScan FromWire(const v1::RangeScan& scan);
+void ToWire(const engine::RangeScan& scan, v1::RangeScan* out);
+
+engine::Split FromWire(const v1::Split& split);
+void ToWire(const engine::Split& split, v1::Split* out);
 
 engine::CutKey FromWire(const v1::CutKey& cut);
 

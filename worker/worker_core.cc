@@ -485,14 +485,14 @@ absl::StatusOr<v1::ScanResponse> WorkerCore::Scan(const v1::ScanRequest& request
     return absl::InvalidArgumentError(
         absl::StrCat(request.path(), ": a gzip file cannot be scanned in ranges"));
   }
-  std::vector<v1::RangeScan> scans(static_cast<size_t>(request.ranges_size()));
+  std::vector<engine::RangeScan> scans(static_cast<size_t>(request.ranges_size()));
   TS_RETURN_IF_ERROR(ParallelStatus(pool_, request.ranges_size(), [&](int i) -> absl::Status {
-    const v1::ByteRange& r = request.ranges(i);
+    const engine::ByteRange r = FromWire(request.ranges(i));
     TS_ASSIGN_OR_RETURN(scans[static_cast<size_t>(i)],
-                        engine::ScanRange(request.path(), r.begin(), r.end()));
+                        engine::ScanRange(request.path(), r.begin, r.end));
     return absl::OkStatus();
   }));
-  for (auto& s : scans) *response.add_ranges() = std::move(s);
+  for (const engine::RangeScan& s : scans) ToWire(s, response.add_ranges());
   return response;
 }
 
@@ -541,7 +541,8 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
     shard->split = request.splits(i);
     TS_ASSIGN_OR_RETURN(
         shard->table,
-        engine::ParseSplit(shard->split, headers[k], compiled.policy.id_column, compiled.columns));
+        engine::ParseSplit(FromWire(shard->split), headers[k], compiled.policy.id_column,
+                           compiled.columns));
     engine::AccumulateStats(compiled.policy, shard->table, &stats[k]);
     shards[k] = std::move(shard);
     return absl::OkStatus();

@@ -125,9 +125,9 @@ std::vector<std::string> ParseInSplits(const std::string& path, int64_t split_by
   auto header = ReadHeader(path);
   EXPECT_TRUE(header.ok()) << header.status();
   auto ranges = RawRanges(*header, split_bytes);
-  std::vector<v1::RangeScan> scans;
+  std::vector<RangeScan> scans;
   for (const auto& r : ranges) {
-    auto s = ScanRange(path, r.begin(), r.end());
+    auto s = ScanRange(path, r.begin, r.end);
     EXPECT_TRUE(s.ok()) << s.status();
     scans.push_back(*s);
   }
@@ -136,7 +136,7 @@ std::vector<std::string> ParseInSplits(const std::string& path, int64_t split_by
   std::vector<std::string> rows;
   for (const auto& split : splits) {
     auto t = ParseSplit(split, *header, "id", kCols);
-    EXPECT_TRUE(t.ok()) << t.status() << " split at " << split.begin();
+    EXPECT_TRUE(t.ok()) << t.status() << " split at " << split.begin;
     if (!t.ok()) continue;
     for (std::string& r : Flatten(*t)) rows.push_back(std::move(r));
   }
@@ -170,8 +170,8 @@ TEST(CsvTest, ErrorLineIsTheSameWhateverTheSplit) {
   for (int64_t split : {5, 97, 1 << 20}) {
     auto header = ReadHeader(path);
     auto ranges = RawRanges(*header, split);
-    std::vector<v1::RangeScan> scans;
-    for (const auto& r : ranges) scans.push_back(*ScanRange(path, r.begin(), r.end()));
+    std::vector<RangeScan> scans;
+    for (const auto& r : ranges) scans.push_back(*ScanRange(path, r.begin, r.end));
     auto splits = AlignSplits(path, *header, ranges, scans, 0);
     absl::Status st;
     for (const auto& s : splits) {
@@ -190,9 +190,9 @@ TEST(CsvTest, GzipFileIsOneSplitWithTheSameContent) {
   ASSERT_TRUE(header.ok()) << header.status();
   EXPECT_TRUE(header->gzip);
   EXPECT_EQ(header->columns, (std::vector<std::string>{"id", "amount", "note"}));
-  v1::Split split;
-  split.set_path(path);
-  split.set_gzip(true);
+  Split split;
+  split.path = path;
+  split.gzip = true;
   auto t = ParseSplit(split, *header, "id", kCols);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->rows, 100);
