@@ -51,25 +51,26 @@ class Client {
     start_ = Clock::now();
     if (run_->health != nullptr) {
       run_->health->async()->Check(ctx_.get(), &check_, &check_resp_,
-                                   [this](grpc::Status st) { Done(st.ok()); });
+                                   [this](const grpc::Status& st) { Done(st.ok()); });
       return;
     }
     if (run_->batch <= 1) {
       one_.set_alias(run_->alias);
       one_.set_customer_id(Id());
-      run_->stub->async()->LookupTier(ctx_.get(), &one_, &one_resp_, [this](grpc::Status st) {
-        Done(st.ok() && one_resp_.found());
-      });
+      run_->stub->async()->LookupTier(
+          ctx_.get(), &one_, &one_resp_,
+          [this](const grpc::Status& st) { Done(st.ok() && one_resp_.found()); });
       return;
     }
     many_.Clear();
     many_.set_alias(run_->alias);
     for (int i = 0; i < run_->batch; ++i) many_.add_customer_ids(Id());
-    run_->stub->async()->BatchLookupTier(ctx_.get(), &many_, &many_resp_, [this](grpc::Status st) {
+    auto done = [this](const grpc::Status& st) {
       bool ok = st.ok();
       for (const auto& e : many_resp_.entries()) ok &= e.found();
       Done(ok);
-    });
+    };
+    run_->stub->async()->BatchLookupTier(ctx_.get(), &many_, &many_resp_, done);
   }
 
   const std::vector<double>& latencies() const { return latencies_; }

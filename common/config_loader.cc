@@ -99,7 +99,7 @@ class YamlToProto {
                    absl::StrCat("expected a ", TypeName(field), ", got a ",
                                 node.IsSequence() ? "list" : "mapping"));
     }
-    const std::string text = node.Scalar();
+    const std::string& text = node.Scalar();
     switch (field->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING:
         rep ? r->AddString(msg, field, text) : r->SetString(msg, field, text);

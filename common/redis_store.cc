@@ -48,7 +48,7 @@ absl::Status RedisStore::Set(const std::string& key, const std::string& value, a
   std::vector<std::string> cmd = {"SET", Key(key), value};
   if (ttl != absl::InfiniteDuration()) {
     TS_RETURN_IF_ERROR(CheckTtl(ttl));
-    cmd.push_back("PX");
+    cmd.emplace_back("PX");
     cmd.push_back(Millis(ttl));
   }
   return client_->Command(cmd).status();

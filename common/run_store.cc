@@ -57,12 +57,11 @@ absl::Status RunStore::Write(const std::string& run_id, int buckets,
     batch.clear();
     return absl::OkStatus();
   };
-  for (size_t k = 0; k < order.size(); ++k) {
-    const Entry& e = entries[order[k]];
+  for (const size_t i : order) {
+    const Entry& e = entries[i];
     v1::TierRecord stored = e.record;
     stored.clear_run_id();  // the bucket key says it
-    batch.push_back(
-        {BucketKey(run_id, bucket_of[order[k]]), e.customer_id, stored.SerializeAsString()});
+    batch.push_back({BucketKey(run_id, bucket_of[i]), e.customer_id, stored.SerializeAsString()});
     if (batch.size() == kBatch) TS_RETURN_IF_ERROR(flush());
   }
   if (!batch.empty()) TS_RETURN_IF_ERROR(flush());

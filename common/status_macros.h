@@ -22,9 +22,13 @@
 #define TS_ASSIGN_OR_RETURN(lhs, rexpr) \
   TS_ASSIGN_OR_RETURN_IMPL(TS_STATUS_CONCAT(_ts_statusor_, __LINE__), lhs, rexpr)
 
+// `statusor` is a fresh name and `lhs` a declaration (`auto x`): neither can
+// be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define TS_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr)     \
   auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // TIERSCORE_COMMON_STATUS_MACROS_H_

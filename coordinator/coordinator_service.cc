@@ -170,7 +170,7 @@ class PublishReactor : public grpc::ServerUnaryReactor {
     worker_ = std::thread([this] {
       absl::StatusOr<v1::Job> job = manager_->Publish(id_);
       Record(metrics_, "PublishJob", job.status(), start_);
-      if (job.ok()) *resp_ = *std::move(job);
+      if (job.ok()) *resp_ = std::move(*job);
       Finish(ToGrpcStatus(job.status()));
     });
   }
@@ -202,7 +202,7 @@ grpc::ServerUnaryReactor* CoordinatorService::Reply(const char* method,
   absl::StatusOr<Response> result = call();
   Record(metrics_, method, result.status(), start);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (result.ok()) *resp = *std::move(result);
+  if (result.ok()) *resp = std::move(*result);
   reactor->Finish(ToGrpcStatus(result.status()));
   return reactor;
 }
@@ -275,7 +275,7 @@ grpc::ServerUnaryReactor* CoordinatorService::LookupTier(grpc::CallbackServerCon
   lookup_->OneAsync(*req, [this, reactor, resp,
                            start = absl::Now()](absl::StatusOr<v1::LookupTierResponse> found) {
     Record(metrics_, "LookupTier", found.status(), start);
-    if (found.ok()) *resp = *std::move(found);
+    if (found.ok()) *resp = std::move(*found);
     reactor->Finish(ToGrpcStatus(found.status()));
   });
   return reactor;
@@ -292,7 +292,7 @@ grpc::ServerUnaryReactor* CoordinatorService::BatchLookupTier(grpc::CallbackServ
   lookup_->BatchAsync(*req, [this, reactor, resp, start = absl::Now()](
                                 absl::StatusOr<v1::BatchLookupTierResponse> found) {
     Record(metrics_, "BatchLookupTier", found.status(), start);
-    if (found.ok()) *resp = *std::move(found);
+    if (found.ok()) *resp = std::move(*found);
     reactor->Finish(ToGrpcStatus(found.status()));
   });
   return reactor;

@@ -158,8 +158,8 @@ void JobManager::Persist(const v1::Job& job) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(std::vector<WorkerClient*> workers,
-                                                               const JobManagerOptions& options) {
+absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
+    const std::vector<WorkerClient*>& workers, const JobManagerOptions& options) {
   if (workers.empty()) return absl::InvalidArgumentError("no workers");
   std::vector<std::shared_ptr<WorkerClient>> shared;
   for (WorkerClient* w : workers) shared.emplace_back(w, [](WorkerClient*) {});  // borrowed

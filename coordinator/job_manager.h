@@ -70,8 +70,8 @@ class JobManager {
   static absl::StatusOr<std::unique_ptr<JobManager>> Create(WorkerProvider provider,
                                                             const JobManagerOptions& options);
   // A fixed set of workers, borrowed: they must outlive the manager.
-  static absl::StatusOr<std::unique_ptr<JobManager>> Create(std::vector<WorkerClient*> workers,
-                                                            const JobManagerOptions& options);
+  static absl::StatusOr<std::unique_ptr<JobManager>> Create(
+      const std::vector<WorkerClient*>& workers, const JobManagerOptions& options);
   // Cancels running jobs and waits for them to stop.
   ~JobManager();
 

@@ -885,8 +885,9 @@ void JobRunner::Release(const std::string& job_id) {
   for (size_t w = 0; w < workers_.size(); ++w) {
     v1::ReleaseRequest req;
     req.set_job_id(job_id);
-    fan.Call<v1::ReleaseRequest, v1::ReleaseResponse>(w, &WorkerClient::Release, std::move(req),
-                                                      [](absl::StatusOr<v1::ReleaseResponse>) {});
+    fan.Call<v1::ReleaseRequest, v1::ReleaseResponse>(
+        w, &WorkerClient::Release, std::move(req),
+        [](const absl::StatusOr<v1::ReleaseResponse>&) {});
   }
   fan.Run().IgnoreError();
 }

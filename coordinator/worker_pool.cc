@@ -148,7 +148,7 @@ void WorkerPool::Check() {
   }
   const CallOptions options{absl::Now() + options_.check_timeout, nullptr};
   for (size_t i = 0; i < members.size(); ++i) {
-    members[i].second->Check(options, [round, i](absl::Status st) {
+    members[i].second->Check(options, [round, i](const absl::Status& st) {
       absl::MutexLock lock(&round->mu);
       round->ok[i] = st.ok();
       --round->pending;

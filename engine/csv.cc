@@ -642,8 +642,8 @@ absl::StatusOr<RangeScan> ScanRange(const std::string& path, int64_t begin, int6
 }
 
 std::vector<Split> AlignSplits(const std::string& path, const CsvHeader& header,
-                                   const std::vector<ByteRange>& ranges,
-                                   const std::vector<RangeScan>& scans, int first_index) {
+                               const std::vector<ByteRange>& ranges,
+                               const std::vector<RangeScan>& scans, int first_index) {
   std::vector<int64_t> starts;
   int64_t quotes = 0;
   for (size_t j = 0; j < ranges.size(); ++j) {
@@ -681,7 +681,7 @@ absl::StatusOr<Table> ParseSplit(const Split& split, const CsvHeader& header,
                                             " < ", split.end, " bytes); was it changed?"));
   }
   TS_ASSIGN_OR_RETURN(auto mapped, MappedRange::Open(split.path, split.begin, split.end));
-  const std::string path = split.path;
+  const std::string& path = split.path;
   const int64_t begin = split.begin;
   auto first_line = [path, begin]() -> int64_t {
     auto before = CountNewlinesBefore(path, begin);

@@ -164,7 +164,7 @@ void Generate(const GeneratorOptions& o, Write&& write) {
   constexpr int64_t kChunk = 1 << 16;
   ThreadPool pool(o.threads);
   const int64_t chunks = (o.rows + kChunk - 1) / kChunk;
-  const int64_t window = std::max(2, pool.size()) * 4;
+  const int64_t window = int64_t{std::max(2, pool.size())} * 4;
   for (int64_t first = 0; first < chunks; first += window) {
     const int64_t n = std::min(window, chunks - first);
     std::vector<std::string> parts(static_cast<size_t>(n));

@@ -8,9 +8,9 @@
 #include "absl/status/status.h"
 #include "engine/int128.h"
 #include "engine/policy.h"
+#include "tierscore/v1/aggregate.pb.h"
 #include "tierscore/v1/job.pb.h"
 #include "tierscore/v1/record.pb.h"
-#include "tierscore/v1/aggregate.pb.h"
 
 namespace tierscore::engine {
 

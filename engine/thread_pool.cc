@@ -61,7 +61,7 @@ void ThreadPool::ParallelFor(int n, const std::function<void(int)>& fn) {
   {
     absl::MutexLock lock(&mu_);
     for (int h = 0; h < helpers; ++h) {
-      queue_.push_back([&] {
+      queue_.emplace_back([&] {
         drain();
         done.DecrementCount();
       });

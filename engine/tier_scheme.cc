@@ -107,7 +107,7 @@ class AbcRule : public ShareRule {
     s.names.assign(t.abc().names().begin(), t.abc().names().end());
     if (s.names.empty()) {
       for (size_t k = 0; k <= s.boundaries.size(); ++k) {
-        s.names.push_back(std::string(1, static_cast<char>('A' + k % 26)));
+        s.names.emplace_back(1, static_cast<char>('A' + k % 26));
       }
     }
     TS_RETURN_IF_ERROR(CheckShares(absl::StrCat(field, ".abc"), s.boundaries));

@@ -539,10 +539,9 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
     const size_t k = static_cast<size_t>(i);
     auto shard = std::make_shared<Shard>();
     shard->split = request.splits(i);
-    TS_ASSIGN_OR_RETURN(
-        shard->table,
-        engine::ParseSplit(FromWire(shard->split), headers[k], compiled.policy.id_column,
-                           compiled.columns));
+    TS_ASSIGN_OR_RETURN(shard->table,
+                        engine::ParseSplit(FromWire(shard->split), headers[k],
+                                           compiled.policy.id_column, compiled.columns));
     engine::AccumulateStats(compiled.policy, shard->table, &stats[k]);
     shards[k] = std::move(shard);
     return absl::OkStatus();

@@ -48,7 +48,7 @@ grpc::ServerUnaryReactor* WorkerService::Run(const char* method, grpc::CallbackS
       if (result.ok()) CountLoad(metrics_, *result);
       metrics_->jobs_held.Set(static_cast<double>(core_->JobCount()));
     }
-    if (result.ok()) *resp = *std::move(result);
+    if (result.ok()) *resp = std::move(*result);
     reactor->Finish(common::ToGrpcStatus(result.status()));
   });
   return reactor;

@@ -71,7 +71,7 @@ TEST(FanOutTest, RespectsLimitsAndHandlesRepliesOnTheCallingThread) {
   for (int i = 0; i < 12; ++i) {
     fan.Call<v1::ScanRequest, v1::ScanResponse>(
         static_cast<size_t>(i % 2), &WorkerClient::Scan, v1::ScanRequest(),
-        [&, i](absl::StatusOr<v1::ScanResponse> r) {
+        [&, i](const absl::StatusOr<v1::ScanResponse>& r) {
           EXPECT_TRUE(r.ok());
           all_here = all_here && std::this_thread::get_id() == me;
           handled.push_back(i);
@@ -108,7 +108,7 @@ TEST(FanOutTest, ForgetDropsQueuedCallsAndAbortCancelsThoseInFlight) {
   int handled = 0;
   for (int i = 0; i < 5; ++i) {
     fan.Call<v1::ScanRequest, v1::ScanResponse>(
-        0, &WorkerClient::Scan, v1::ScanRequest(), [&](absl::StatusOr<v1::ScanResponse> r) {
+        0, &WorkerClient::Scan, v1::ScanRequest(), [&](const absl::StatusOr<v1::ScanResponse>& r) {
           ++handled;
           EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
           fan.Forget(0);

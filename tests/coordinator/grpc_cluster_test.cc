@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_join.h"
@@ -83,7 +84,7 @@ class GrpcClusterTest : public ::testing::Test {
     gen.seed = 99;
     gen.distinct_values = distinct_values;
     gen.extra_zero_share = zeros;
-    const std::string path = dir_.path() + "/c" + std::to_string(rows) + ".csv";
+    std::string path = dir_.path() + "/c" + std::to_string(rows) + ".csv";
     EXPECT_TRUE(engine::GenerateCustomers(gen, path).ok());
     return path;
   }
@@ -234,7 +235,7 @@ TEST_F(GrpcClusterTest, CancellingReachesACallInFlight) {
   absl::Status status;
   const absl::Time start = absl::Now();
   client->Scan(scan, CallOptions{absl::Now() + absl::Seconds(60), &scope},
-               [&](absl::StatusOr<v1::ScanResponse> r) {
+               [&](const absl::StatusOr<v1::ScanResponse>& r) {
                  status = r.status();
                  replied.Notify();
                });
@@ -250,7 +251,7 @@ TEST_F(GrpcClusterTest, HealthIsCheckedOverTheWorkersChannel) {
   absl::Notification done;
   absl::Status status = absl::UnknownError("no reply");
   clients_[0]->Check(CallOptions{absl::Now() + absl::Seconds(5)}, [&](absl::Status st) {
-    status = st;
+    status = std::move(st);
     done.Notify();
   });
   done.WaitForNotification();

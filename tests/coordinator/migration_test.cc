@@ -42,7 +42,7 @@ class MigrationTest : public ::testing::Test {
   }
 
   std::string Generate(const std::string& name, engine::GeneratorOptions gen) {
-    const std::string path = dir_.path() + "/" + name;
+    std::string path = dir_.path() + "/" + name;
     EXPECT_TRUE(engine::GenerateCustomers(gen, path).ok());
     return path;
   }

@@ -60,7 +60,7 @@ TEST_F(PublishTest, LookupsServeThePublishedRunWithTheReferenceTiers) {
   constexpr size_t kStep = 25;  // 800 customers and one unknown: one batch
   std::vector<std::string> ids;
   for (size_t i = 0; i < ref->ids.size(); i += kStep) ids.push_back(ref->ids[i]);
-  ids.push_back("nobody");
+  ids.emplace_back("nobody");
   auto found = client_->BatchLookup("customers/default", ids);
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_EQ(found->run().run_id(), job->id());

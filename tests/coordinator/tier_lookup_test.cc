@@ -77,7 +77,7 @@ TEST_P(TierLookupTest, ConcurrentBatchesReadOneRunEach) {
         std::vector<std::string> ids;
         for (int i = 0; i < 20; ++i)
           ids.push_back("c" + std::to_string((t * 997 + k * 31 + i * 7) % 5000));
-        ids.push_back("nobody");
+        ids.emplace_back("nobody");
         auto found = lookup.Batch(Request(ids));
         if (!found.ok() || found->entries_size() != 21 || found->entries(20).found()) {
           ++wrong;
@@ -199,7 +199,7 @@ TEST(TierLookupLanesTest, StoppingAnswersEveryWaitingLookup) {
   r.set_run_id("r1");
   r.add_customer_ids("c1");
   std::atomic<int> ok{0}, unavailable{0};
-  auto done = [&](absl::StatusOr<v1::BatchLookupTierResponse> s) {
+  auto done = [&](const absl::StatusOr<v1::BatchLookupTierResponse>& s) {
     if (s.ok()) ++ok;
     if (absl::IsUnavailable(s.status())) ++unavailable;
   };

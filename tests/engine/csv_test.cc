@@ -1,8 +1,9 @@
 #include "engine/csv.h"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
-#include <cstring>
+#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
@@ -257,7 +258,8 @@ TEST(CsvTest, NumbersParseToTheSameBitsAsFromChars) {
     double want = 0;
     std::from_chars(first, s.data() + s.size(), want);
     const double got = t->columns[0].numbers[i];
-    ASSERT_EQ(std::memcmp(&got, &want, sizeof got), 0) << s << ": " << got << " vs " << want;
+    ASSERT_EQ(std::bit_cast<uint64_t>(got), std::bit_cast<uint64_t>(want))
+        << s << ": " << got << " vs " << want;
   }
 }
 

@@ -45,7 +45,7 @@ class ExprTest : public ::testing::Test {
     for (double v : Eval(text)) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%g", v);
-      out.push_back(std::isnan(v) ? "null" : buf);
+      out.emplace_back(std::isnan(v) ? "null" : buf);
     }
     return out;
   }

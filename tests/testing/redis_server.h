@@ -32,10 +32,11 @@ class RedisServer {
       addr.sin_family = AF_INET;
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       socklen_t len = sizeof addr;
-      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+      const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                         getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
       s->port_ = ntohs(addr.sin_port);
       close(fd);
+      if (!bound) return absl::InternalError("cannot pick a free loopback port");
     }
     absl::Status st = s->Launch();
     if (!st.ok()) return st;

@@ -32,7 +32,7 @@ class TempDir {
 
   // Writes `text` to a file in the directory and returns its path.
   std::string Write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
+    std::string p = path_ + "/" + name;
     if (name.size() > 3 && name.substr(name.size() - 3) == ".gz") {
       gzFile gz = gzopen(p.c_str(), "wb");
       gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));

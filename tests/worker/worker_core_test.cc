@@ -4,8 +4,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/yaml.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/yaml.h"
 
 namespace tierscore::worker {
 namespace {
@@ -49,7 +49,7 @@ class WorkerCoreTest : public ::testing::Test {
     return core;
   }
 
-  v1::ProbeRequest Request(std::vector<std::pair<double, double>> ranges) {
+  v1::ProbeRequest Request(const std::vector<std::pair<double, double>>& ranges) {
     v1::ProbeRequest req;
     req.set_job_id("j");
     req.add_splits(0);
