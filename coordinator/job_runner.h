@@ -97,10 +97,10 @@ struct JobOutcome {
 // fails UNAVAILABLE.
 //
 // Threads: the calling thread drives the job. Worker calls are asynchronous
-// (FanOut): at most `load_calls_per_worker` (load) or one per worker
-// (other phases) and `max_calls_per_job` in all are in flight, and their
-// replies are merged on the calling thread; no thread is started per call
-// or per worker.
+// (FanOut): per worker at most `load_calls_per_worker` (load),
+// `export_calls_per_worker` (export) or one (other phases) are in flight,
+// and `max_calls_per_job` in all; their replies are merged on the calling
+// thread. No thread is started per call or per worker.
 //
 // Thread-safe: Run may be called for several jobs at once. The workers are
 // borrowed and must outlive the runner.

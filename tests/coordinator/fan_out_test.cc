@@ -6,6 +6,7 @@
 #include <dirent.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -59,6 +60,24 @@ int ThreadCount() {
   closedir(dir);
   return n;
 }
+
+// Three in-process workers, each behind a GatedWorker holding the phases
+// `gated(i)` names.
+struct GatedCluster {
+  explicit GatedCluster(const std::function<std::vector<std::string>(int)>& gated) {
+    for (int i = 0; i < 3; ++i) {
+      cores.push_back(worker::WorkerCore::Create({.threads = 1}));
+      inner.push_back(std::make_unique<InProcessWorkerClient>(
+          cores.back().get(), testing::TestExecutor(), "w" + std::to_string(i)));
+      workers.push_back(std::make_unique<GatedWorker>(inner.back().get(), gated(i)));
+      seams.push_back(workers.back().get());
+    }
+  }
+  std::vector<std::unique_ptr<worker::WorkerCore>> cores;
+  std::vector<std::unique_ptr<InProcessWorkerClient>> inner;
+  std::vector<std::unique_ptr<GatedWorker>> workers;
+  std::vector<WorkerClient*> seams;
+};
 
 TEST(FanOutTest, RespectsLimitsAndHandlesRepliesOnTheCallingThread) {
   testing::EchoWorker echo;
@@ -130,19 +149,10 @@ TEST(FanOutTest, ForgetDropsQueuedCallsAndAbortCancelsThoseInFlight) {
 TEST(AsyncJobTest, RepliesReleasedOutOfOrderGiveTheReferenceResult) {
   testing::TempDir dir;
   const v1::JobSpec spec = Spec(dir, 12000, 40000);  // ~30 splits
-  std::vector<std::unique_ptr<worker::WorkerCore>> cores;
-  std::vector<std::unique_ptr<InProcessWorkerClient>> inner;
-  std::vector<std::unique_ptr<GatedWorker>> gated;
-  std::vector<WorkerClient*> seams;
-  for (int i = 0; i < 3; ++i) {
-    cores.push_back(worker::WorkerCore::Create({.threads = 1}));
-    inner.push_back(std::make_unique<InProcessWorkerClient>(
-        cores.back().get(), testing::TestExecutor(), "w" + std::to_string(i)));
-    gated.push_back(std::make_unique<GatedWorker>(
-        inner.back().get(),
-        std::vector<std::string>{"scan", "load", "score", "probe", "assign", "export"}));
-    seams.push_back(gated.back().get());
-  }
+  GatedCluster cluster([](int) {
+    return std::vector<std::string>{"scan", "load", "score", "probe", "assign", "export"};
+  });
+  auto& gated = cluster.workers;
   std::atomic<bool> finished{false};
   std::atomic<int> released{0}, out_of_order{0};
   std::atomic<size_t> most_held{0};
@@ -174,7 +184,7 @@ TEST(AsyncJobTest, RepliesReleasedOutOfOrderGiveTheReferenceResult) {
   JobRunnerOptions options;
   options.cut_search.fetch_limit = 32;
   options.cut_search.score_bins = 8;
-  auto run = testing::RunOnWorkers(spec, seams, options);
+  auto run = testing::RunOnWorkers(spec, cluster.seams, options);
   finished = true;
   releaser.join();
   ASSERT_TRUE(run.ok()) << run.status();
@@ -188,21 +198,12 @@ TEST(AsyncJobTest, RepliesReleasedOutOfOrderGiveTheReferenceResult) {
 TEST(AsyncJobTest, ASlowWorkerHoldsBackOnlyItsPhase) {
   testing::TempDir dir;
   const v1::JobSpec spec = Spec(dir, 9000, 40000);
-  std::vector<std::unique_ptr<worker::WorkerCore>> cores;
-  std::vector<std::unique_ptr<InProcessWorkerClient>> inner;
-  std::vector<std::unique_ptr<GatedWorker>> workers;
-  std::vector<WorkerClient*> seams;
-  for (int i = 0; i < 3; ++i) {
-    cores.push_back(worker::WorkerCore::Create({.threads = 1}));
-    inner.push_back(std::make_unique<InProcessWorkerClient>(
-        cores.back().get(), testing::TestExecutor(), "w" + std::to_string(i)));
-    workers.push_back(
-        std::make_unique<GatedWorker>(inner.back().get(), i == 2 ? std::vector<std::string>{"score"}
-                                                                 : std::vector<std::string>{}));
-    seams.push_back(workers.back().get());
-  }
+  GatedCluster cluster([](int i) {
+    return i == 2 ? std::vector<std::string>{"score"} : std::vector<std::string>{};
+  });
+  auto& workers = cluster.workers;
   absl::StatusOr<testing::ClusterRun> run = absl::UnknownError("not run");
-  std::thread job([&] { run = testing::RunOnWorkers(spec, seams); });
+  std::thread job([&] { run = testing::RunOnWorkers(spec, cluster.seams); });
   GatedWorker& slow = *workers[2];
   ASSERT_TRUE(slow.WaitHeld(1));
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
@@ -226,21 +227,11 @@ TEST(AsyncJobTest, ASlowWorkerHoldsBackOnlyItsPhase) {
 TEST(AsyncJobTest, CancelReachesCallsInFlight) {
   testing::TempDir dir;
   const v1::JobSpec spec = Spec(dir, 6000, 40000);
-  std::vector<std::unique_ptr<worker::WorkerCore>> cores;
-  std::vector<std::unique_ptr<InProcessWorkerClient>> inner;
-  std::vector<std::unique_ptr<GatedWorker>> workers;
-  std::vector<WorkerClient*> seams;
-  for (int i = 0; i < 3; ++i) {
-    cores.push_back(worker::WorkerCore::Create({.threads = 1}));
-    inner.push_back(std::make_unique<InProcessWorkerClient>(
-        cores.back().get(), testing::TestExecutor(), "w" + std::to_string(i)));
-    workers.push_back(
-        std::make_unique<GatedWorker>(inner.back().get(), std::vector<std::string>{"assign"}));
-    seams.push_back(workers.back().get());
-  }
+  GatedCluster cluster([](int) { return std::vector<std::string>{"assign"}; });
+  auto& workers = cluster.workers;
   JobRunnerOptions options;
   options.call_timeout = absl::Minutes(10);  // no timeout comes to the rescue
-  auto runner = JobRunner::Create(seams, options);
+  auto runner = JobRunner::Create(cluster.seams, options);
   ASSERT_TRUE(runner.ok());
   CancelScope cancel;
   absl::StatusOr<JobOutcome> outcome = absl::UnknownError("not run");
@@ -257,7 +248,7 @@ TEST(AsyncJobTest, CancelReachesCallsInFlight) {
   EXPECT_LT(ended - cancelled_at, absl::Seconds(5));
   for (auto& w : workers) EXPECT_EQ(w->held(), 0u);  // cancelled, not released
   (*runner)->Release("cancelled");
-  for (auto& core : cores) EXPECT_EQ(core->JobCount(), 0u);
+  for (auto& core : cluster.cores) EXPECT_EQ(core->JobCount(), 0u);
 }
 
 // The job's deadline ends it with calls in flight, whatever the transport
