@@ -37,8 +37,12 @@ bool IsSubset(const std::vector<int>& small, const std::vector<int>& big) {
 
 }  // namespace
 
-absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec, const CompiledPolicy& policy) {
-  CompiledKpis out;
+namespace {
+
+// The grouping sets (the grand total when there is none), with their
+// dimensions: tier schemes by name, or text input columns.
+absl::Status CompileGroupingSets(const v1::KpiSpec& spec, const CompiledPolicy& policy,
+                                 CompiledKpis& out) {
   std::vector<std::vector<std::string>> sets;
   for (const v1::GroupingSet& g : spec.grouping_sets()) {
     sets.emplace_back(g.columns().begin(), g.columns().end());
@@ -71,8 +75,12 @@ absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec, const Compiled
     }
     out.sets.push_back(std::move(cs));
   }
-  // A set whose columns all appear in a larger set is rolled up from a leaf
-  // (a set with no larger superset) instead of being computed from rows.
+  return absl::OkStatus();
+}
+
+// A set whose columns all appear in a larger set is rolled up from a leaf
+// (a set with no larger superset) instead of being computed from rows.
+void PlanRollUps(CompiledKpis& out) {
   auto strict_subset = [&](size_t i, size_t j) {
     return out.sets[j].dims.size() > out.sets[i].dims.size() &&
            IsSubset(out.sets[i].dims, out.sets[j].dims);
@@ -96,7 +104,54 @@ absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec, const Compiled
       break;
     }
   }
+}
 
+// One metric, validated: its aggregation and the expressions it needs.
+absl::StatusOr<CompiledMetric> CompileMetric(const v1::Metric& m, const std::string& named) {
+  CompiledMetric cm;
+  cm.name = m.name();
+  cm.agg = m.agg();
+  cm.q = m.q();
+  switch (m.agg()) {
+    case v1::AGGREGATION_COUNT:
+      break;
+    case v1::AGGREGATION_COUNT_IF:
+      if (m.filter().empty()) {
+        return FieldError(absl::StrCat(named, ".filter"), "is required for count_if");
+      }
+      break;
+    case v1::AGGREGATION_RATIO: {
+      TS_ASSIGN_OR_RETURN(cm.expr, ParseOptional(absl::StrCat(named, ".num"), m.num(), true));
+      TS_ASSIGN_OR_RETURN(cm.den, ParseOptional(absl::StrCat(named, ".den"), m.den(), true));
+      break;
+    }
+    case v1::AGGREGATION_QUANTILE:
+    case v1::AGGREGATION_SUM:
+    case v1::AGGREGATION_SHARE:
+    case v1::AGGREGATION_MEAN:
+    case v1::AGGREGATION_MIN:
+    case v1::AGGREGATION_MAX:
+    case v1::AGGREGATION_STDDEV:
+    case v1::AGGREGATION_NPS: {
+      if (m.agg() == v1::AGGREGATION_QUANTILE && !(m.q() >= 0 && m.q() <= 1)) {
+        return FieldError(absl::StrCat(named, ".q"), "must be in [0, 1]");
+      }
+      TS_ASSIGN_OR_RETURN(cm.expr, ParseOptional(absl::StrCat(named, ".expr"), m.expr(), true));
+      break;
+    }
+    default:
+      return FieldError(absl::StrCat(named, ".agg"), "is required");
+  }
+  TS_ASSIGN_OR_RETURN(cm.filter, ParseOptional(absl::StrCat(named, ".filter"), m.filter(), false));
+  return cm;
+}
+
+}  // namespace
+
+absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec, const CompiledPolicy& policy) {
+  CompiledKpis out;
+  TS_RETURN_IF_ERROR(CompileGroupingSets(spec, policy, out));
+  PlanRollUps(out);
   for (int i = 0; i < spec.metrics_size(); ++i) {
     const v1::Metric& m = spec.metrics(i);
     const std::string field = absl::StrCat("metrics[", i, "]");
@@ -107,42 +162,7 @@ absl::StatusOr<CompiledKpis> CompileKpis(const v1::KpiSpec& spec, const Compiled
         return FieldError(absl::StrCat(named, ".name"), "duplicate metric name");
       }
     }
-    CompiledMetric cm;
-    cm.name = m.name();
-    cm.agg = m.agg();
-    cm.q = m.q();
-    switch (m.agg()) {
-      case v1::AGGREGATION_COUNT:
-        break;
-      case v1::AGGREGATION_COUNT_IF:
-        if (m.filter().empty()) {
-          return FieldError(absl::StrCat(named, ".filter"), "is required for count_if");
-        }
-        break;
-      case v1::AGGREGATION_RATIO: {
-        TS_ASSIGN_OR_RETURN(cm.expr, ParseOptional(absl::StrCat(named, ".num"), m.num(), true));
-        TS_ASSIGN_OR_RETURN(cm.den, ParseOptional(absl::StrCat(named, ".den"), m.den(), true));
-        break;
-      }
-      case v1::AGGREGATION_QUANTILE:
-      case v1::AGGREGATION_SUM:
-      case v1::AGGREGATION_SHARE:
-      case v1::AGGREGATION_MEAN:
-      case v1::AGGREGATION_MIN:
-      case v1::AGGREGATION_MAX:
-      case v1::AGGREGATION_STDDEV:
-      case v1::AGGREGATION_NPS: {
-        if (m.agg() == v1::AGGREGATION_QUANTILE && !(m.q() >= 0 && m.q() <= 1)) {
-          return FieldError(absl::StrCat(named, ".q"), "must be in [0, 1]");
-        }
-        TS_ASSIGN_OR_RETURN(cm.expr, ParseOptional(absl::StrCat(named, ".expr"), m.expr(), true));
-        break;
-      }
-      default:
-        return FieldError(absl::StrCat(named, ".agg"), "is required");
-    }
-    TS_ASSIGN_OR_RETURN(cm.filter,
-                        ParseOptional(absl::StrCat(named, ".filter"), m.filter(), false));
+    TS_ASSIGN_OR_RETURN(CompiledMetric cm, CompileMetric(m, named));
     out.metrics.push_back(std::move(cm));
   }
   return out;

@@ -132,45 +132,38 @@ absl::StatusOr<ReferenceResult> RunReference(const CompiledJob& job,
   return RunReferenceOnTable(job, all, prior);
 }
 
-absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job, const Table& table,
-                                                    const PriorRun* prior) {
-  const CompiledPolicy& policy = job.policy;
-  const size_t n = static_cast<size_t>(table.rows);
-  ReferenceResult out;
-  for (size_t i = 0; i < n; ++i) out.ids.emplace_back(table.ids[i]);
+namespace {
 
-  // Scores, with the shared normalisation definitions.
-  std::vector<CriterionStatsAcc> stats;
-  AccumulateStats(policy, table, &stats);
-  Scorer scorer(policy, NormalizationParams(policy, stats));
-  out.scores.resize(n);
-  scorer.Score(table, 0, table.rows, out.scores.data(), nullptr);
-  std::vector<int64_t> values;
-  TS_RETURN_IF_ERROR(ComputeValues(policy, table, &values));
-
-  // The global order by a full sort.
+// Every customer's position in the global order, by a full sort: order[pos]
+// is the row at position pos; also each row's percentile and the share of
+// value before it.
+std::vector<size_t> SortAndLocate(const std::vector<int64_t>& values, int128 total,
+                                  ReferenceResult& out) {
+  const size_t n = values.size();
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return Before(out.scores[a], out.ids[a], out.scores[b], out.ids[b]);
   });
-  int128 total = 0;
-  for (int64_t v : values) total += v;
-  out.values = values;
   out.percentile.resize(n);
   out.cum_before_share.resize(n);
-  {
-    int128 before = 0;
-    for (size_t pos = 0; pos < n; ++pos) {
-      const size_t row = order[pos];
-      out.percentile[row] = static_cast<double>(pos) / static_cast<double>(n);
-      out.cum_before_share[row] = total > 0 ? static_cast<double>(static_cast<long double>(before) /
-                                                                  static_cast<long double>(total))
-                                            : 0.0;
-      before += values[row];
-    }
+  int128 before = 0;
+  for (size_t pos = 0; pos < n; ++pos) {
+    const size_t row = order[pos];
+    out.percentile[row] = static_cast<double>(pos) / static_cast<double>(n);
+    out.cum_before_share[row] = total > 0 ? static_cast<double>(static_cast<long double>(before) /
+                                                                static_cast<long double>(total))
+                                          : 0.0;
+    before += values[row];
   }
+  return order;
+}
 
+// The tiers scores earn, walking the global order: past cut k when the
+// measure before a customer reaches the cut's threshold.
+void EarnTiers(const CompiledPolicy& policy, const std::vector<size_t>& order,
+               const std::vector<int64_t>& values, int128 total, ReferenceResult& out) {
+  const size_t n = order.size();
   out.tiers.assign(policy.schemes.size(), std::vector<int>(n, 0));
   for (size_t s = 0; s < policy.schemes.size(); ++s) {
     const CompiledScheme& scheme = policy.schemes[s];
@@ -178,31 +171,35 @@ absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job, cons
     int128 value_before = 0;
     for (size_t pos = 0; pos < n; ++pos) {
       const size_t row = order[pos];
-      // Past cut k: the measure before this customer reaches its threshold.
-      const int tier = scheme.Tier(out.scores[row], [&](int k) {
+      out.tiers[s][row] = scheme.Tier(out.scores[row], [&](int k) {
         const CutTarget& c = cuts[static_cast<size_t>(k)];
         return (c.by_value ? value_before : static_cast<int128>(pos)) >= c.threshold;
       });
-      out.tiers[s][row] = tier;
       value_before += values[row];
     }
     out.earned_tiers.push_back(out.tiers[s]);
   }
-  if (prior != nullptr) ApplyPrior(policy, *prior, &out);
+}
+
+void SummarizeTiers(const CompiledPolicy& policy, const std::vector<int64_t>& values,
+                    ReferenceResult& out) {
   for (size_t s = 0; s < policy.schemes.size(); ++s) {
     const CompiledScheme& scheme = policy.schemes[s];
     std::vector<int64_t> customers(scheme.names.size(), 0);
     std::vector<int128> tier_values(scheme.names.size(), 0);
-    for (size_t row = 0; row < n; ++row) {
+    for (size_t row = 0; row < values.size(); ++row) {
       customers[static_cast<size_t>(out.tiers[s][row])] += 1;
       tier_values[static_cast<size_t>(out.tiers[s][row])] += values[row];
     }
     *out.result.add_tiers() = BuildTierSummary(scheme, customers, tier_values);
   }
-  out.result.set_customers(table.rows);
-  out.result.set_total_value(MicrosToValue(total));
+}
 
-  // KPIs: every grouping set straight from rows, one row at a time.
+// The KPI table: every grouping set straight from rows, one row at a time
+// (no roll-ups), keeping the migration already in `out`.
+void ReferenceKpis(const CompiledJob& job, const Table& table, ReferenceResult& out) {
+  const CompiledPolicy& policy = job.policy;
+  const size_t n = static_cast<size_t>(table.rows);
   CompiledKpis kpis = job.kpis;
   for (CompiledGroupingSet& set : kpis.sets) set.source = -1;
   GroupedState state(kpis.sets.size());
@@ -241,6 +238,36 @@ absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job, cons
   v1::KpiTable table_out = FinalizeKpis(kpis, policy, std::move(state));
   *table_out.mutable_migration() = std::move(*out.result.mutable_kpis()->mutable_migration());
   *out.result.mutable_kpis() = std::move(table_out);
+}
+
+}  // namespace
+
+absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job, const Table& table,
+                                                    const PriorRun* prior) {
+  const CompiledPolicy& policy = job.policy;
+  const size_t n = static_cast<size_t>(table.rows);
+  ReferenceResult out;
+  for (size_t i = 0; i < n; ++i) out.ids.emplace_back(table.ids[i]);
+
+  // Scores, with the shared normalisation definitions.
+  std::vector<CriterionStatsAcc> stats;
+  AccumulateStats(policy, table, &stats);
+  Scorer scorer(policy, NormalizationParams(policy, stats));
+  out.scores.resize(n);
+  scorer.Score(table, 0, table.rows, out.scores.data(), nullptr);
+  std::vector<int64_t> values;
+  TS_RETURN_IF_ERROR(ComputeValues(policy, table, &values));
+  int128 total = 0;
+  for (int64_t v : values) total += v;
+  out.values = values;
+
+  const std::vector<size_t> order = SortAndLocate(values, total, out);
+  EarnTiers(policy, order, values, total, out);
+  if (prior != nullptr) ApplyPrior(policy, *prior, &out);
+  SummarizeTiers(policy, values, out);
+  out.result.set_customers(table.rows);
+  out.result.set_total_value(MicrosToValue(total));
+  ReferenceKpis(job, table, out);
   return out;
 }
 
