@@ -54,10 +54,13 @@ absl::Status InvalidAddress(const std::string& address, const std::string& what)
 }  // namespace
 
 std::string RedactRedisAddress(const std::string& address) {
+  // Everything up to the last '@' may be credentials (a password can hold
+  // '@'), whatever the scheme, even a mistyped one.
+  const size_t at = address.rfind('@');
+  if (at == std::string::npos) return address;
   const size_t scheme = address.find("://");
-  const size_t at = address.find('@');
-  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return address;
-  return absl::StrCat(address.substr(0, scheme + 3), "***", address.substr(at));
+  const size_t keep = scheme != std::string::npos && scheme < at ? scheme + 3 : 0;
+  return absl::StrCat(address.substr(0, keep), "***", address.substr(at));
 }
 
 absl::StatusOr<RedisAddress> ParseRedisAddress(const std::string& address) {
@@ -71,8 +74,8 @@ absl::StatusOr<RedisAddress> ParseRedisAddress(const std::string& address) {
   } else {
     return InvalidAddress(address, "unknown scheme");
   }
-  // Credentials: [:password@]
-  const size_t at = rest.find('@');
+  // Credentials: [:password@]; a TCP password may hold '@' (hosts cannot).
+  const size_t at = out.unix_socket ? rest.find('@') : rest.rfind('@');
   if (at != std::string::npos) {
     const std::string creds = rest.substr(0, at);
     const size_t colon = creds.find(':');

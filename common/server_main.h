@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/files.h"
+#include "common/logging.h"
 #include "spdlog/spdlog.h"
 
 namespace tierscore::common {
@@ -38,17 +39,19 @@ int ServeUntilStopped(Server& server, const sigset_t& stop, const std::string& p
   if (!port_file.empty()) {
     absl::Status st = WriteFileAtomically(port_file, absl::StrCat(server.port(), "\n"));
     if (!st.ok()) {
-      spdlog::error("{}", std::string(st.message()));
+      LogEvent(spdlog::level::err, "server.failed", {{"server", what}, {"error", st.message()}});
       return 1;
     }
   }
-  spdlog::info("{} serving on {}", what, server.address());
+  LogEvent(spdlog::level::info, "server.serving",
+           {{"server", what}, {"address", server.address()}});
   int signal = 0;
   sigwait(&stop, &signal);
-  spdlog::info("signal {}: draining for up to {}", signal, absl::FormatDuration(grace));
+  LogEvent(spdlog::level::info, "server.draining",
+           {{"server", what}, {"signal", signal}, {"grace_seconds", absl::ToDoubleSeconds(grace)}});
   server.Shutdown(grace);
   server.Wait();
-  spdlog::info("stopped");
+  LogEvent(spdlog::level::info, "server.stopped", {{"server", what}});
   return 0;
 }
 

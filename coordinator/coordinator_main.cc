@@ -1,5 +1,6 @@
 // tierscore-coordinator: the public Coordinator service over a set of
 // workers. Flags live here only; CoordinatorServer does the work.
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (absl::Status st = tierscore::common::ConfigureLogging(log_format); !st.ok()) {
-    spdlog::error("{}", std::string(st.message()));
+    std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
     return 2;
   }
   options.lookup.alias_ttl = absl::Seconds(alias_ttl_seconds);
@@ -76,12 +77,20 @@ int main(int argc, char** argv) {
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::coordinator::CoordinatorServer::Create(options);
   if (!server.ok()) {
-    spdlog::error("{}", std::string(server.status().message()));
+    tierscore::common::LogEvent(
+        spdlog::level::err, "server.failed",
+        {{"server", "tierscore-coordinator"}, {"error", server.status().message()}});
     return 1;
   }
-  if ((*server)->metrics_port() != 0) spdlog::info("metrics on port {}", (*server)->metrics_port());
-  spdlog::info("{} of {} workers healthy", (*server)->workers()->Healthy().size(),
-               (*server)->workers()->Members().size());
+  if ((*server)->metrics_port() != 0) {
+    tierscore::common::LogEvent(
+        spdlog::level::info, "server.metrics",
+        {{"server", "tierscore-coordinator"}, {"port", (*server)->metrics_port()}});
+  }
+  tierscore::common::LogEvent(
+      spdlog::level::info, "workers.checked",
+      {{"healthy", static_cast<int64_t>((*server)->workers()->Healthy().size())},
+       {"total", static_cast<int64_t>((*server)->workers()->Members().size())}});
   return tierscore::common::ServeUntilStopped(
       **server, stop, port_file, absl::Seconds(grace_seconds), "tierscore-coordinator");
 }

@@ -504,16 +504,23 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
   if (!AcquireWorkers(entry, id, run)) return;
   // The result cache. A fingerprint that cannot be taken (say, a missing
   // file) is no hit: the run then reports the real error.
-  const auto fingerprint = run.runner->Fingerprint(spec);
+  const auto fingerprint = run.runner->Fingerprint(spec, &entry->cancel);
   if (fingerprint.ok() && !spec.no_cache() && FinishFromCache(entry, *fingerprint)) return;
   run.started = absl::Now();
+  if (entry->cancel.cancelled()) {  // while it waited for workers or took the fingerprint
+    FinishFailed(entry, absl::CancelledError(absl::StrCat("job ", id, " was cancelled")),
+                 run.started);
+    return;
+  }
   Update(entry, [](v1::Job& j) { j.set_state(v1::JOB_STATE_RUNNING); });
   auto outcome = run.runner->Run(
       id, spec, [&](const JobProgress& p) { ReportProgress(entry, run.started, p); },
       RunControl{&entry->cancel, run.started + options_.job_timeout});
   if (!outcome.ok()) {
+    // The job's end is known now; freeing its memory may wait on a worker
+    // that hangs.
+    FinishFailed(entry, outcome.status(), run.started);
     run.runner->Release(id);
-    FinishFailed(entry, outcome.status());
     return;
   }
   FinishSucceeded(entry, std::move(run), *std::move(outcome), fingerprint);
@@ -563,7 +570,8 @@ void JobManager::ReportProgress(const std::shared_ptr<Entry>& entry, absl::Time 
   });
 }
 
-void JobManager::FinishFailed(const std::shared_ptr<Entry>& entry, const absl::Status& st) {
+void JobManager::FinishFailed(const std::shared_ptr<Entry>& entry, const absl::Status& st,
+                              absl::Time started) {
   bool stopping;
   {
     absl::MutexLock lock(&mu_);
@@ -588,6 +596,7 @@ void JobManager::FinishFailed(const std::shared_ptr<Entry>& entry, const absl::S
     j.set_state(absl::IsCancelled(st) ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
     j.set_error_code(static_cast<int32_t>(st.code()));
     j.set_error(std::string(st.message()));
+    j.mutable_progress()->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - started));
   });
 }
 

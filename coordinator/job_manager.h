@@ -118,7 +118,8 @@ class JobManager {
   bool AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::string& id, Running& run);
   void ReportProgress(const std::shared_ptr<Entry>& entry, absl::Time started,
                       const JobProgress& progress);
-  void FinishFailed(const std::shared_ptr<Entry>& entry, const absl::Status& status);
+  void FinishFailed(const std::shared_ptr<Entry>& entry, const absl::Status& status,
+                    absl::Time started);
   void FinishSucceeded(const std::shared_ptr<Entry>& entry, Running run, JobOutcome outcome,
                        const absl::StatusOr<std::string>& fingerprint);
   // Keeps the job's results on the workers, releasing the oldest kept ones.

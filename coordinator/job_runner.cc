@@ -4,8 +4,10 @@
 #include <atomic>
 #include <deque>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -124,41 +126,71 @@ struct JobRunner::Job {
   absl::Time phase_start;
 };
 
+absl::Status JobRunner::ScanOnLiveWorkers(
+    Job& job, const std::vector<v1::ScanRequest>& requests,
+    const std::function<absl::Status(size_t, const v1::ScanResponse&)>& take) {
+  JobOutcome& outcome = job.outcome;
+  std::vector<size_t> pending(requests.size());
+  std::iota(pending.begin(), pending.end(), 0);
+  while (!pending.empty()) {
+    std::vector<size_t> live;
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      if (outcome.alive[w]) live.push_back(w);
+    }
+    if (live.empty()) return absl::UnavailableError("no live worker left to scan the inputs");
+    FanOut fan(workers_, Limits(1), Calls(job.control, outcome.traffic.get()));
+    std::vector<absl::Status> taken(requests.size());              // take()'s verdicts
+    std::vector<std::tuple<size_t, size_t, absl::Status>> failed;  // request, worker, error
+    for (size_t r : pending) {
+      const size_t w = live[r % live.size()];
+      fan.Call<v1::ScanRequest, v1::ScanResponse>(w, &WorkerClient::Scan, requests[r],
+                                                  [&, r, w](absl::StatusOr<v1::ScanResponse> resp) {
+                                                    if (resp.ok()) {
+                                                      taken[r] = take(r, *resp);
+                                                    } else {
+                                                      failed.emplace_back(r, w, resp.status());
+                                                    }
+                                                  });
+    }
+    const absl::Status ran = fan.Run();
+    TS_RETURN_IF_ERROR(job.CheckStopped());
+    TS_RETURN_IF_ERROR(ran);
+    for (const absl::Status& st : taken) TS_RETURN_IF_ERROR(st);
+    // A lost worker's scans go to another (scans are stateless); any other
+    // error (a missing file) is final, the first by request.
+    std::sort(failed.begin(), failed.end(),
+              [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+    pending.clear();
+    for (const auto& [r, w, st] : failed) {
+      TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, job.control, w, st));
+      pending.push_back(r);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<engine::CsvHeader>> JobRunner::ScanHeaders(Job& job) {
   const v1::JobSpec& spec = job.outcome.spec;
   absl::flat_hash_set<std::string> seen;
+  std::vector<v1::ScanRequest> requests;
   for (int f = 0; f < spec.inputs_size(); ++f) {
     if (!seen.insert(spec.inputs(f)).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("inputs[", f, "]: ", spec.inputs(f), " is listed twice"));
     }
+    requests.emplace_back().set_path(spec.inputs(f));
   }
-  std::vector<engine::CsvHeader> headers(static_cast<size_t>(spec.inputs_size()));
-  std::vector<absl::Status> errors(headers.size());
-  FanOut fan(workers_, Limits(1), Calls(job.control, job.outcome.traffic.get()));
-  for (int f = 0; f < spec.inputs_size(); ++f) {
-    v1::ScanRequest head;
-    head.set_path(spec.inputs(f));
-    fan.Call<v1::ScanRequest, v1::ScanResponse>(
-        static_cast<size_t>(f) % workers_.size(), &WorkerClient::Scan, std::move(head),
-        [&, f](absl::StatusOr<v1::ScanResponse> scan) {
-          if (!scan.ok()) {
-            errors[static_cast<size_t>(f)] = scan.status();
-            return;
-          }
-          engine::CsvHeader& header = headers[static_cast<size_t>(f)];
-          header.columns.assign(scan->header().begin(), scan->header().end());
-          header.data_begin = scan->header_end();
-          header.file_size = scan->file_size();
-          header.gzip = scan->gzip();
-        });
-  }
-  const absl::Status ran = fan.Run();
-  TS_RETURN_IF_ERROR(job.CheckStopped());
-  TS_RETURN_IF_ERROR(ran);
+  std::vector<engine::CsvHeader> headers(requests.size());
+  TS_RETURN_IF_ERROR(ScanOnLiveWorkers(job, requests, [&](size_t f, const v1::ScanResponse& scan) {
+    engine::CsvHeader& header = headers[f];
+    header.columns.assign(scan.header().begin(), scan.header().end());
+    header.data_begin = scan.header_end();
+    header.file_size = scan.file_size();
+    header.gzip = scan.gzip();
+    return absl::OkStatus();
+  }));
   // In input order, so that the first bad input is the one named.
   for (int f = 0; f < spec.inputs_size(); ++f) {
-    TS_RETURN_IF_ERROR(errors[static_cast<size_t>(f)]);
     TS_RETURN_IF_ERROR(engine::CheckHeader(*job.outcome.compiled, spec.inputs(f),
                                            headers[static_cast<size_t>(f)].columns));
   }
@@ -170,33 +202,25 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::AlignRanges(
     const std::vector<engine::ByteRange>& ranges, int first_index) {
   // Contiguous groups of ranges are scanned on different workers at once.
   const size_t groups = std::min(workers_.size(), ranges.size());
-  std::vector<engine::RangeScan> scans(ranges.size());
-  absl::Status error;
-  FanOut fan(workers_, Limits(1), Calls(job.control, job.outcome.traffic.get()));
+  std::vector<v1::ScanRequest> requests(groups);
   for (size_t g = 0; g < groups; ++g) {
+    requests[g].set_path(path);
+    for (size_t i = ranges.size() * g / groups; i < ranges.size() * (g + 1) / groups; ++i) {
+      worker::ToWire(ranges[i], requests[g].add_ranges());
+    }
+  }
+  std::vector<engine::RangeScan> scans(ranges.size());
+  TS_RETURN_IF_ERROR(ScanOnLiveWorkers(job, requests, [&](size_t g, const v1::ScanResponse& resp) {
     const size_t lo = ranges.size() * g / groups;
     const size_t hi = ranges.size() * (g + 1) / groups;
-    v1::ScanRequest req;
-    req.set_path(path);
-    for (size_t i = lo; i < hi; ++i) worker::ToWire(ranges[i], req.add_ranges());
-    fan.Call<v1::ScanRequest, v1::ScanResponse>(
-        g, &WorkerClient::Scan, std::move(req), [&, lo, hi](absl::StatusOr<v1::ScanResponse> resp) {
-          if (resp.ok() && resp->ranges_size() != static_cast<int>(hi - lo)) {
-            resp = absl::InternalError("worker returned the wrong number of range scans");
-          }
-          if (!resp.ok()) {
-            if (error.ok()) error = resp.status();
-            return;
-          }
-          for (size_t i = lo; i < hi; ++i) {
-            scans[i] = worker::FromWire(resp->ranges(static_cast<int>(i - lo)));
-          }
-        });
-  }
-  const absl::Status ran = fan.Run();
-  TS_RETURN_IF_ERROR(job.CheckStopped());
-  TS_RETURN_IF_ERROR(error);
-  TS_RETURN_IF_ERROR(ran);
+    if (resp.ranges_size() != static_cast<int>(hi - lo)) {
+      return absl::InternalError("worker returned the wrong number of range scans");
+    }
+    for (size_t i = lo; i < hi; ++i) {
+      scans[i] = worker::FromWire(resp.ranges(static_cast<int>(i - lo)));
+    }
+    return absl::OkStatus();
+  }));
   std::vector<v1::Split> splits;
   for (const engine::Split& s : engine::AlignSplits(path, header, ranges, scans, first_index)) {
     worker::ToWire(s, &splits.emplace_back());
@@ -857,11 +881,11 @@ absl::Status JobRunner::ExportResults(JobOutcome& outcome, bool explain,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> JobRunner::Fingerprint(const v1::JobSpec& spec) {
+absl::StatusOr<std::string> JobRunner::Fingerprint(const v1::JobSpec& spec, CancelScope* cancel) {
   std::string out = absl::StrCat(engine::ComputationKey(spec), "\n", spec.alias());
   std::vector<absl::StatusOr<v1::ScanResponse>> scans(static_cast<size_t>(spec.inputs_size()),
                                                       absl::UnknownError("not scanned"));
-  FanOut fan(workers_, Limits(1), Calls({}, nullptr, /*short_calls=*/true));
+  FanOut fan(workers_, Limits(1), Calls(RunControl{cancel}, nullptr, /*short_calls=*/true));
   for (int f = 0; f < spec.inputs_size(); ++f) {
     v1::ScanRequest head;
     head.set_path(spec.inputs(f));

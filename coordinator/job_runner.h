@@ -138,7 +138,8 @@ class JobRunner {
   // What makes two jobs' results equal: the policy, KPI spec and alias, and
   // each input's path, size and modification time (asked of a worker, which
   // sees the files). Splitting is not part of it: it does not change results.
-  absl::StatusOr<std::string> Fingerprint(const v1::JobSpec& spec);
+  // `cancel` (borrowed; may be null) cuts its calls short.
+  absl::StatusOr<std::string> Fingerprint(const v1::JobSpec& spec, CancelScope* cancel = nullptr);
 
   // Frees the job's memory on every worker.
   void Release(const std::string& job_id);
@@ -164,6 +165,12 @@ class JobRunner {
 
   // The phases, in order.
   absl::StatusOr<std::vector<v1::Split>> PlanSplits(Job& job);
+  // Sends each scan to a live worker (spread round robin), moving those of
+  // a lost worker to another; `take(i, response)` takes request i's answer.
+  // A scan's other errors (a missing file) are final, the first by request.
+  absl::Status ScanOnLiveWorkers(
+      Job& job, const std::vector<v1::ScanRequest>& requests,
+      const std::function<absl::Status(size_t, const v1::ScanResponse&)>& take);
   // Scans the inputs' headers (checked against the job) on the workers.
   absl::StatusOr<std::vector<engine::CsvHeader>> ScanHeaders(Job& job);
   // Aligns `ranges` of one file to line starts, scanned on the workers.

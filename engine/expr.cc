@@ -25,6 +25,7 @@ struct Expr::Node {
   int position = 0;       // 1-based column in the expression text
   int column = -1;        // bound index into the job's columns
   bool text_use = false;  // a column compared with a string literal
+  int height = 1;         // of the subtree: bounded, as evaluation recurses
   std::vector<std::unique_ptr<Node>> args;
 };
 
@@ -95,22 +96,55 @@ class Parser {
     return n;
   }
 
-  std::unique_ptr<Node> Binary(Node::Op op, std::unique_ptr<Node> l, std::unique_ptr<Node> r,
-                               int position) {
+  // Evaluating, binding and freeing an expression recurse over its tree,
+  // and parsing over its nesting: both are bounded, so that no input can
+  // exhaust the stack.
+  static constexpr int kMaxDepth = 200;
+
+  // Makes `child` an argument of `parent`; INVALID_ARGUMENT once the tree
+  // would be deeper than kMaxDepth.
+  absl::Status Adopt(Node& parent, std::unique_ptr<Node> child) {
+    parent.height = std::max(parent.height, child->height + 1);
+    parent.args.push_back(std::move(child));
+    if (parent.height > kMaxDepth) return TooDeep(parent.position);
+    return absl::OkStatus();
+  }
+
+  absl::Status TooDeep(int position) const {
+    return Error(position,
+                 absl::StrCat("expression nested too deeply (more than ", kMaxDepth, " levels)"));
+  }
+
+  // Counts one level of parser recursion while it lives.
+  class Nesting {
+   public:
+    explicit Nesting(int* depth) : depth_(depth) { ++*depth_; }
+    ~Nesting() { --*depth_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+
+   private:
+    int* depth_;
+  };
+
+  absl::StatusOr<std::unique_ptr<Node>> Binary(Node::Op op, std::unique_ptr<Node> l,
+                                               std::unique_ptr<Node> r, int position) {
     auto n = Make(Node::kBinary, position);
     n->op = op;
-    n->args.push_back(std::move(l));
-    n->args.push_back(std::move(r));
+    TS_RETURN_IF_ERROR(Adopt(*n, std::move(l)));
+    TS_RETURN_IF_ERROR(Adopt(*n, std::move(r)));
     return n;
   }
 
   absl::StatusOr<std::unique_ptr<Node>> ParseOr() {
+    const Nesting level(&depth_);
+    if (depth_ > kMaxDepth) return TooDeep(static_cast<int>(pos_) + 1);
     TS_ASSIGN_OR_RETURN(auto left, ParseAnd());
     while (true) {
       const int at = static_cast<int>(pos_) + 1;
       if (!Accept("or")) return left;
       TS_ASSIGN_OR_RETURN(auto right, ParseAnd());
-      left = Binary(Node::kOr, std::move(left), std::move(right), at);
+      TS_ASSIGN_OR_RETURN(left, Binary(Node::kOr, std::move(left), std::move(right), at));
     }
   }
 
@@ -120,7 +154,7 @@ class Parser {
       const int at = static_cast<int>(pos_) + 1;
       if (!Accept("and")) return left;
       TS_ASSIGN_OR_RETURN(auto right, ParseNot());
-      left = Binary(Node::kAnd, std::move(left), std::move(right), at);
+      TS_ASSIGN_OR_RETURN(left, Binary(Node::kAnd, std::move(left), std::move(right), at));
     }
   }
 
@@ -128,9 +162,11 @@ class Parser {
     SkipSpace();
     const int at = static_cast<int>(pos_) + 1;
     if (Accept("not")) {
+      const Nesting level(&depth_);
+      if (depth_ > kMaxDepth) return TooDeep(at);
       TS_ASSIGN_OR_RETURN(auto inner, ParseNot());
       auto n = Make(Node::kNot, at);
-      n->args.push_back(std::move(inner));
+      TS_RETURN_IF_ERROR(Adopt(*n, std::move(inner)));
       return n;
     }
     return ParseCmp();
@@ -198,7 +234,7 @@ class Parser {
       TS_ASSIGN_OR_RETURN(left, CheckNotString(std::move(left)));
       TS_ASSIGN_OR_RETURN(auto right, (this->*operand)());
       TS_ASSIGN_OR_RETURN(right, CheckNotString(std::move(right)));
-      left = Binary(found->op, std::move(left), std::move(right), at);
+      TS_ASSIGN_OR_RETURN(left, Binary(found->op, std::move(left), std::move(right), at));
     }
   }
 
@@ -216,10 +252,12 @@ class Parser {
     SkipSpace();
     const int at = static_cast<int>(pos_) + 1;
     if (Accept("-")) {
+      const Nesting level(&depth_);
+      if (depth_ > kMaxDepth) return TooDeep(at);
       TS_ASSIGN_OR_RETURN(auto inner, ParseUnary());
       TS_ASSIGN_OR_RETURN(inner, CheckNotString(std::move(inner)));
       auto n = Make(Node::kNeg, at);
-      n->args.push_back(std::move(inner));
+      TS_RETURN_IF_ERROR(Adopt(*n, std::move(inner)));
       return n;
     }
     return ParsePrimary();
@@ -307,7 +345,7 @@ class Parser {
       while (true) {
         TS_ASSIGN_OR_RETURN(auto arg, ParseOr());
         TS_ASSIGN_OR_RETURN(arg, CheckNotString(std::move(arg)));
-        n->args.push_back(std::move(arg));
+        TS_RETURN_IF_ERROR(Adopt(*n, std::move(arg)));
         if (Accept(")")) break;
         if (!Accept(",")) return Error("expected ',' or ')'");
       }
@@ -325,6 +363,7 @@ class Parser {
 
   std::string_view text_;
   size_t pos_ = 0;
+  int depth_ = 0;  // current parser recursion
 };
 
 void Collect(const Node& n, std::vector<ColumnRequest>* out) {

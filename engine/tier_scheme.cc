@@ -32,6 +32,10 @@ absl::Status CheckShares(const std::string& field, const std::vector<double>& b)
 }
 
 absl::Status CheckNames(const std::string& field, const CompiledScheme& s) {
+  if (s.names.size() > static_cast<size_t>(kMaxTiers)) {
+    return FieldError(absl::StrCat(field, ".names"),
+                      absl::StrCat("at most ", kMaxTiers, " tiers, got ", s.names.size()));
+  }
   if (s.names.size() != s.boundaries.size() + 1) {
     return FieldError(absl::StrCat(field, ".names"),
                       absl::StrCat("expected ", s.boundaries.size() + 1,

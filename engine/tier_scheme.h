@@ -15,6 +15,9 @@ namespace tierscore::engine {
 
 struct CompiledScheme;
 
+// Tiers one scheme may have: workers keep a customer's tier in one byte.
+inline constexpr int kMaxTiers = 256;
+
 // One tier boundary for the distributed cut search to pin: the first
 // customer, in the global order (score descending, then id), whose measure
 // including itself reaches `threshold`.

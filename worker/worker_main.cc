@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (absl::Status st = tierscore::common::ConfigureLogging(log_format); !st.ok()) {
-    spdlog::error("{}", std::string(st.message()));
+    std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
     return 2;
   }
   options.job_lease = absl::Seconds(lease_seconds);
@@ -44,10 +44,16 @@ int main(int argc, char** argv) {
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::worker::WorkerServer::Create(options);
   if (!server.ok()) {
-    spdlog::error("{}", std::string(server.status().message()));
+    tierscore::common::LogEvent(
+        spdlog::level::err, "server.failed",
+        {{"server", "tierscore-worker"}, {"error", server.status().message()}});
     return 1;
   }
-  if ((*server)->metrics_port() != 0) spdlog::info("metrics on port {}", (*server)->metrics_port());
+  if ((*server)->metrics_port() != 0) {
+    tierscore::common::LogEvent(
+        spdlog::level::info, "server.metrics",
+        {{"server", "tierscore-worker"}, {"port", (*server)->metrics_port()}});
+  }
   return tierscore::common::ServeUntilStopped(**server, stop, port_file,
                                               absl::Seconds(grace_seconds), "tierscore-worker");
 }

@@ -44,6 +44,20 @@ TEST(RedisAddressTest, ParsesTheForms) {
   }
 }
 
+TEST(RedisAddressTest, PasswordsNeverAppearInMessages) {
+  for (const char* bad : {"redis//:s3cret@127.0.0.1:1", "redis://:s3c@ret@127.0.0.1:x/0",
+                          "rediss://:s3cret@h:1", "redis://:s3cret@h:99999"}) {
+    auto r = ParseRedisAddress(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_THAT(r.status().message(), Not(HasSubstr("s3c"))) << bad;
+    EXPECT_THAT(r.status().message(), HasSubstr("***@")) << bad;
+  }
+  auto at = ParseRedisAddress("redis://:p@ss@127.0.0.1:6379/2");
+  ASSERT_TRUE(at.ok()) << at.status();
+  EXPECT_EQ(at->password, "p@ss");
+  EXPECT_EQ(at->host, "127.0.0.1");
+}
+
 TEST(RedisClientTest, AuthDatabaseAndPipelinesOverTcp) {
   testing::TempDir dir;
   auto server = testing::RedisServer::Start(dir.path(), /*tcp=*/true, "pw");

@@ -159,7 +159,8 @@ TEST_P(FaultTest, JobEqualsTheReferenceDespiteTheFault) {
 
 INSTANTIATE_TEST_SUITE_P(
     EveryPhase, FaultTest,
-    ::testing::Values(Case{"load", 2, Fault::kDies}, Case{"load", 1, Fault::kHangs},
+    ::testing::Values(Case{"scan", 1, Fault::kDies}, Case{"scan", 1, Fault::kHangs},
+                      Case{"load", 2, Fault::kDies}, Case{"load", 1, Fault::kHangs},
                       Case{"score", 1, Fault::kDies}, Case{"score", 1, Fault::kRestarts},
                       Case{"probe", 1, Fault::kDies}, Case{"probe", 3, Fault::kHangs},
                       Case{"probe", 2, Fault::kRestarts}, Case{"assign", 1, Fault::kDies},

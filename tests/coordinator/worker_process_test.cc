@@ -80,6 +80,7 @@ std::vector<google::protobuf::Struct> ReadJsonLog(const std::string& path) {
     google::protobuf::Struct parsed;
     const auto st = google::protobuf::util::JsonStringToMessage(line, &parsed);
     EXPECT_TRUE(st.ok()) << "not JSON: " << line;
+    EXPECT_TRUE(parsed.fields().contains("event")) << "no event: " << line;
     out.push_back(std::move(parsed));
   }
   return out;

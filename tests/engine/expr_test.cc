@@ -135,3 +135,32 @@ TEST_F(ExprTest, KeywordPrefixesAreColumnNames) {
 
 }  // namespace
 }  // namespace tierscore::engine
+
+namespace tierscore::engine {
+namespace {
+
+// No expression can exhaust the stack: parsing, binding, evaluating and
+// freeing recurse over it, so nesting is refused past a bound.
+TEST(ExprDepthTest, DeepNestingIsRefusedNotACrash) {
+  auto repeat = [](const std::string& s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+  };
+  const int kHuge = 100000;
+  for (const std::string& text :
+       {repeat("(", kHuge) + "1" + repeat(")", kHuge), repeat("-", kHuge) + "1",
+        repeat("not ", kHuge) + "1", "1" + repeat(" + 1", kHuge),
+        repeat("abs(", kHuge) + "1" + repeat(")", kHuge)}) {
+    auto e = Expr::Parse(text);
+    ASSERT_FALSE(e.ok()) << text.substr(0, 20);
+    EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(e.status().message(), HasSubstr("nested too deeply (more than 200 levels)"));
+  }
+  // Realistic depths are fine.
+  EXPECT_TRUE(Expr::Parse(repeat("(", 150) + "1" + repeat(")", 150)).ok());
+  EXPECT_TRUE(Expr::Parse("1" + repeat(" + 1", 150)).ok());
+}
+
+}  // namespace
+}  // namespace tierscore::engine

@@ -1,5 +1,6 @@
 #include "engine/policy.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/config_loader.h"
 #include "engine/job.h"
 #include "gmock/gmock.h"
@@ -26,6 +27,23 @@ criteria: [{name: a, expr: v, normalize: max, weight: 1}]
 
 absl::Status CompileError(const std::string& extra) {
   return CompilePolicy(Yaml(std::string(kBase) + extra)).status();
+}
+
+// Workers keep a tier in one byte: more tiers than that would wrap around
+// silently, so they are refused.
+TEST(PolicyTest, AtMost256TiersPerScheme) {
+  auto ladder = [](int tiers) {
+    std::string b, n = "t0";
+    for (int i = 1; i < tiers; ++i) {
+      absl::StrAppend(&b, i > 1 ? ", " : "", static_cast<double>(i) / tiers);
+      absl::StrAppend(&n, ", t", i);
+    }
+    return absl::StrCat("tiers: [{name: q, quantile: {boundaries: [", b, "], names: [", n,
+                        "]}}]\n");
+  };
+  EXPECT_TRUE(CompilePolicy(Yaml(std::string(kBase) + ladder(256))).ok());
+  EXPECT_THAT(CompileError(ladder(301)).message(),
+              HasSubstr("tiers[0] (q).quantile.names: at most 256 tiers, got 301"));
 }
 
 TEST(PolicyTest, DefaultsForAbc) {
