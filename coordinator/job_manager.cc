@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/names.h"
 #include "common/run_store.h"
 #include "common/status_macros.h"
 #include "engine/job.h"
@@ -184,6 +185,14 @@ JobManager::~JobManager() {
   for (auto& t : threads_) t.join();
 }
 
+absl::StatusOr<std::shared_ptr<JobManager::Entry>> JobManager::FindJob(
+    const std::string& id) const {
+  TS_RETURN_IF_ERROR(common::CheckName(id, "id"));
+  auto entry = Find(id);
+  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  return entry;
+}
+
 std::shared_ptr<JobManager::Entry> JobManager::Find(const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = jobs_.find(id);
@@ -210,7 +219,13 @@ void JobManager::Update(const std::shared_ptr<Entry>& entry,
 
 absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
   // Validate now, so a bad spec fails the call rather than the job.
+  if (!spec.has_policy()) return absl::InvalidArgumentError("policy: is required");
   TS_RETURN_IF_ERROR(engine::CompileJob(spec.policy(), spec.kpis()).status());
+  if (spec.split_bytes() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "split_bytes: must be 0 (chosen for the job) or positive, got ", spec.split_bytes()));
+  }
+  if (!spec.alias().empty()) TS_RETURN_IF_ERROR(common::CheckName(spec.alias(), "alias"));
   if (spec.inputs_size() == 0) {
     return absl::InvalidArgumentError("inputs: at least one input file is required");
   }
@@ -254,8 +269,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
 }
 
 absl::StatusOr<v1::Job> JobManager::Get(const std::string& id) const {
-  auto entry = Find(id);
-  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, FindJob(id));
   absl::MutexLock lock(&entry->mu);
   return entry->job;
 }
@@ -278,8 +292,7 @@ std::vector<v1::Job> JobManager::List() const {
 }
 
 absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id) {
-  auto entry = Find(id);
-  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, FindJob(id));
   entry->cancel.Cancel();
   bool was_queued = false;
   {
@@ -298,8 +311,7 @@ absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id) {
 
 absl::StatusOr<int64_t> JobManager::Subscribe(const std::string& id,
                                               std::function<void(const v1::Job&)> fn) {
-  auto entry = Find(id);
-  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, FindJob(id));
   absl::MutexLock lock(&entry->mu);
   const int64_t token = entry->next_token++;
   fn(entry->job);
@@ -315,8 +327,7 @@ void JobManager::Unsubscribe(const std::string& id, int64_t token) {
 }
 
 absl::StatusOr<v1::Job> JobManager::Publish(const std::string& id) {
-  auto entry = Find(id);
-  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, FindJob(id));
   if (options_.runner.store == nullptr) {
     return absl::FailedPreconditionError("this coordinator has no store to publish to");
   }
@@ -352,8 +363,7 @@ absl::StatusOr<v1::Job> JobManager::Publish(const std::string& id) {
 }
 
 absl::StatusOr<v1::KpiTable> JobManager::Kpis(const std::string& id) const {
-  auto entry = Find(id);
-  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, FindJob(id));
   absl::MutexLock lock(&entry->mu);
   if (entry->job.state() != v1::JOB_STATE_SUCCEEDED) {
     return absl::FailedPreconditionError(absl::StrCat("job ", id, " has not succeeded"));
@@ -364,8 +374,7 @@ absl::StatusOr<v1::KpiTable> JobManager::Kpis(const std::string& id) const {
 absl::Status JobManager::ExportResults(
     const std::string& id, bool explain,
     const std::function<absl::Status(const std::string&)>& sink) {
-  auto entry = Find(id);
-  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("no job ", id));
+  TS_ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, FindJob(id));
   std::string cached_from;
   {
     absl::MutexLock lock(&entry->mu);

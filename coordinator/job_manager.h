@@ -75,8 +75,9 @@ class JobManager {
   // Cancels running jobs and waits for them to stop.
   ~JobManager();
 
-  // INVALID_ARGUMENT (naming the field) for a bad spec; the job is queued
-  // and its state returned at once.
+  // INVALID_ARGUMENT (naming the field) for a bad spec (a policy is
+  // required, split_bytes may not be negative, an alias is a name of
+  // common/names.h); the job is queued and its state returned at once.
   absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec);
   absl::StatusOr<v1::Job> Get(const std::string& id) const;  // NOT_FOUND
   std::vector<v1::Job> List() const;                         // newest first
@@ -135,6 +136,9 @@ class JobManager {
   // Applies `change` to the job and notifies its subscribers.
   void Update(const std::shared_ptr<Entry>& entry, const std::function<void(v1::Job&)>& change);
   std::shared_ptr<Entry> Find(const std::string& id) const;
+  // INVALID_ARGUMENT for a malformed id (common/names.h), NOT_FOUND for an
+  // unknown one.
+  absl::StatusOr<std::shared_ptr<Entry>> FindJob(const std::string& id) const;
 
   const WorkerProvider provider_;
   const JobManagerOptions options_;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/names.h"
 #include "common/status_macros.h"
 
 namespace tierscore::coordinator {
@@ -11,6 +12,8 @@ absl::StatusOr<std::shared_ptr<const v1::RunMeta>> TierLookup::Resolve(const std
   if (alias.empty() == run_id.empty()) {
     return absl::InvalidArgumentError("give exactly one of alias and run_id");
   }
+  TS_RETURN_IF_ERROR(alias.empty() ? common::CheckName(run_id, "run_id")
+                                   : common::CheckName(alias, "alias"));
   std::string id = run_id;
   const absl::Time now = absl::Now();
   if (id.empty()) {
@@ -75,6 +78,16 @@ void TierLookup::BatchAsync(v1::BatchLookupTierRequest request, Done done) {
   }
   if (request.alias().empty() == request.run_id().empty()) {
     done(absl::InvalidArgumentError("give exactly one of alias and run_id"));
+    return;
+  }
+  if (absl::Status st = request.alias().empty() ? common::CheckName(request.run_id(), "run_id")
+                                                : common::CheckName(request.alias(), "alias");
+      !st.ok()) {
+    done(std::move(st));  // before the request waits in a lane
+    return;
+  }
+  if (request.customer_ids_size() == 0) {
+    done(absl::InvalidArgumentError("customer_ids: at least one customer id is required"));
     return;
   }
   for (int i = 0; i < request.customer_ids_size(); ++i) {

@@ -10,6 +10,7 @@
 #include "client/coordinator_client.h"
 #include "client/local_run.h"
 #include "client/remote_run.h"
+#include "common/config_loader.h"
 #include "common/memory_store.h"
 #include "coordinator/coordinator_server.h"
 #include "engine/generator.h"
@@ -111,6 +112,31 @@ TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {
   EXPECT_EQ(client_->Get("no-such-job").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(client_->Kpis("no-such-job").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(client_->Cancel("no-such-job").status().code(), absl::StatusCode::kNotFound);
+  // No id, or one that cannot be a job's: INVALID_ARGUMENT, short.
+  auto no_id = client_->Get("");
+  EXPECT_EQ(no_id.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(no_id.status().message(), "id: is required");
+  auto huge_id = client_->Kpis(std::string(100000, 'x') + "\n");
+  EXPECT_EQ(huge_id.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(huge_id.status().message().size(), 300u);
+
+  // A spec without a policy, a negative split size or a bad alias is refused
+  // at submission, naming the field.
+  v1::JobSpec bare;
+  bare.add_inputs(input_);
+  EXPECT_EQ(client_->Submit(bare).status().message(), "policy: is required");
+  v1::JobSpec spec;
+  spec.add_inputs(input_);
+  ASSERT_TRUE(
+      common::LoadYamlFile(Example("policies/value_ladder.yaml"), spec.mutable_policy()).ok());
+  spec.set_split_bytes(-5);
+  EXPECT_THAT(client_->Submit(spec).status().message(),
+              HasSubstr("split_bytes: must be 0 (chosen for the job) or positive, got -5"));
+  spec.set_split_bytes(0);
+  spec.set_alias("a b\n*");
+  auto bad_alias = client_->Submit(spec);
+  EXPECT_EQ(bad_alias.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_alias.status().message(), HasSubstr("alias: \"a b\\n*\" is not a valid name"));
 
   // A bad policy is refused at submission, naming the field.
   client::RemoteRunOptions bad = Submit();

@@ -124,6 +124,17 @@ TEST_P(TierLookupTest, BadRequestsAndUnknownRunsAreRefused) {
   unknown.set_run_id("r9");
   unknown.add_customer_ids("c1");
   EXPECT_EQ(lookup.Batch(unknown).status().code(), absl::StatusCode::kNotFound);
+  auto none = lookup.Batch(Request({}));
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(none.status().message(), "customer_ids: at least one customer id is required");
+  v1::BatchLookupTierRequest bad_alias = Request({"c1"});
+  bad_alias.set_alias("a b\n*");
+  EXPECT_EQ(lookup.Batch(bad_alias).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::LookupTierRequest bad_run;
+  bad_run.set_run_id(std::string(5000, 'r'));
+  bad_run.set_customer_id("c1");
+  v1::LookupTierResponse unused;
+  EXPECT_EQ(lookup.One(bad_run, &unused).code(), absl::StatusCode::kInvalidArgument);
   v1::LookupTierRequest one;
   one.set_run_id("r1");
   one.set_customer_id("c3");
