@@ -51,8 +51,9 @@ struct CompiledScheme {
   int Tier(double score, absl::FunctionRef<bool(int)> past_cut) const {
     return rule->Tier(boundaries, score, past_cut);
   }
-  double GapToNextTier(int tier, double score, absl::FunctionRef<double(int)> to_pass_cut) const {
-    return rule->GapToNextTier(boundaries, tier, score, to_pass_cut);
+  double GapToNextTier(int tier, double score,
+                       absl::FunctionRef<double(int)> to_come_before) const {
+    return rule->GapToNextTier(boundaries, tier, score, to_come_before);
   }
 };
 

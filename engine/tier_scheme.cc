@@ -78,8 +78,8 @@ class ShareRule : public TierRule {
   }
 
   double GapToNextTier(const std::vector<double>&, int tier, double,
-                       absl::FunctionRef<double(int)> to_pass_cut) const override {
-    return to_pass_cut(tier - 1);
+                       absl::FunctionRef<double(int)> to_come_before) const override {
+    return to_come_before(tier - 1);
   }
 
  private:

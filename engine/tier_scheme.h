@@ -63,9 +63,9 @@ class TierRule {
                    absl::FunctionRef<bool(int)> past_cut) const = 0;
 
   // The score still needed to reach tier `tier - 1` (tier > 0);
-  // `to_pass_cut(k)` is what it takes to pass cut k (cut rules only ask).
+  // `to_come_before(k)` is the score it takes to come before cut k (cut rules only ask).
   virtual double GapToNextTier(const std::vector<double>& boundaries, int tier, double score,
-                               absl::FunctionRef<double(int)> to_pass_cut) const = 0;
+                               absl::FunctionRef<double(int)> to_come_before) const = 0;
 };
 
 // The rule for the kind a TierScheme message names; null when it names none.

@@ -97,10 +97,10 @@ inline bool PastCut(const CutKey& cut, double score, std::string_view id) {
   return Before(cut.score, cut.id, score, id);
 }
 
-// The score a customer with `score` still needs to pass the cut (0 when it
-// already has the cut's score: the id decides the tie); infinite for an
-// `all` cut, as the old record format had it.
-inline double ScoreToPass(const CutKey& cut, double score) {
+// The score a customer with `score` still needs to come before the cut,
+// into the tier above it (0 when it has the cut's score: the id decides);
+// infinite for an `all` cut, which every customer is past.
+inline double ScoreToComeBefore(const CutKey& cut, double score) {
   return cut.all ? std::numeric_limits<double>::infinity() : std::max(0.0, cut.score - score);
 }
 

@@ -818,7 +818,7 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
             // minimum of the threshold tier above.
             const double score = shard.scores[row];
             const double gap = tier == 0 ? 0 : schemes[s].GapToNextTier(tier, score, [&](int k) {
-              return engine::ScoreToPass(cuts[s][static_cast<size_t>(k)], score);
+              return engine::ScoreToComeBefore(cuts[s][static_cast<size_t>(k)], score);
             });
             r.add_gap_to_next_tier(static_cast<float>(gap));
           }
