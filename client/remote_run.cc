@@ -6,6 +6,7 @@
 #include "client/coordinator_client.h"
 #include "client/local_run.h"
 #include "client/output.h"
+#include "common/defaults.h"
 #include "common/files.h"
 #include "common/status_macros.h"
 
@@ -21,7 +22,9 @@ absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
   TS_ASSIGN_OR_RETURN(v1::JobSpec spec,
                       LoadJobSpec(inputs, options.policy_path, options.kpis_path));
   spec.set_no_cache(options.no_cache);
-  spec.set_alias(options.alias);
+  spec.set_alias(options.alias.empty() && !options.no_publish ? common::kDefaultAlias
+                                                              : options.alias);
+  spec.set_no_publish(options.no_publish);
   spec.set_summary_only(options.results_path.empty());
   auto client = CoordinatorClient::Create(options.target);
   TS_ASSIGN_OR_RETURN(v1::Job job, client->Submit(spec));

@@ -24,7 +24,8 @@ struct RemoteRunOptions {
   bool no_cache = false;  // run even if an equal job has finished
   std::string kpis_out_path;
   std::string migration_out_path;  // migration matrices, long-form CSV
-  std::string alias;               // empty: customers/default
+  std::string alias;               // where to publish (empty: customers/default unless no_publish)
+  bool no_publish = false;         // publish nowhere; with an alias, a dry run
   absl::Duration timeout = absl::Hours(24);
   std::function<void(const v1::Job&)> on_update;  // progress while waiting
 };

@@ -4,7 +4,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <limits>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/enum_names.h"
 #include "common/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
@@ -47,9 +51,11 @@ class YamlToProto {
     if (!node.IsMap()) {
       return Error(node, path, "expected a mapping, got a scalar");
     }
+    std::set<std::string> seen;
     for (const auto& kv : node) {
       const std::string key = kv.first.as<std::string>();
       const std::string child = path.empty() ? key : absl::StrCat(path, ".", key);
+      if (!seen.insert(key).second) return Error(kv.first, child, "duplicate key");
       const FieldDescriptor* field = desc->FindFieldByName(key);
       if (field == nullptr) {
         std::vector<std::string> names;
@@ -59,6 +65,11 @@ class YamlToProto {
         return Error(
             kv.first, child,
             absl::StrCat("unknown field (expected one of: ", absl::StrJoin(names, ", "), ")"));
+      }
+      if (const auto* oneof = field->containing_oneof();
+          oneof != nullptr && msg->GetReflection()->HasOneof(*msg, oneof)) {
+        return Error(kv.first, child,
+                     absl::StrCat("only one of ", OneofFields(oneof), " may be given"));
       }
       if (field->is_repeated()) {
         TS_RETURN_IF_ERROR(ParseRepeated(kv.second, child, field, msg));
@@ -140,6 +151,9 @@ class YamlToProto {
         if (ec != std::errc() || ptr != text.data() + text.size()) {
           return Error(node, path, absl::StrCat("expected an integer, got \"", text, "\""));
         }
+        if (!FitsInto(field->cpp_type(), v)) {
+          return Error(node, path, absl::StrCat("integer out of range: ", text));
+        }
         switch (field->cpp_type()) {
           case FieldDescriptor::CPPTYPE_INT32:
             rep ? r->AddInt32(msg, field, static_cast<int32_t>(v))
@@ -163,7 +177,7 @@ class YamlToProto {
         if (value == nullptr) {
           return Error(node, path,
                        absl::StrCat("unknown value \"", text, "\" (expected one of: ",
-                                    absl::StrJoin(EnumNames(field->enum_type()), ", "), ")"));
+                                    absl::StrJoin(EnumChoices(field->enum_type()), ", "), ")"));
         }
         rep ? r->AddEnum(msg, field, value) : r->SetEnum(msg, field, value);
         return absl::OkStatus();
@@ -173,27 +187,22 @@ class YamlToProto {
     }
   }
 
+  static bool FitsInto(FieldDescriptor::CppType type, int64_t v) {
+    switch (type) {
+      case FieldDescriptor::CPPTYPE_INT32:
+        return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
+      case FieldDescriptor::CPPTYPE_UINT32:
+        return v >= 0 && v <= std::numeric_limits<uint32_t>::max();
+      case FieldDescriptor::CPPTYPE_UINT64:
+        return v >= 0;
+      default:
+        return true;
+    }
+  }
+
   static bool ParseDouble(const std::string& text, double* v) {
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *v);
     return ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(*v);
-  }
-
-  // "NORMALIZATION_MINMAX" -> "minmax": the enum's common prefix dropped.
-  static std::string ShortName(const EnumValueDescriptor* v) {
-    const std::string prefix =
-        absl::StrCat(absl::AsciiStrToUpper(SnakeCase(v->type()->name())), "_");
-    std::string name = v->name();
-    if (absl::StartsWith(name, prefix)) name = name.substr(prefix.size());
-    return absl::AsciiStrToLower(name);
-  }
-
-  static std::string SnakeCase(const std::string& camel) {
-    std::string out;
-    for (char c : camel) {
-      if (absl::ascii_isupper(c) && !out.empty()) out += '_';
-      out += c;
-    }
-    return out;
   }
 
   static const EnumValueDescriptor* FindEnumValue(const EnumDescriptor* e,
@@ -201,17 +210,15 @@ class YamlToProto {
     const std::string want = absl::AsciiStrToLower(text);
     for (int i = 0; i < e->value_count(); ++i) {
       if (e->value(i)->number() == 0) continue;  // UNSPECIFIED is not a choice
-      if (ShortName(e->value(i)) == want) return e->value(i);
+      if (EnumShortName(e->value(i)) == want) return e->value(i);
     }
     return nullptr;
   }
 
-  static std::vector<std::string> EnumNames(const EnumDescriptor* e) {
+  static std::string OneofFields(const google::protobuf::OneofDescriptor* oneof) {
     std::vector<std::string> names;
-    for (int i = 0; i < e->value_count(); ++i) {
-      if (e->value(i)->number() != 0) names.push_back(ShortName(e->value(i)));
-    }
-    return names;
+    for (int i = 0; i < oneof->field_count(); ++i) names.push_back(oneof->field(i)->name());
+    return absl::StrJoin(names, ", ");
   }
 
   static std::string TypeName(const FieldDescriptor* f) {
@@ -260,12 +267,20 @@ absl::Status ParseYamlToProto(const std::string& text, const std::string& source
 }
 
 absl::Status LoadYamlFile(const std::string& path, google::protobuf::Message* message) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
+  if (in.bad()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  }
   return ParseYamlToProto(buffer.str(), path, message);
 }
 

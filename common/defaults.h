@@ -8,7 +8,8 @@
 
 namespace tierscore::common {
 
-// The alias a job publishes to, and lookups read, when none is named.
+// The alias the CLI publishes to and looks up when none is named (the API
+// has no default: a job names its alias or sets no_publish).
 inline constexpr char kDefaultAlias[] = "customers/default";
 
 inline std::string AliasOrDefault(const std::string& alias) {

@@ -37,6 +37,24 @@ absl::StatusOr<std::optional<std::string>> MemoryStore::Get(const std::string& k
   return std::optional<std::string>(e->value);
 }
 
+absl::StatusOr<bool> MemoryStore::CompareAndSet(const std::string& key,
+                                                const std::optional<std::string>& expected,
+                                                const std::string& value) {
+  absl::MutexLock lock(&mu_);
+  Entry* e = Find(key);
+  if (e != nullptr && e->is_hash) {
+    return absl::FailedPreconditionError(absl::StrCat("key ", key, " holds a hash"));
+  }
+  const bool matches =
+      e == nullptr ? !expected.has_value() : expected.has_value() && e->value == *expected;
+  if (!matches) return false;
+  Entry& set = entries_[key];
+  set = Entry();
+  set.value = value;
+  set.expires = absl::InfiniteFuture();
+  return true;
+}
+
 absl::Status MemoryStore::Set(const std::string& key, const std::string& value,
                               absl::Duration ttl) {
   if (ttl != absl::InfiniteDuration()) {

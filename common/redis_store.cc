@@ -11,7 +11,7 @@ namespace {
 
 // An error reply as a status: WRONGTYPE is the caller's mistake.
 absl::Status ReplyError(const RedisReply& r, const std::string& key) {
-  if (absl::StartsWith(r.str, "WRONGTYPE")) {
+  if (absl::StrContains(r.str, "WRONGTYPE")) {
     return absl::FailedPreconditionError(absl::StrCat("key ", key, ": ", r.str));
   }
   return absl::InternalError(absl::StrCat("redis: ", r.str));
@@ -52,6 +52,24 @@ absl::Status RedisStore::Set(const std::string& key, const std::string& value, a
     cmd.push_back(Millis(ttl));
   }
   return client_->Command(cmd).status();
+}
+
+absl::StatusOr<bool> RedisStore::CompareAndSet(const std::string& key,
+                                               const std::optional<std::string>& expected,
+                                               const std::string& value) {
+  // One script, so that no other client can write between the read and the
+  // write. ARGV[1] says whether the key is expected to exist at all.
+  static constexpr char kScript[] =
+      "local cur = redis.call('GET', KEYS[1]) "
+      "if (ARGV[1] == '0' and cur == false) or (ARGV[1] == '1' and cur == ARGV[2]) then "
+      "  redis.call('SET', KEYS[1], ARGV[3]) return 1 end "
+      "return 0";
+  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline({{"EVAL", kScript, "1", Key(key),
+                                                        expected.has_value() ? "1" : "0",
+                                                        expected.value_or(""), value}}));
+  const RedisReply& r = replies[0];
+  if (r.type == RedisReply::Type::kError) return ReplyError(r, key);
+  return r.integer == 1;
 }
 
 absl::Status RedisStore::Delete(const std::vector<std::string>& keys) {

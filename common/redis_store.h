@@ -25,6 +25,9 @@ class RedisStore : public Store {
 
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key) override;
   absl::Status Set(const std::string& key, const std::string& value, absl::Duration ttl) override;
+  absl::StatusOr<bool> CompareAndSet(const std::string& key,
+                                     const std::optional<std::string>& expected,
+                                     const std::string& value) override;
   absl::Status Delete(const std::vector<std::string>& keys) override;
   absl::Status Expire(const std::string& key, absl::Duration ttl) override;
   absl::Status ExpireMany(const std::vector<std::string>& keys, absl::Duration ttl) override;

@@ -72,34 +72,71 @@ absl::StatusOr<RunStore::Published> RunStore::Publish(v1::RunMeta meta, absl::Du
   if (meta.run_id().empty() || meta.alias().empty() || meta.buckets() <= 0) {
     return absl::InvalidArgumentError("a run needs an id, an alias and at least one bucket");
   }
-  TS_ASSIGN_OR_RETURN(std::optional<std::string> replaced, store_->Get(AliasKey(meta.alias())));
-  if (replaced == meta.run_id()) replaced.reset();
-  if (meta.previous_run().empty() && replaced.has_value()) meta.set_previous_run(*replaced);
+  if (meta.previous_run() == meta.run_id()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("run ", meta.run_id(), " cannot replace itself as ", meta.alias()));
+  }
   meta.set_published_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
   // Written with a time to live (Write), the records now stay.
-  std::vector<std::string> keys;
-  for (int b = 0; b < meta.buckets(); ++b) {
-    keys.push_back(BucketKey(meta.run_id(), b));
-    if (keys.size() == 10000 || b + 1 == meta.buckets()) {
-      TS_RETURN_IF_ERROR(store_->PersistMany(keys));
-      keys.clear();
-    }
-  }
+  std::vector<std::string> keys = RunKeys(meta);
+  TS_RETURN_IF_ERROR(ForEachBatch(
+      keys, [&](const std::vector<std::string>& batch) { return store_->PersistMany(batch); }));
   TS_RETURN_IF_ERROR(store_->Set(MetaKey(meta.run_id()), meta.SerializeAsString()));
-  TS_RETURN_IF_ERROR(store_->Set(AliasKey(meta.alias()), meta.run_id()));  // the switch
+  std::optional<std::string> expected;
+  if (!meta.previous_run().empty()) expected = meta.previous_run();
+  TS_ASSIGN_OR_RETURN(bool switched,
+                      store_->CompareAndSet(AliasKey(meta.alias()), expected, meta.run_id()));
+  if (!switched) {
+    // Lost the race: this run expires as a replaced one would (a retry
+    // writes and persists it again).
+    keys.push_back(MetaKey(meta.run_id()));
+    absl::Status expired = ForEachBatch(keys, [&](const std::vector<std::string>& batch) {
+      return store_->ExpireMany(batch, retention);
+    });
+    auto now = CurrentRunId(meta.alias());
+    return absl::AbortedError(absl::StrCat(
+        meta.alias(), " moved to run ", now.ok() ? *now : "(unknown)", " after this run was ",
+        expected.has_value() ? absl::StrCat("assigned against run ", *expected)
+                             : "assigned (it had no run then)",
+        expired.ok()
+            ? ""
+            : absl::StrCat("; this run's records were not set to expire: ", expired.message())));
+  }
 
   Published out;
   out.meta = meta;
-  if (replaced.has_value()) {
-    out.replaced = *replaced;
+  if (expected.has_value()) {
+    out.replaced = *expected;
     out.previous_expiry = [&]() -> absl::Status {
-      TS_ASSIGN_OR_RETURN(v1::RunMeta old, Run(*replaced));
-      std::vector<std::string> keys = {MetaKey(old.run_id())};
-      for (int b = 0; b < old.buckets(); ++b) keys.push_back(BucketKey(old.run_id(), b));
-      return store_->ExpireMany(keys, retention);
+      TS_ASSIGN_OR_RETURN(v1::RunMeta old, Run(*expected));
+      std::vector<std::string> old_keys = RunKeys(old);
+      old_keys.push_back(MetaKey(old.run_id()));
+      return ForEachBatch(old_keys, [&](const std::vector<std::string>& batch) {
+        return store_->ExpireMany(batch, retention);
+      });
     }();
   }
   return out;
+}
+
+std::vector<std::string> RunStore::RunKeys(const v1::RunMeta& run) {
+  std::vector<std::string> keys;
+  keys.reserve(static_cast<size_t>(run.buckets()));
+  for (int b = 0; b < run.buckets(); ++b) keys.push_back(BucketKey(run.run_id(), b));
+  return keys;
+}
+
+absl::Status RunStore::ForEachBatch(
+    const std::vector<std::string>& keys,
+    const std::function<absl::Status(const std::vector<std::string>&)>& fn) {
+  constexpr size_t kKeysPerTrip = 10000;
+  for (size_t begin = 0; begin < keys.size(); begin += kKeysPerTrip) {
+    const auto first = keys.begin() + static_cast<std::ptrdiff_t>(begin);
+    const auto last =
+        keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), begin + kKeysPerTrip));
+    TS_RETURN_IF_ERROR(fn(std::vector<std::string>(first, last)));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::RunMeta> RunStore::Run(const std::string& run_id) {

@@ -49,10 +49,14 @@ class RunStore {
     absl::Status previous_expiry;  // setting the replaced run to expire
   };
   // Makes `meta.run_id` the current run of `meta.alias`, its records
-  // permanent until replaced. The switch is atomic; the replaced run's keys get `retention` to live
-  // (a failure to set that is reported in the result, not as an error: the run is published either
-  // way). `meta.previous_run` (the run this one was compared with) defaults to the replaced run;
-  // the two differ only when another run was published in between.
+  // permanent until replaced, if the alias's current run is still
+  // `meta.previous_run` (the run this one was assigned against; empty: the
+  // alias has none). The switch is one compare-and-set, so two publishers
+  // of one alias never both replace the same run: the loser gets ABORTED,
+  // the alias is unchanged and the loser's run expires after `retention`.
+  // A replaced run's keys get `retention` to live (a failure to set that is
+  // reported in the result, not as an error: the run is published either
+  // way).
   absl::StatusOr<Published> Publish(v1::RunMeta meta, absl::Duration retention);
 
   // NOT_FOUND for an alias never published or a run without metadata.
@@ -86,6 +90,12 @@ class RunStore {
   static std::string MetaKey(const std::string& run_id);
   static std::string BucketKey(const std::string& run_id, int bucket);
   static std::string AliasKey(const std::string& alias);
+  // The bucket keys of a run.
+  static std::vector<std::string> RunKeys(const v1::RunMeta& run);
+  // fn over `keys` in slices of a size one round trip carries.
+  static absl::Status ForEachBatch(
+      const std::vector<std::string>& keys,
+      const std::function<absl::Status(const std::vector<std::string>&)>& fn);
 
   Store* store_;
 };

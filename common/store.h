@@ -30,6 +30,12 @@ class Store {
   // `ttl` of InfiniteDuration keeps the key until it is deleted.
   virtual absl::Status Set(const std::string& key, const std::string& value,
                            absl::Duration ttl = absl::InfiniteDuration()) = 0;
+  // Sets `key` to `value` (no time to live) only if it now holds
+  // `expected` (nullopt: only if it does not exist), atomically: true if it
+  // was set, false (and nothing changed) if the key held something else.
+  virtual absl::StatusOr<bool> CompareAndSet(const std::string& key,
+                                             const std::optional<std::string>& expected,
+                                             const std::string& value) = 0;
   virtual absl::Status Delete(const std::vector<std::string>& keys) = 0;
   // Sets a key's time to live; NOT_FOUND if the key does not exist.
   virtual absl::Status Expire(const std::string& key, absl::Duration ttl) = 0;

@@ -38,6 +38,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-queued", options.jobs.max_queued, "Jobs waiting at most")
       ->capture_default_str();
+  app.add_option("--check-inputs", options.jobs.check_inputs,
+                 "Check each input at submit (exists, readable, has the job's columns); turn "
+                 "off only when the coordinator does not see the workers' files")
+      ->capture_default_str();
   app.add_option("--call-timeout", call_timeout_seconds,
                  "Seconds before a worker call counts as hung and its splits move")
       ->capture_default_str();

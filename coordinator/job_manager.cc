@@ -11,6 +11,7 @@
 #include "common/names.h"
 #include "common/run_store.h"
 #include "common/status_macros.h"
+#include "coordinator/job_spec.h"
 #include "engine/job.h"
 #include "engine/results_csv.h"
 
@@ -217,18 +218,11 @@ void JobManager::Update(const std::shared_ptr<Entry>& entry,
   if (changed_state.has_value()) Persist(*changed_state);
 }
 
-absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
+absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& submitted) {
   // Validate now, so a bad spec fails the call rather than the job.
-  if (!spec.has_policy()) return absl::InvalidArgumentError("policy: is required");
-  TS_RETURN_IF_ERROR(engine::CompileJob(spec.policy(), spec.kpis()).status());
-  if (spec.split_bytes() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "split_bytes: must be 0 (chosen for the job) or positive, got ", spec.split_bytes()));
-  }
-  if (!spec.alias().empty()) TS_RETURN_IF_ERROR(common::CheckName(spec.alias(), "alias"));
-  if (spec.inputs_size() == 0) {
-    return absl::InvalidArgumentError("inputs: at least one input file is required");
-  }
+  TS_ASSIGN_OR_RETURN(const v1::JobSpec spec,
+                      PrepareJobSpec(submitted, {.has_store = options_.runner.store != nullptr,
+                                                 .check_inputs = options_.check_inputs}));
   auto entry = std::make_shared<Entry>();
   v1::Job queued;
   {
@@ -341,6 +335,10 @@ absl::StatusOr<v1::Job> JobManager::Publish(const std::string& id) {
           "job ", id, " did not run: it returned the result of ", entry->job.cached_from()));
     }
     if (entry->job.result().publication().published()) return entry->job;
+    if (entry->job.spec().alias().empty() || entry->job.spec().no_publish()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", id, " does not publish (it has no alias, or no_publish)"));
+    }
   }
   // One at a time per job, like exports: both use its kept outcome.
   absl::MutexLock export_lock(&entry->export_mu);
@@ -513,7 +511,12 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
   if (!AcquireWorkers(entry, id, run)) return;
   // The result cache. A fingerprint that cannot be taken (say, a missing
   // file) is no hit: the run then reports the real error.
-  const auto fingerprint = run.runner->Fingerprint(spec, &entry->cancel);
+  // Dry runs are not cached: their answer depends on the alias's current run.
+  const bool dry_run = spec.no_publish() && !spec.alias().empty();
+  const auto fingerprint =
+      dry_run
+          ? absl::StatusOr<std::string>(absl::FailedPreconditionError("dry runs are not cached"))
+          : run.runner->Fingerprint(spec, &entry->cancel);
   if (fingerprint.ok() && !spec.no_cache() && FinishFromCache(entry, *fingerprint)) return;
   run.started = absl::Now();
   if (entry->cancel.cancelled()) {  // while it waited for workers or took the fingerprint

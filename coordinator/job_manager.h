@@ -33,6 +33,9 @@ struct JobManagerOptions {
   // A running job that has not finished this long after it started fails
   // DEADLINE_EXCEEDED; its worker calls never outlive it.
   absl::Duration job_timeout = absl::Hours(6);
+  // Inputs are checked at submit (exists, readable, every column used):
+  // the coordinator sees them where the workers do (coordinator/job_spec.h).
+  bool check_inputs = true;
   JobRunnerOptions runner;
   // Called on every change of a job's state (for metrics), with the job
   // after the change and its state before (UNSPECIFIED for a new job).
@@ -75,10 +78,10 @@ class JobManager {
   // Cancels running jobs and waits for them to stop.
   ~JobManager();
 
-  // INVALID_ARGUMENT (naming the field) for a bad spec (a policy is
-  // required, split_bytes may not be negative, an alias is a name of
-  // common/names.h); the job is queued and its state returned at once.
-  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec);
+  // Prepares the spec (PrepareJobSpec: texts parsed, everything checked,
+  // errors naming the field or input), queues the job and returns its state
+  // at once. RESOURCE_EXHAUSTED when the queue is full.
+  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& submitted);
   absl::StatusOr<v1::Job> Get(const std::string& id) const;  // NOT_FOUND
   std::vector<v1::Job> List() const;                         // newest first
   // Cancels a queued or running job; a finished job is returned unchanged.

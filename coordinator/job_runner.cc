@@ -713,46 +713,70 @@ v1::AssignRequest JobRunner::AssignTemplate(const JobOutcome& outcome) const {
   return req;
 }
 
+absl::Status JobRunner::ReadCurrentRun(JobOutcome& outcome) {
+  outcome.prior.reset();
+  outcome.assigned_against.clear();
+  if (options_.store == nullptr || outcome.spec.alias().empty()) return absl::OkStatus();
+  common::RunStore runs(options_.store);
+  auto current = runs.CurrentRunId(outcome.spec.alias());
+  if (absl::IsNotFound(current.status())) return absl::OkStatus();
+  TS_RETURN_IF_ERROR(current.status());
+  outcome.assigned_against = *current;
+  auto run = runs.Run(*current);
+  if (absl::IsNotFound(run.status())) return absl::OkStatus();  // expired: nothing to carry
+  TS_RETURN_IF_ERROR(run.status());
+  outcome.prior = *std::move(run);
+  return absl::OkStatus();
+}
+
 absl::Status JobRunner::AssignAndPublish(Job& job) {
   JobOutcome& outcome = job.outcome;
-  const std::string alias = common::AliasOrDefault(outcome.spec.alias());
-  // Assigned against the alias's current run (previous tiers, downgrade
-  // protection, migration). If that cannot be read, tiers are as earned and
-  // the run is not published: publishing it would lose what the previous
-  // run carries forward.
-  std::string prior_error;
-  outcome.prior.reset();
-  if (options_.store != nullptr) {
-    auto current = common::RunStore(options_.store).Current(alias);
-    if (current.ok()) {
-      outcome.prior = *std::move(current);
-    } else if (!absl::IsNotFound(current.status())) {
-      prior_error = std::string(current.status().message());
+  const std::string& alias = outcome.spec.alias();
+  const bool publish = options_.store != nullptr && !alias.empty() && !outcome.spec.no_publish();
+  for (int attempt = 1;; ++attempt) {
+    // Assigned against the alias's current run (previous tiers, downgrade
+    // protection, migration). If that cannot be read, tiers are as earned
+    // and the run is not published: publishing it would lose what the
+    // previous run carries forward.
+    absl::Status read = ReadCurrentRun(outcome);
+    if (!read.ok() && !publish && !alias.empty()) {
+      return absl::Status(read.code(), absl::StrCat("the current run of ", alias,
+                                                    " could not be read: ", read.message()));
     }
-  }
-  absl::Status assigned = AssignAndAggregate(job);
-  if (absl::IsAborted(assigned) && outcome.prior.has_value()) {
-    prior_error = std::string(assigned.message());
-    outcome.prior.reset();
+    std::string prior_error(read.message());
+    absl::Status assigned = AssignAndAggregate(job);
+    if (absl::IsAborted(assigned) && outcome.prior.has_value()) {
+      prior_error = std::string(assigned.message());
+      outcome.prior.reset();
+      for (int& m : job.merged) m = std::min<int>(m, kScored);
+      assigned = AssignAndAggregate(job);
+    }
+    TS_RETURN_IF_ERROR(assigned);
+    if (!publish) return absl::OkStatus();
+    TS_RETURN_IF_ERROR(job.StartPhase("publish"));
+    v1::Publication& publication = *outcome.result.mutable_publication();
+    if (!prior_error.empty()) {
+      publication.Clear();
+      publication.set_run_id(outcome.job_id);
+      publication.set_alias(alias);
+      publication.set_error_code(static_cast<int32_t>(absl::StatusCode::kUnavailable));
+      publication.set_error(
+          absl::StrCat("the current run of ", alias, " could not be read (", prior_error,
+                       "), and a run published without it would lose previous tiers and downgrade "
+                       "protection; retry publishing once the store is back"));
+      return absl::OkStatus();
+    }
+    publication = Publish(job);
+    if (publication.error_code() != static_cast<int>(absl::StatusCode::kAborted) ||
+        attempt == options_.publish_attempts) {
+      return absl::OkStatus();
+    }
+    // Another job published to the alias since it was read: assign again
+    // against the run it published.
+    common::LogEvent(spdlog::level::info, "job.publish_retried",
+                     {{"job", outcome.job_id}, {"alias", alias}, {"attempt", attempt}});
     for (int& m : job.merged) m = std::min<int>(m, kScored);
-    assigned = AssignAndAggregate(job);
   }
-  TS_RETURN_IF_ERROR(assigned);
-  if (options_.store == nullptr) return absl::OkStatus();
-  TS_RETURN_IF_ERROR(job.StartPhase("publish"));
-  if (prior_error.empty()) {
-    *outcome.result.mutable_publication() = Publish(job);
-    return absl::OkStatus();
-  }
-  v1::Publication& publication = *outcome.result.mutable_publication();
-  publication.Clear();
-  publication.set_run_id(outcome.job_id);
-  publication.set_alias(alias);
-  publication.set_error(absl::StrCat(
-      "not published: the current run of ", alias, " could not be read (", prior_error,
-      "), and a run published without it would lose previous tiers and downgrade protection; "
-      "retry publishing once the store is back"));
-  return absl::OkStatus();
 }
 
 absl::Status JobRunner::Republish(JobOutcome& outcome) {
@@ -769,7 +793,7 @@ v1::Publication JobRunner::Publish(Job& job) {
   const engine::CompiledJob& compiled = *outcome.compiled;
   v1::Publication publication;
   publication.set_run_id(outcome.job_id);
-  publication.set_alias(common::AliasOrDefault(outcome.spec.alias()));
+  publication.set_alias(outcome.spec.alias());
   const int buckets = common::RunStore::BucketCount(outcome.result.customers());
   auto written = RunPhase<v1::PublishRequest, v1::PublishResponse>(
       job, kPublished, &WorkerClient::Publish, [&](const std::vector<int32_t>& splits) {
@@ -782,6 +806,7 @@ v1::Publication JobRunner::Publish(Job& job) {
         return req;
       });
   if (!written.ok()) {
+    publication.set_error_code(written.status().raw_code());
     publication.set_error(std::string(written.status().message()));
     return publication;
   }
@@ -792,7 +817,7 @@ v1::Publication JobRunner::Publish(Job& job) {
   meta.set_alias(publication.alias());
   meta.set_buckets(buckets);
   meta.set_customers(outcome.result.customers());
-  if (outcome.prior.has_value()) meta.set_previous_run(outcome.prior->run_id());
+  meta.set_previous_run(outcome.assigned_against);
   for (size_t s = 0; s < compiled.policy.schemes.size(); ++s) {
     const engine::CompiledScheme& scheme = compiled.policy.schemes[s];
     v1::RunMeta::Scheme* out = meta.add_schemes();
@@ -807,6 +832,7 @@ v1::Publication JobRunner::Publish(Job& job) {
   for (const engine::CompiledCriterion& c : compiled.policy.criteria) meta.add_criteria(c.name);
   auto published = common::RunStore(options_.store).Publish(meta, options_.run_retention);
   if (!published.ok()) {
+    publication.set_error_code(published.status().raw_code());
     publication.set_error(std::string(published.status().message()));
     return publication;
   }
@@ -882,7 +908,8 @@ absl::Status JobRunner::ExportResults(JobOutcome& outcome, bool explain,
 }
 
 absl::StatusOr<std::string> JobRunner::Fingerprint(const v1::JobSpec& spec, CancelScope* cancel) {
-  std::string out = absl::StrCat(engine::ComputationKey(spec), "\n", spec.alias());
+  std::string out = absl::StrCat(engine::ComputationKey(spec), "\n", spec.alias(), "\n",
+                                 spec.no_publish() ? "no_publish" : "publish");
   std::vector<absl::StatusOr<v1::ScanResponse>> scans(static_cast<size_t>(spec.inputs_size()),
                                                       absl::UnknownError("not scanned"));
   FanOut fan(workers_, Limits(1), Calls(RunControl{cancel}, nullptr, /*short_calls=*/true));

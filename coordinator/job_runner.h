@@ -37,6 +37,11 @@ struct JobRunnerOptions {
   // Records of a run whose publication never completes (Redis failed
   // mid-way, the coordinator died) expire after this.
   absl::Duration unpublished_ttl = absl::Hours(24);
+  // Publishes to one alias are a compare-and-set of the alias against the
+  // run the job was assigned against; a job that loses the race is assigned
+  // again against the new run, up to this many attempts in all, and then
+  // its publication fails ABORTED.
+  int publish_attempts = 5;
 };
 
 struct JobProgress {
@@ -73,6 +78,9 @@ struct JobOutcome {
   std::vector<v1::SchemeCuts> cuts;         // once searched
   v1::Positions positions;                  // likewise
   std::optional<v1::RunMeta> prior;         // the alias's run assigned against
+  // The alias's run id when it was read (also when that run's metadata is
+  // gone; empty: no run): the alias switch expects to replace exactly it.
+  std::string assigned_against;
   // Per scheme, customers and value (micro-units) per tier, once assigned.
   std::vector<std::pair<std::vector<int64_t>, std::vector<engine::int128>>> tier_totals;
   std::vector<bool> alive;  // per worker
@@ -184,10 +192,15 @@ class JobRunner {
   absl::StatusOr<std::vector<v1::CutKey>> Search(Job& job, const ScoreTotals& totals);
   // Positions of customers from a fine score histogram (engine/position.h).
   absl::Status Locate(Job& job, const ScoreTotals& totals);
-  // Reads the alias's current run, assigns against it, and publishes.
+  // Reads the alias's current run, assigns against it, and publishes (see
+  // kPublishAttempts); a dry run stops before publishing.
   absl::Status AssignAndPublish(Job& job);
+  // Reads the alias's current run into outcome.prior; OK with no prior for
+  // an alias without a run. Else the error, and no prior.
+  absl::Status ReadCurrentRun(JobOutcome& outcome);
   absl::Status AssignAndAggregate(Job& job);
-  // Never fails the job: a failure is reported in the publication.
+  // Never fails the job: a failure is reported in the publication
+  // (error_code ABORTED when the alias moved since it was read).
   v1::Publication Publish(Job& job);
   // Asks every live worker the same probes (see cut_search.h).
   absl::StatusOr<std::vector<v1::ProbeResult>> ProbeAll(Job& job,

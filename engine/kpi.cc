@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "common/enum_names.h"
 #include "common/status_macros.h"
 
 namespace tierscore::engine {
@@ -108,6 +109,8 @@ void PlanRollUps(CompiledKpis& out) {
 
 // One metric, validated: its aggregation and the expressions it needs.
 absl::StatusOr<CompiledMetric> CompileMetric(const v1::Metric& m, const std::string& named) {
+  TS_RETURN_IF_ERROR(
+      common::CheckEnumSet(v1::Aggregation_descriptor(), m.agg(), absl::StrCat(named, ".agg")));
   CompiledMetric cm;
   cm.name = m.name();
   cm.agg = m.agg();
@@ -140,7 +143,7 @@ absl::StatusOr<CompiledMetric> CompileMetric(const v1::Metric& m, const std::str
       break;
     }
     default:
-      return FieldError(absl::StrCat(named, ".agg"), "is required");
+      return FieldError(absl::StrCat(named, ".agg"), "is not supported by this server");
   }
   TS_ASSIGN_OR_RETURN(cm.filter, ParseOptional(absl::StrCat(named, ".filter"), m.filter(), false));
   return cm;

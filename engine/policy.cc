@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/enum_names.h"
 #include "common/status_macros.h"
 
 namespace tierscore::engine {
@@ -139,8 +140,11 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::Policy& input) {
     CompiledCriterion cc;
     cc.name = c.name();
     TS_ASSIGN_OR_RETURN(cc.expr, ParseField(absl::StrCat(named, ".expr"), c.expr()));
-    cc.normalize =
-        c.normalize() == v1::NORMALIZATION_UNSPECIFIED ? v1::NORMALIZATION_NONE : c.normalize();
+    TS_RETURN_IF_ERROR(common::CheckEnumSet(v1::Normalization_descriptor(), c.normalize(),
+                                            absl::StrCat(named, ".normalize")));
+    TS_RETURN_IF_ERROR(common::CheckEnumSet(v1::Direction_descriptor(), c.direction(),
+                                            absl::StrCat(named, ".direction")));
+    cc.normalize = c.normalize();
     cc.weight = c.weight();
     cc.lower_is_better = c.direction() == v1::DIRECTION_LOWER;
     out.criteria.push_back(std::move(cc));

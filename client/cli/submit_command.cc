@@ -55,9 +55,11 @@ Command AddSubmitCommand(CLI::App& app) {
   cmd->add_option("--kpi-out", s.kpis_out_path, "KPI table CSV (with --wait)");
   cmd->add_option("--migration-out", s.migration_out_path,
                   "Migration matrices against the alias's previous run, CSV (with --wait)");
-  cmd->add_option(
-      "--alias", s.alias,
-      absl::StrCat("Where the run is published for lookups (default ", common::kDefaultAlias, ")"));
+  cmd->add_option("--alias", s.alias,
+                  absl::StrCat("Where the run is published for lookups (default ",
+                               common::kDefaultAlias, " unless --no-publish)"));
+  cmd->add_flag("--no-publish", s.no_publish,
+                "Publish nowhere; with --alias, a dry run against the alias's current run");
   cmd->add_flag("--quiet", f->quiet, "Print nothing but errors and the job id");
   cmd->add_flag("--timings", f->timings, "Print the duration of each phase and the worker traffic");
 

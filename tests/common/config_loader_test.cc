@@ -74,11 +74,20 @@ TEST(ConfigLoaderTest, ErrorsNameFileLineColumnAndField) {
   check("tiers:\n  - name: t\n    pareto: {boundaries: [0.5, [1]]}\n",
         "tiers[0].pareto.boundaries[1]: expected a number, got a list");
   check("name: [unclosed\n", "p.yaml:");
+  // Nothing is silently merged, replaced or truncated.
+  check("name: a\nname: b\n", "p.yaml:2:1: name: duplicate key");
+  check("tiers:\n  - {name: t, abc: {}, pareto: {boundaries: [0.5]}}\n",
+        "p.yaml:2:24: tiers[0].pareto: only one of pareto, abc, quantile, thresholds may be given");
+  check("tiers: [{name: t, protection: {max_drop_per_run: 4294967297}}]\n",
+        "tiers[0].protection.max_drop_per_run: integer out of range: 4294967297");
 }
 
-TEST(ConfigLoaderTest, MissingFileIsNotFound) {
+TEST(ConfigLoaderTest, MissingFileIsNotFoundAndADirectoryIsNamed) {
   v1::Policy p;
   EXPECT_EQ(LoadYamlFile("/nonexistent/p.yaml", &p).code(), absl::StatusCode::kNotFound);
+  absl::Status dir = LoadYamlFile("/tmp", &p);
+  EXPECT_EQ(dir.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(dir.message(), "/tmp: is a directory, not a file");
 }
 
 }  // namespace

@@ -50,9 +50,10 @@ class RunStoreTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(runs_->Write(run, RunStore::BucketCount(n), entries, unpublished_ttl).ok());
   }
 
-  v1::RunMeta Meta(const std::string& run, int n) {
+  v1::RunMeta Meta(const std::string& run, int n, const std::string& previous = "") {
     v1::RunMeta m;
     m.set_run_id(run);
+    m.set_previous_run(previous);
     m.set_alias("customers/default");
     m.set_buckets(RunStore::BucketCount(n));
     m.set_customers(n);
@@ -95,7 +96,7 @@ TEST_P(RunStoreTest, ANewRunReplacesTheOldOneWhichExpires) {
   // While r2 is written, lookups still read r1 only.
   auto before = runs_->Current("customers/default");
   EXPECT_EQ(before->run_id(), "r1");
-  auto published = runs_->Publish(Meta("r2", 600), absl::Milliseconds(200));
+  auto published = runs_->Publish(Meta("r2", 600, "r1"), absl::Milliseconds(200));
   ASSERT_TRUE(published.ok());
   EXPECT_EQ(published->meta.previous_run(), "r1");
   EXPECT_TRUE(published->previous_expiry.ok()) << published->previous_expiry;
@@ -108,6 +109,33 @@ TEST_P(RunStoreTest, ANewRunReplacesTheOldOneWhichExpires) {
   EXPECT_FALSE((*runs_->Lookup(*before, {"c1"}))[0].has_value());
   EXPECT_EQ(runs_->Run("r1").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ((*runs_->Lookup(*now, {"c1"}))[0]->score(), 1.75);
+}
+
+TEST_P(RunStoreTest, ThePublishThatLosesTheRaceIsAbortedAndChangesNothing) {
+  WriteRun("r1", 100, 0.5);
+  ASSERT_TRUE(runs_->Publish(Meta("r1", 100), absl::Minutes(10)).ok());
+  // Two runs both assigned against r1: the first switch wins.
+  WriteRun("r2", 100, 0.25);
+  WriteRun("r3", 100, 0.75, absl::Minutes(10));
+  ASSERT_TRUE(runs_->Publish(Meta("r2", 100, "r1"), absl::Minutes(10)).ok());
+  auto lost = runs_->Publish(Meta("r3", 100, "r1"), absl::Milliseconds(200));
+  ASSERT_EQ(lost.status().code(), absl::StatusCode::kAborted) << lost.status();
+  EXPECT_THAT(std::string(lost.status().message()), ::testing::HasSubstr("moved to run r2"));
+  EXPECT_EQ(runs_->Current("customers/default")->run_id(), "r2");
+  // A first publish expects no run: it loses to any run already there.
+  WriteRun("r4", 100, 0.5);
+  EXPECT_EQ(runs_->Publish(Meta("r4", 100), absl::Minutes(10)).status().code(),
+            absl::StatusCode::kAborted);
+  // The loser's run expires like a replaced one; the winner's chain holds.
+  absl::SleepFor(absl::Milliseconds(400));
+  EXPECT_EQ(runs_->Run("r3").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(runs_->Run("r2")->previous_run(), "r1");
+  // Retried against the run now current, the loser publishes.
+  WriteRun("r3", 100, 0.75, absl::Minutes(10));
+  auto retried = runs_->Publish(Meta("r3", 100, "r2"), absl::Minutes(10));
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->replaced, "r2");
+  EXPECT_EQ((*runs_->Lookup(*runs_->Current("customers/default"), {"c7"}))[0]->score(), 7.75);
 }
 
 TEST_P(RunStoreTest, ALookupNeverSeesAMixOfTwoRuns) {
@@ -138,7 +166,8 @@ TEST_P(RunStoreTest, ALookupNeverSeesAMixOfTwoRuns) {
   for (int r = 1; r <= 5; ++r) {
     const std::string run = "r" + std::to_string(r);
     WriteRun(run, kCustomers, r);
-    ASSERT_TRUE(runs_->Publish(Meta(run, kCustomers), absl::Minutes(10)).ok());
+    ASSERT_TRUE(
+        runs_->Publish(Meta(run, kCustomers, "r" + std::to_string(r - 1)), absl::Minutes(10)).ok());
   }
   absl::SleepFor(absl::Milliseconds(50));
   done = true;

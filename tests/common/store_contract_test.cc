@@ -52,6 +52,10 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     absl::Status Set(const std::string& k, const std::string& v, absl::Duration t) override {
       return s_->Set(k, v, t);
     }
+    absl::StatusOr<bool> CompareAndSet(const std::string& k, const std::optional<std::string>& e,
+                                       const std::string& v) override {
+      return s_->CompareAndSet(k, e, v);
+    }
     absl::Status Delete(const std::vector<std::string>& k) override { return s_->Delete(k); }
     absl::Status Expire(const std::string& k, absl::Duration t) override {
       return s_->Expire(k, t);
@@ -91,6 +95,30 @@ TEST_P(StoreContractTest, StringsRoundTripIncludingBinaryValues) {
   ASSERT_TRUE(store->Delete({"k", "never-existed"}).ok());
   EXPECT_EQ(*store->Get("k"), std::nullopt);
   EXPECT_TRUE(store->Delete({}).ok());
+}
+
+TEST_P(StoreContractTest, CompareAndSetWritesOnlyOverTheExpectedValue) {
+  auto store = make_("a:");
+  EXPECT_FALSE(*store->CompareAndSet("k", "old", "new"));  // missing, but "old" expected
+  EXPECT_EQ(*store->Get("k"), std::nullopt);
+  EXPECT_TRUE(*store->CompareAndSet("k", std::nullopt, "first"));
+  EXPECT_FALSE(*store->CompareAndSet("k", std::nullopt, "second"));  // exists now
+  EXPECT_FALSE(*store->CompareAndSet("k", "other", "second"));
+  EXPECT_EQ(*store->Get("k"), "first");
+  EXPECT_TRUE(*store->CompareAndSet("k", "first", "second"));
+  EXPECT_EQ(*store->Get("k"), "second");
+  // An empty value is a value, not "missing".
+  EXPECT_TRUE(*store->CompareAndSet("k", "second", ""));
+  EXPECT_FALSE(*store->CompareAndSet("k", std::nullopt, "x"));
+  EXPECT_TRUE(*store->CompareAndSet("k", "", "x"));
+  // The key stays: no time to live is left from an earlier Set.
+  ASSERT_TRUE(store->Set("t", "v", absl::Milliseconds(50)).ok());
+  EXPECT_TRUE(*store->CompareAndSet("t", "v", "w"));
+  absl::SleepFor(absl::Milliseconds(120));
+  EXPECT_EQ(*store->Get("t"), "w");
+  ASSERT_TRUE(store->HashSet({{"h", "f", "v"}}).ok());
+  EXPECT_EQ(store->CompareAndSet("h", std::nullopt, "x").status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_P(StoreContractTest, KeysExpire) {

@@ -1,5 +1,6 @@
 // The public API end to end: a coordinator and two workers, all real gRPC
 // servers on 127.0.0.1:0, driven through the client the CLI uses.
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,7 @@ class CoordinatorServiceTest : public ::testing::Test {
     o.policy_path = Example("policies/value_ladder.yaml");
     o.kpis_path = Example("kpis/by_tier_segment.yaml");
     o.timeout = absl::Minutes(2);
+    o.no_publish = true;  // this coordinator has no store
     return o;
   }
 
@@ -124,9 +126,11 @@ TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {
   // at submission, naming the field.
   v1::JobSpec bare;
   bare.add_inputs(input_);
-  EXPECT_EQ(client_->Submit(bare).status().message(), "policy: is required");
+  EXPECT_EQ(client_->Submit(bare).status().message(),
+            "policy: is required (as a message or as policy_text)");
   v1::JobSpec spec;
   spec.add_inputs(input_);
+  spec.set_no_publish(true);
   ASSERT_TRUE(
       common::LoadYamlFile(Example("policies/value_ladder.yaml"), spec.mutable_policy()).ok());
   spec.set_split_bytes(-5);
@@ -138,7 +142,52 @@ TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {
   EXPECT_EQ(bad_alias.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad_alias.status().message(), HasSubstr("alias: \"a b\\n*\" is not a valid name"));
 
-  // A bad policy is refused at submission, naming the field.
+  // Publishing is explicit, and needs a store.
+  spec.set_alias("");
+  spec.set_no_publish(false);
+  EXPECT_THAT(client_->Submit(spec).status().message(),
+              HasSubstr("alias: is required to publish; set no_publish"));
+  spec.set_alias("customers/x");
+  EXPECT_EQ(client_->Submit(spec).status().code(), absl::StatusCode::kFailedPrecondition);
+  spec.set_alias("");
+  spec.set_no_publish(true);
+
+  // Unset and unknown enums are refused, never defaulted.
+  v1::JobSpec unset = spec;
+  unset.mutable_policy()->mutable_criteria(1)->clear_normalize();
+  EXPECT_EQ(client_->Submit(unset).status().message(),
+            "criteria[1] (margin).normalize: is required (one of: none, max, minmax, zscore, "
+            "percentile)");
+  v1::JobSpec unknown = spec;
+  unknown.mutable_policy()->mutable_criteria(0)->set_direction(static_cast<v1::Direction>(99));
+  EXPECT_EQ(client_->Submit(unknown).status().message(),
+            "criteria[0] (revenue).direction: unknown value 99 (expected one of: higher, lower)");
+  v1::JobSpec no_agg = spec;
+  no_agg.mutable_kpis()->add_metrics()->set_name("n");
+  EXPECT_THAT(client_->Submit(no_agg).status().message(),
+              HasSubstr("metrics[0] (n).agg: is required (one of: count, sum,"));
+
+  // A policy as text is read as a file is, with the name the client chose.
+  v1::JobSpec text = spec;
+  text.clear_policy();
+  text.mutable_policy_text()->set_name("mine.yaml");
+  text.mutable_policy_text()->set_text(
+      "id_column: customer_id\nvalue: revenue_12m\n"
+      "criteria:\n  - {name: r, expr: x, weight: heavy}\n");
+  EXPECT_EQ(client_->Submit(text).status().message(),
+            "mine.yaml:4:32: criteria[0].weight: expected a number, got \"heavy\"");
+  text.mutable_policy_text()->set_text("id_column: a\nid_column: b\n");
+  EXPECT_EQ(client_->Submit(text).status().message(), "mine.yaml:2:1: id_column: duplicate key");
+  v1::JobSpec both = spec;
+  both.mutable_policy_text()->set_text("id_column: a\n");
+  EXPECT_THAT(client_->Submit(both).status().message(),
+              HasSubstr("policy: give the message or its text (policy_text), not both"));
+  v1::JobSpec bad_name = text;
+  bad_name.mutable_policy_text()->set_name("a b");
+  EXPECT_THAT(client_->Submit(bad_name).status().message(),
+              HasSubstr("policy_text.name: \"a b\" is not a valid name"));
+
+  // A bad policy file is refused at submission, naming the field.
   client::RemoteRunOptions bad = Submit();
   bad.policy_path = dir_.Write("bad.yaml",
                                "id_column: customer_id\nvalue: revenue_12m\n"
@@ -148,22 +197,45 @@ TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(refused.status().message(), HasSubstr("criteria[0] (r).expr"));
 
-  // A missing column or an unreadable path fails the job, with the code.
-  client::RemoteRunOptions missing = Submit();
-  missing.inputs = {dir_.Write("few.csv", "customer_id,revenue_12m\nA,1\n")};
-  missing.wait = true;
-  auto failed = client::SubmitJob(missing);
-  EXPECT_EQ(failed.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(failed.status().message(), HasSubstr("column \"margin_12m\" is not in the header"));
+  // Inputs are checked at submission: absolute, present, a readable file
+  // with every column the job uses.
+  auto input_error = [&](const std::string& path) {
+    v1::JobSpec s = spec;
+    s.set_inputs(0, path);
+    return client_->Submit(s).status();
+  };
+  absl::Status relative = input_error("c.csv");
+  EXPECT_EQ(relative.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(relative.message(), HasSubstr("inputs[0]: \"c.csv\" is not an absolute path"));
+  absl::Status nowhere = input_error(dir_.path() + "/nowhere.csv");
+  EXPECT_EQ(nowhere.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(nowhere.message(), HasSubstr("nowhere.csv\" does not exist"));
+  absl::Status directory = input_error(dir_.path());
+  EXPECT_EQ(directory.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(directory.message(), HasSubstr("is not a regular file"));
+  absl::Status few = input_error(dir_.Write("few.csv", "customer_id,revenue_12m\nA,1\n"));
+  EXPECT_EQ(few.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(few.message(), HasSubstr("inputs[0]: " + dir_.path() +
+                                       "/few.csv: column \"margin_12m\" is not in the header"));
 
-  client::RemoteRunOptions unreadable = Submit();
-  unreadable.inputs = {dir_.path() + "/nowhere.csv"};
-  unreadable.wait = true;
-  EXPECT_EQ(client::SubmitJob(unreadable).status().code(), absl::StatusCode::kNotFound);
-
-  // KPIs of a job that has not succeeded: FAILED_PRECONDITION.
+  // A bad value is found while the job runs: it fails with the code and
+  // the place; its KPIs are FAILED_PRECONDITION.
+  std::ifstream in(input_);
+  std::string header;
+  std::getline(in, header);
+  std::string row = "Z";
+  for (char c : header) {
+    if (c == ',') row += ",x";
+  }
+  client::RemoteRunOptions bad_row = Submit();
+  bad_row.inputs = {dir_.Write("bad_row.csv", header + "\n" + row + "\n")};
+  bad_row.wait = true;
+  auto failed = client::SubmitJob(bad_row);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(failed.status().message(), HasSubstr("bad_row.csv:2:"));
   auto jobs = client_->List();
   ASSERT_TRUE(jobs.ok());
+  ASSERT_GT(jobs->jobs_size(), 0);
   EXPECT_EQ(client_->Kpis(jobs->jobs(0).id()).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
@@ -215,6 +287,7 @@ TEST(CoordinatorQueueTest, JobsWaitForAHealthyWorker) {
   o.target = (*coordinator)->address();
   o.inputs = {input};
   o.policy_path = std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml";
+  o.no_publish = true;  // no store
   auto submitted = client::SubmitJob(o);
   ASSERT_TRUE(submitted.ok()) << submitted.status();
   absl::SleepFor(absl::Milliseconds(500));
@@ -264,6 +337,7 @@ TEST(MetricsTest, WorkersAndCoordinatorExportPrometheusMetrics) {
   o.target = (*coordinator)->address();
   o.inputs = {input};
   o.policy_path = std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml";
+  o.no_publish = true;  // no store
   o.wait = true;
   ASSERT_TRUE(client::SubmitJob(o).ok());
 
@@ -315,10 +389,13 @@ TEST(MetricsTest, SlowCallsShowInTheLatencyHistogram) {
   auto coordinator = CoordinatorServer::Create(options);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   auto client = client::CoordinatorClient::Create((*coordinator)->address());
+  testing::TempDir dir;
   v1::JobSpec spec;
-  spec.add_inputs("/nonexistent/c.csv");
+  spec.add_inputs(dir.Write("c.csv", "id,v\na,1\n"));
+  spec.set_no_publish(true);
   *spec.mutable_policy() = testing::PolicyFromYaml(
-      "id_column: id\nvalue: v\ncriteria: [{name: v, expr: v, normalize: none, weight: 1}]\n"
+      "id_column: id\nvalue: v\ncriteria: [{name: v, expr: v, normalize: none, weight: 1, "
+      "direction: higher}]\n"
       "tiers: [{name: abc, abc: {}}]\n");
   ASSERT_TRUE(client->Submit(spec).ok());
 

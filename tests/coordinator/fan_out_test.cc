@@ -31,7 +31,7 @@ constexpr char kPolicy[] = R"yaml(
 id_column: customer_id
 value: revenue_12m
 criteria:
-  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.6}
+  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.6, direction: higher}
   - {name: recency, expr: days_since_last_order, normalize: percentile, weight: 0.4, direction: lower}
 tiers:
   - {name: ladder, pareto: {boundaries: [0.5, 0.8, 0.95], names: [A, B, C, D]}}

@@ -96,7 +96,7 @@ constexpr char kPolicy[] = R"yaml(
 id_column: customer_id
 value: revenue_12m
 criteria:
-  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.6}
+  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.6, direction: higher}
   - {name: recency, expr: days_since_last_order, normalize: percentile, weight: 0.4, direction: lower}
 tiers:
   - name: ladder
@@ -188,6 +188,7 @@ TEST_P(PriorRunFaultTest, PublishedRunEqualsTheReferenceGivenThePreviousRun) {
     protection: {max_drop_per_run: 1, demote_after_runs: 2}
 )yaml");
   spec.set_split_bytes(150000);
+  spec.set_alias("customers/default");
   engine::GeneratorOptions gen;
   gen.rows = 20000;
   gen.seed = 5;

@@ -34,8 +34,8 @@ constexpr char kPolicy[] = R"yaml(
 id_column: customer_id
 value: revenue_12m
 criteria:
-  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.5}
-  - {name: margin, expr: margin_12m, normalize: minmax, weight: 0.3}
+  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.5, direction: higher}
+  - {name: margin, expr: margin_12m, normalize: minmax, weight: 0.3, direction: higher}
   - {name: tickets, expr: support_tickets, normalize: percentile, weight: 0.2, direction: lower}
 tiers:
   - name: ladder

@@ -6,9 +6,11 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "common/memory_store.h"
+#include "common/run_store.h"
 #include "coordinator/in_process_worker_client.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
@@ -33,13 +35,16 @@ struct GatedScoreWorker {
 
 class JobManagerTest : public ::testing::Test {
  protected:
-  v1::JobSpec Spec() {
+  // Published as `alias`, or nowhere.
+  v1::JobSpec Spec(const std::string& alias = "") {
     v1::JobSpec spec;
     spec.add_inputs(input_);
+    spec.set_alias(alias);
+    spec.set_no_publish(alias.empty());
     *spec.mutable_policy() = testing::PolicyFromYaml(R"yaml(
 id_column: customer_id
 value: revenue_12m
-criteria: [{name: r, expr: revenue_12m, normalize: max, weight: 1}]
+criteria: [{name: r, expr: revenue_12m, normalize: max, weight: 1, direction: higher}]
 tiers: [{name: abc, abc: {}}]
 )yaml");
     return spec;
@@ -189,7 +194,7 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
     worker.gated.Open();  // the first job runs freely
     auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker.gated}, options);
     ASSERT_TRUE(manager.ok());
-    done_id = (*manager)->Submit(Spec())->id();
+    done_id = (*manager)->Submit(Spec("customers/default"))->id();
     ASSERT_EQ(WaitFinal(**manager, done_id).state(), v1::JOB_STATE_SUCCEEDED);
     exported = *export_lines(**manager, done_id);
   }
@@ -197,7 +202,7 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
     GatedScoreWorker worker(core.get());
     auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker.gated}, options);
     ASSERT_TRUE(manager.ok());
-    v1::JobSpec spec = Spec();
+    v1::JobSpec spec = Spec("customers/default");
     spec.set_no_cache(true);
     interrupted_id = (*manager)->Submit(spec)->id();
     ASSERT_TRUE(worker.gated.WaitHeld(1));  // running when the manager stops
@@ -230,7 +235,7 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   // The result cache outlived the restart: a job that needs only the
   // summary gets a past job's result (the latest equal one); one that
   // needs per-customer results runs, as they went with the old workers.
-  v1::JobSpec summary = Spec();
+  v1::JobSpec summary = Spec("customers/default");
   summary.set_summary_only(true);
   const v1::Job cached = WaitFinal(**manager, (*manager)->Submit(summary)->id());
   EXPECT_EQ(cached.cached_from(), interrupted_id);
@@ -241,7 +246,9 @@ TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
   ASSERT_TRUE(manager.ok());
   EXPECT_FALSE(WaitFinal(**manager, (*manager)->Submit(summary)->id()).cached_from().empty());
-  EXPECT_TRUE(WaitFinal(**manager, (*manager)->Submit(Spec())->id()).cached_from().empty());
+  EXPECT_TRUE(WaitFinal(**manager, (*manager)->Submit(Spec("customers/default"))->id())
+                  .cached_from()
+                  .empty());
 }
 
 // A MemoryStore that answers UNAVAILABLE to every read while `down`.
@@ -265,7 +272,7 @@ TEST_F(JobManagerTest, AFailedPublicationIsRetriedWhileTheResultsAreKept) {
   options.on_published = [&](const std::string& alias) { published_aliases.push_back(alias); };
   auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
   ASSERT_TRUE(manager.ok());
-  v1::JobSpec spec = Spec();
+  v1::JobSpec spec = Spec("customers/default");
   spec.set_no_cache(true);
 
   store.down = true;  // the alias's current run cannot be read: not published
@@ -275,7 +282,7 @@ TEST_F(JobManagerTest, AFailedPublicationIsRetriedWhileTheResultsAreKept) {
   EXPECT_THAT(failed.result().publication().error(), HasSubstr("store down"));
   // Nor is it an answer from the cache: an equal job runs (and fails to
   // publish too).
-  v1::JobSpec cached = Spec();
+  v1::JobSpec cached = Spec("customers/default");
   EXPECT_TRUE(WaitFinal(**manager, (*manager)->Submit(cached)->id()).cached_from().empty());
 
   // The first job's results were released by the second: nothing to retry.
@@ -297,6 +304,129 @@ TEST_F(JobManagerTest, AFailedPublicationIsRetriedWhileTheResultsAreKept) {
   // Published now: a second retry returns the job and publishes nothing.
   EXPECT_TRUE((*manager)->Publish(kept.id())->result().publication().published());
   EXPECT_EQ(published_aliases.size(), 1u);
+}
+
+// Holds reads of an alias until `n` have arrived (or a few seconds pass),
+// so that n jobs are assigned against the same run of the alias.
+class RacingStore : public common::MemoryStore {
+ public:
+  absl::StatusOr<std::optional<std::string>> Get(const std::string& key) override {
+    if (absl::StartsWith(key, "alias:")) {
+      absl::MutexLock lock(&mu_);
+      if (arrived_ < hold_) {
+        ++arrived_;
+        mu_.AwaitWithTimeout(absl::Condition(
+                                 +[](RacingStore* s) { return s->arrived_ >= s->hold_; }, this),
+                             absl::Seconds(20));
+      }
+    }
+    return MemoryStore::Get(key);
+  }
+  void Hold(int n) {
+    absl::MutexLock lock(&mu_);
+    hold_ = n;
+    arrived_ = 0;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int hold_ ABSL_GUARDED_BY(mu_) = 0;
+  int arrived_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST_F(JobManagerTest, TwoJobsPublishingToOneAliasAtOnceKeepTheChainOfRuns) {
+  RacingStore store;
+  auto core = worker::WorkerCore::Create({.threads = 2, .store = &store});
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
+  JobManagerOptions options;
+  options.max_running = 2;
+  options.runner.store = &store;
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  ASSERT_TRUE(manager.ok());
+  v1::JobSpec spec = Spec("customers/race");
+  spec.set_no_cache(true);
+  const v1::Job first = WaitFinal(**manager, (*manager)->Submit(spec)->id());
+  ASSERT_TRUE(first.result().publication().published()) << first.result().publication().error();
+
+  // Both read the alias (run `first`) before either publishes.
+  store.Hold(2);
+  const std::string a = (*manager)->Submit(spec)->id();
+  const std::string b = (*manager)->Submit(spec)->id();
+  const v1::Job ja = WaitFinal(**manager, a), jb = WaitFinal(**manager, b);
+  ASSERT_TRUE(ja.result().publication().published()) << ja.result().publication().error();
+  ASSERT_TRUE(jb.result().publication().published()) << jb.result().publication().error();
+  // One won the switch; the other was assigned again against the winner's run.
+  const bool a_won = ja.result().publication().previous_run() == first.id();
+  const v1::Job& winner = a_won ? ja : jb;
+  const v1::Job& loser = a_won ? jb : ja;
+  EXPECT_EQ(winner.result().publication().previous_run(), first.id());
+  EXPECT_EQ(loser.result().publication().previous_run(), winner.id());
+  ASSERT_EQ(loser.result().kpis().migration_size(), 1);
+  EXPECT_EQ(loser.result().kpis().migration(0).previous_run(), winner.id());
+  // The chain as stored: first <- winner <- loser, the alias at the end.
+  common::RunStore runs(&store);
+  EXPECT_EQ(*runs.CurrentRunId("customers/race"), loser.id());
+  EXPECT_EQ(runs.Run(loser.id())->previous_run(), winner.id());
+  EXPECT_EQ(runs.Run(winner.id())->previous_run(), first.id());
+  EXPECT_EQ(runs.Run(first.id())->previous_run(), "");
+}
+
+TEST_F(JobManagerTest, APublishThatKeepsLosingIsAbortedAndCanBeRetried) {
+  RacingStore store;
+  auto core = worker::WorkerCore::Create({.threads = 2, .store = &store});
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
+  JobManagerOptions options;
+  options.max_running = 2;
+  options.runner.store = &store;
+  options.runner.publish_attempts = 1;
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  ASSERT_TRUE(manager.ok());
+  v1::JobSpec spec = Spec("customers/race");
+  spec.set_no_cache(true);
+  store.Hold(2);
+  const std::string a = (*manager)->Submit(spec)->id();
+  const std::string b = (*manager)->Submit(spec)->id();
+  const v1::Job ja = WaitFinal(**manager, a), jb = WaitFinal(**manager, b);
+  ASSERT_NE(ja.result().publication().published(), jb.result().publication().published());
+  const v1::Job& winner = ja.result().publication().published() ? ja : jb;
+  const v1::Job& loser = ja.result().publication().published() ? jb : ja;
+  EXPECT_EQ(loser.state(), v1::JOB_STATE_SUCCEEDED);  // its result stands
+  EXPECT_EQ(loser.result().publication().error_code(),
+            static_cast<int>(absl::StatusCode::kAborted));
+  EXPECT_THAT(loser.result().publication().error(),
+              HasSubstr("customers/race moved to run " + winner.id()));
+  common::RunStore runs(&store);
+  EXPECT_EQ(*runs.CurrentRunId("customers/race"), winner.id());
+  // Published again, it is assigned against the winner's run.
+  auto retried = (*manager)->Publish(loser.id());
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(retried->result().publication().published());
+  EXPECT_EQ(retried->result().publication().previous_run(), winner.id());
+  EXPECT_EQ(*runs.CurrentRunId("customers/race"), loser.id());
+}
+
+TEST_F(JobManagerTest, ADryRunComparesWithTheAliasAndPublishesNothing) {
+  common::MemoryStore store;
+  auto core = worker::WorkerCore::Create({.threads = 1, .store = &store});
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
+  JobManagerOptions options;
+  options.runner.store = &store;
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  ASSERT_TRUE(manager.ok());
+  const v1::Job published = WaitFinal(**manager, (*manager)->Submit(Spec("customers/d"))->id());
+  ASSERT_TRUE(published.result().publication().published());
+  v1::JobSpec whatif = Spec("customers/d");
+  whatif.set_no_publish(true);
+  for (int i = 0; i < 2; ++i) {  // never from the cache
+    const v1::Job dry = WaitFinal(**manager, (*manager)->Submit(whatif)->id());
+    ASSERT_EQ(dry.state(), v1::JOB_STATE_SUCCEEDED) << dry.error();
+    EXPECT_TRUE(dry.cached_from().empty());
+    EXPECT_FALSE(dry.result().publication().published());
+    ASSERT_EQ(dry.result().kpis().migration_size(), 1);
+    EXPECT_EQ(dry.result().kpis().migration(0).previous_run(), published.id());
+    EXPECT_EQ(*common::RunStore(&store).CurrentRunId("customers/d"), published.id());
+    EXPECT_EQ((*manager)->Publish(dry.id()).status().code(), absl::StatusCode::kFailedPrecondition);
+  }
 }
 
 TEST_F(JobManagerTest, BadSpecsAreRefusedAtSubmission) {

@@ -18,13 +18,14 @@ name: everything
 id_column: customer_id
 value: revenue_12m
 criteria:
-  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.4}
-  - {name: margin, expr: margin_12m, normalize: minmax, weight: 0.2}
+  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.4, direction: higher}
+  - {name: margin, expr: margin_12m, normalize: minmax, weight: 0.2, direction: higher}
   - {name: growth, expr: "(revenue_12m - revenue_prev_12m) / max(revenue_prev_12m, 1)",
-     normalize: percentile, weight: 0.15}
+     normalize: percentile, weight: 0.15, direction: higher}
   - {name: tickets, expr: support_tickets, normalize: zscore, weight: 0.1, direction: lower}
-  - {name: recency, expr: 1 - days_since_last_order / 730, normalize: none, weight: 0.1}
-  - {name: position, expr: "if(procurement_status == 'strategic', 1, 0)", weight: 0.05}
+  - {name: recency, expr: 1 - days_since_last_order / 730, normalize: none, weight: 0.1, direction: higher}
+  - {name: position, expr: "if(procurement_status == 'strategic', 1, 0)", weight: 0.05,
+     normalize: none, direction: higher}
 tiers:
   - name: ladder
     pareto: {boundaries: [0.50, 0.70, 0.80, 0.90, 0.95, 0.98],

@@ -16,7 +16,7 @@ using testing::ClusterRun;
 constexpr char kPolicy[] = R"yaml(
 id_column: id
 value: v
-criteria: [{name: s, expr: s, normalize: none, weight: 1}]
+criteria: [{name: s, expr: s, normalize: none, weight: 1, direction: higher}]
 tiers:
   - name: ladder
     pareto: {boundaries: [0.5, 0.7, 0.8, 0.9, 0.95, 0.98],

@@ -36,6 +36,8 @@ void PublishRun(common::Store* store, const std::string& run, const std::string&
   meta.set_run_id(run);
   meta.set_alias(alias);
   meta.set_buckets(common::RunStore::BucketCount(n));
+  auto current = runs.CurrentRunId(alias);
+  if (current.ok()) meta.set_previous_run(*current);
   auto* scheme = meta.add_schemes();
   scheme->set_name("abc");
   for (const char* t : {"A", "B", "C"}) scheme->add_tiers(t);

@@ -30,9 +30,10 @@ constexpr char kPolicy[] = R"yaml(
 id_column: customer_id
 value: revenue_12m
 criteria:
-  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.5}
-  - {name: margin, expr: margin_12m, normalize: minmax, weight: 0.3}
-  - {name: recency, expr: 1 - days_since_last_order / 730, weight: 0.2}
+  - {name: revenue, expr: log1p(revenue_12m), normalize: max, weight: 0.5, direction: higher}
+  - {name: margin, expr: margin_12m, normalize: minmax, weight: 0.3, direction: higher}
+  - {name: recency, expr: 1 - days_since_last_order / 730, weight: 0.2,
+     normalize: none, direction: higher}
 tiers:
   - name: ladder
     pareto: {boundaries: [0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
@@ -189,6 +190,7 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
   *spec.mutable_policy() = testing::PolicyFromYaml(kPolicy);
   *spec.mutable_kpis() = testing::KpisFromYaml(kKpis);
   spec.set_split_bytes(300000);  // ~45 splits: loading takes a while
+  spec.set_no_publish(true);
   auto submitted = client->Submit(spec);
   ASSERT_TRUE(submitted.ok()) << submitted.status();
   bool killed = false, stopped = false;

@@ -14,7 +14,7 @@ namespace {
 constexpr char kPolicy[] = R"yaml(
 id_column: id
 value: v
-criteria: [{name: s, expr: v, weight: 1}]
+criteria: [{name: s, expr: v, weight: 1, normalize: none, direction: higher}]
 tiers: [{name: t, thresholds: {min_scores: [10], names: [hi, lo]}}]
 )yaml";
 

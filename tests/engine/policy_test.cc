@@ -22,7 +22,7 @@ constexpr char kBase[] = R"(
 name: t
 id_column: id
 value: v
-criteria: [{name: a, expr: v, normalize: max, weight: 1}]
+criteria: [{name: a, expr: v, normalize: max, weight: 1, direction: higher}]
 )";
 
 absl::Status CompileError(const std::string& extra) {
@@ -85,8 +85,8 @@ TEST(PolicyTest, PresetIsAStartingPointThePolicyOverrides) {
   auto p = CompilePolicy(Yaml(R"(
 preset: market_share
 criteria:
-  - {name: growth, expr: revenue_12m, normalize: none, weight: 0.1}
-  - {name: loyalty, expr: tenure_months, normalize: max, weight: 0.2}
+  - {name: growth, expr: revenue_12m, normalize: none, weight: 0.1, direction: higher}
+  - {name: loyalty, expr: tenure_months, normalize: max, weight: 0.2, direction: higher}
 )"));
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->id_column, "customer_id");

@@ -15,7 +15,7 @@ using ::testing::HasSubstr;
 constexpr char kPolicy[] = R"yaml(
 id_column: customer_id
 value: revenue_12m
-criteria: [{name: r, expr: "log1p(revenue_12m)", normalize: max, weight: 1}]
+criteria: [{name: r, expr: "log1p(revenue_12m)", normalize: max, weight: 1, direction: higher}]
 tiers: [{name: abc, abc: {}}]
 )yaml";
 

@@ -1,0 +1,129 @@
+#include "coordinator/job_spec.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/config_loader.h"
+#include "common/names.h"
+#include "common/status_macros.h"
+#include "engine/csv.h"
+#include "engine/job.h"
+
+namespace tierscore::coordinator {
+namespace {
+
+// Parses `text` into `message` unless the message form was given too.
+absl::Status ResolveText(const v1::ConfigText& text, bool has_message, const char* field,
+                         const char* default_name, google::protobuf::Message* message) {
+  if (has_message) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": give the message or its text (", field, "_text), not both"));
+  }
+  if (!text.name().empty()) {
+    TS_RETURN_IF_ERROR(common::CheckName(text.name(), absl::StrCat(field, "_text.name")));
+  }
+  return common::ParseYamlToProto(text.text(), text.name().empty() ? default_name : text.name(),
+                                  message);
+}
+
+absl::Status ResolveTexts(v1::JobSpec& spec) {
+  if (spec.has_policy_text()) {
+    const v1::ConfigText text = spec.policy_text();
+    const bool had_message = spec.has_policy();
+    spec.clear_policy_text();
+    TS_RETURN_IF_ERROR(ResolveText(text, had_message, "policy", "policy", spec.mutable_policy()));
+  }
+  if (spec.has_kpis_text()) {
+    const v1::ConfigText text = spec.kpis_text();
+    const bool had_message = spec.has_kpis();
+    spec.clear_kpis_text();
+    TS_RETURN_IF_ERROR(ResolveText(text, had_message, "kpis", "kpis", spec.mutable_kpis()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPublishing(const v1::JobSpec& spec, const JobSpecChecks& checks) {
+  if (spec.alias().empty()) {
+    if (spec.no_publish()) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        "alias: is required to publish; set no_publish to run without publishing");
+  }
+  TS_RETURN_IF_ERROR(common::CheckName(spec.alias(), "alias"));
+  if (!checks.has_store) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "alias: this coordinator has no store, so nothing can be published or compared "
+        "with; leave alias empty and set no_publish"));
+  }
+  return absl::OkStatus();
+}
+
+std::string Shown(const std::string& path) {
+  return absl::StrCat("\"", absl::CHexEscape(path.substr(0, 256)), path.size() > 256 ? "..." : "",
+                      "\"");
+}
+
+absl::Status CheckInput(int i, const std::string& path, const engine::CompiledJob& job,
+                        const JobSpecChecks& checks) {
+  const std::string field = absl::StrCat("inputs[", i, "]");
+  if (path.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": is empty"));
+  if (path.size() > 4096 || path.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": not a valid path"));
+  }
+  if (path.front() != '/') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", Shown(path),
+        " is not an absolute path (workers would resolve it against their own directory)"));
+  }
+  if (!checks.check_inputs) return absl::OkStatus();
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) {
+    return absl::NotFoundError(absl::StrCat(field, ": ", Shown(path), " does not exist"));
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", Shown(path), " is not a regular file"));
+  }
+  if (access(path.c_str(), R_OK) != 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(field, ": ", Shown(path), " is not readable by the coordinator"));
+  }
+  auto header = engine::ReadHeader(path);
+  if (!header.ok()) {
+    return absl::Status(header.status().code(),
+                        absl::StrCat(field, ": ", header.status().message()));
+  }
+  absl::Status columns = engine::CheckHeader(job, path, header->columns);
+  if (!columns.ok()) {
+    return absl::Status(columns.code(), absl::StrCat(field, ": ", columns.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::JobSpec> PrepareJobSpec(v1::JobSpec spec, const JobSpecChecks& checks) {
+  TS_RETURN_IF_ERROR(ResolveTexts(spec));
+  if (!spec.has_policy()) {
+    return absl::InvalidArgumentError("policy: is required (as a message or as policy_text)");
+  }
+  TS_ASSIGN_OR_RETURN(auto compiled, engine::CompileJob(spec.policy(), spec.kpis()));
+  if (spec.split_bytes() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "split_bytes: must be 0 (chosen for the job) or positive, got ", spec.split_bytes()));
+  }
+  TS_RETURN_IF_ERROR(CheckPublishing(spec, checks));
+  if (spec.inputs_size() == 0) {
+    return absl::InvalidArgumentError("inputs: at least one input file is required");
+  }
+  for (int i = 0; i < spec.inputs_size(); ++i) {
+    TS_RETURN_IF_ERROR(CheckInput(i, spec.inputs(i), *compiled, checks));
+  }
+  return spec;
+}
+
+}  // namespace tierscore::coordinator

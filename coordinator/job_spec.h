@@ -1,0 +1,33 @@
+#ifndef TIERSCORE_COORDINATOR_JOB_SPEC_H_
+#define TIERSCORE_COORDINATOR_JOB_SPEC_H_
+
+#include "absl/status/statusor.h"
+#include "tierscore/v1/job.pb.h"
+
+namespace tierscore::coordinator {
+
+struct JobSpecChecks {
+  // The coordinator has a store, so a job may publish.
+  bool has_store = false;
+  // The coordinator sees the inputs at the paths the workers read them
+  // from (a shared volume): each is checked to exist, be a readable file
+  // and have every column the job uses.
+  bool check_inputs = true;
+};
+
+// A submitted spec made ready to run, or the first thing wrong with it:
+// policy_text and kpis_text are parsed (common/config_loader.h, with the
+// text's name in errors) into policy and kpis and cleared; the policy and
+// KPI spec compile (every enum set and known); split_bytes is not
+// negative; publishing is explicit (an alias, or no_publish) and possible;
+// every input is an absolute path and passes `checks`.
+//
+// Errors: INVALID_ARGUMENT naming the field (and, for text, its line and
+// column); NOT_FOUND naming an input that does not exist or lacks a
+// column; FAILED_PRECONDITION for an alias on a coordinator without a store.
+// Pure apart from reading the inputs' headers; thread-safe.
+absl::StatusOr<v1::JobSpec> PrepareJobSpec(v1::JobSpec spec, const JobSpecChecks& checks);
+
+}  // namespace tierscore::coordinator
+
+#endif  // TIERSCORE_COORDINATOR_JOB_SPEC_H_
