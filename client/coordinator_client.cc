@@ -55,10 +55,10 @@ absl::StatusOr<v1::Job> CoordinatorClient::Cancel(const std::string& id) {
   return Result(status, job);
 }
 
-absl::StatusOr<v1::ListJobsResponse> CoordinatorClient::List() {
+absl::StatusOr<v1::ListJobsResponse> CoordinatorClient::List(const v1::ListJobsRequest& request) {
   v1::ListJobsResponse resp;
   auto ctx = Context(call_timeout_);
-  const grpc::Status status = stub_->ListJobs(ctx.get(), v1::ListJobsRequest(), &resp);
+  const grpc::Status status = stub_->ListJobs(ctx.get(), request, &resp);
   return Result(status, resp);
 }
 

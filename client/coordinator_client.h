@@ -21,7 +21,7 @@ class CoordinatorClient {
   absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec);
   absl::StatusOr<v1::Job> Get(const std::string& id);
   absl::StatusOr<v1::Job> Cancel(const std::string& id);
-  absl::StatusOr<v1::ListJobsResponse> List();
+  absl::StatusOr<v1::ListJobsResponse> List(const v1::ListJobsRequest& request = {});
   // Follows the job until it is final and returns its last state; calls
   // `on_update` with each state received.
   absl::StatusOr<v1::Job> Wait(const std::string& id,

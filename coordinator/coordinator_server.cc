@@ -115,6 +115,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
   s->address_ = absl::StrCat(options.listen.substr(0, options.listen.rfind(':')), ":", s->port_);
+  // By name too, so that probes can ask for the API itself.
+  s->server_->GetHealthCheckService()->SetServingStatus(v1::Coordinator::service_full_name(), true);
   s->server_->GetHealthCheckService()->SetServingStatus(true);
   return s;
 }

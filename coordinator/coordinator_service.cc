@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
+#include "coordinator/results_stream.h"
 
 namespace tierscore::coordinator {
 namespace {
@@ -23,7 +24,8 @@ void Record(common::RpcMetrics* metrics, const char* method, const absl::Status&
   }
 }
 
-// Writes a job's state on every change until it is final.
+// Writes a job's state until it is final: every change of state or phase,
+// and progress within a phase at most every kMinInterval (the latest).
 class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
  public:
   WatchReactor(JobManager* manager, std::string id, common::RpcMetrics* metrics)
@@ -48,7 +50,7 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
       Finish(ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
       return;
     }
-    if (has_pending_) WriteNext();
+    if (has_pending_ && Due()) WriteNext();
   }
 
   void OnCancel() override {
@@ -77,7 +79,15 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
     pending_ = job;
     pending_.clear_spec();
     has_pending_ = true;
-    if (!writing_) WriteNext();
+    if (!writing_ && Due()) WriteNext();
+  }
+
+  // A new state or phase goes out at once; progress within one is
+  // throttled.
+  bool Due() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return pending_.state() != current_.state() ||
+           pending_.progress().phase() != current_.progress().phase() ||
+           absl::Now() - last_write_ >= kMinInterval;
   }
 
   void WriteNext() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -85,8 +95,11 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
     has_pending_ = false;
     writing_ = true;
     last_written_ = Final(current_.state());
+    last_write_ = absl::Now();
     StartWrite(&current_);
   }
+
+  static constexpr absl::Duration kMinInterval = absl::Milliseconds(250);
 
   JobManager* const manager_;
   const std::string id_;
@@ -94,7 +107,8 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
   const absl::Time start_ = absl::Now();
   absl::Mutex mu_;
   int64_t token_ ABSL_GUARDED_BY(mu_) = 0;
-  v1::Job current_ ABSL_GUARDED_BY(mu_);
+  v1::Job current_ ABSL_GUARDED_BY(mu_);  // the last written (state UNSPECIFIED: none)
+  absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   v1::Job pending_ ABSL_GUARDED_BY(mu_);
   bool has_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
@@ -127,27 +141,30 @@ class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
   }
 
  private:
-  static constexpr size_t kChunk = 1 << 20;
-
   void Produce() {
-    absl::Status st = manager_->ExportResults(
-        request_.id(), request_.explain(), [this](const std::string& csv) -> absl::Status {
-          for (size_t at = 0; at < csv.size(); at += kChunk) {
-            absl::MutexLock lock(&mu_);
-            if (gone_) return absl::CancelledError("the client went away");
-            chunk_.set_csv(csv.substr(at, kChunk));
-            writing_ = true;
-            StartWrite(&chunk_);
-            mu_.Await(absl::Condition(
-                +[](ResultsReactor* r)
-                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) { return !r->writing_ || r->gone_; },
-                this));
-            if (gone_) return absl::CancelledError("the client went away");
-          }
-          return absl::OkStatus();
-        });
+    ResultsChunker chunker(request_.rows(),
+                           [this](v1::ResultsChunk& chunk) { return Write(chunk); });
+    absl::Status st =
+        manager_->ExportResults(request_.id(), request_.explain(),
+                                [&chunker](const std::string& csv) { return chunker.Add(csv); });
+    if (st.ok()) st = chunker.Finish();
     Record(metrics_, "StreamResults", st, start_);
     Finish(ToGrpcStatus(st));
+  }
+
+  // One message in flight: waits until the client has taken it.
+  absl::Status Write(v1::ResultsChunk& chunk) {
+    absl::MutexLock lock(&mu_);
+    if (gone_) return absl::CancelledError("the client went away");
+    chunk_ = std::move(chunk);
+    writing_ = true;
+    StartWrite(&chunk_);
+    mu_.Await(absl::Condition(
+        +[](ResultsReactor* r)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) { return !r->writing_ || r->gone_; },
+        this));
+    if (gone_) return absl::CancelledError("the client went away");
+    return absl::OkStatus();
   }
 
   JobManager* const manager_;
@@ -232,11 +249,7 @@ grpc::ServerUnaryReactor* CoordinatorService::CancelJob(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* CoordinatorService::ListJobs(grpc::CallbackServerContext* ctx,
                                                        const v1::ListJobsRequest* req,
                                                        v1::ListJobsResponse* resp) {
-  return Reply("ListJobs", ctx, resp, [&]() -> absl::StatusOr<v1::ListJobsResponse> {
-    v1::ListJobsResponse list;
-    for (v1::Job& job : manager_->List()) *list.add_jobs() = std::move(job);
-    return list;
-  });
+  return Reply("ListJobs", ctx, resp, [&] { return manager_->List(*req); });
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetKpis(grpc::CallbackServerContext* ctx,

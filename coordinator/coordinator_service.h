@@ -11,8 +11,10 @@ namespace tierscore::coordinator {
 // The public Coordinator gRPC service (callback API): translates calls to
 // JobManager and statuses once. Streams: WatchJob writes the job's state on
 // every change (the latest one when the client is slower than the job) until
-// a final state; StreamResults writes the results CSV in chunks of at most
-// 1 MiB, pacing the export to the client.
+// a final state, at most every 250 ms unless the state or phase changes;
+// StreamResults writes the results in messages of whole rows (CSV chunks of
+// at most 1 MiB, or typed rows: ResultsChunker), pacing the export to the
+// client.
 //
 // Lookups are answered by TierLookup: on the gRPC thread (one store round
 // trip, sub-millisecond, bounded by the store's command timeout) or, with

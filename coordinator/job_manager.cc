@@ -1,12 +1,16 @@
 #include "coordinator/job_manager.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
+#include <set>
 
 #include "absl/random/random.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/enum_names.h"
 #include "common/logging.h"
 #include "common/names.h"
 #include "common/run_store.h"
@@ -268,6 +272,19 @@ absl::StatusOr<v1::Job> JobManager::Get(const std::string& id) const {
   return entry->job;
 }
 
+namespace {
+
+int64_t SubmittedMicros(const v1::Job& job) { return std::llround(job.submitted_unix() * 1e6); }
+
+// List order: by submission time (to the microsecond, as page tokens
+// keep it), newest first, then by id.
+bool NewerFirst(const v1::Job& a, const v1::Job& b) {
+  const int64_t ta = SubmittedMicros(a), tb = SubmittedMicros(b);
+  return ta > tb || (ta == tb && a.id() > b.id());
+}
+
+}  // namespace
+
 std::vector<v1::Job> JobManager::List() const {
   std::vector<v1::Job> out;
   absl::MutexLock lock(&mu_);
@@ -278,11 +295,71 @@ std::vector<v1::Job> JobManager::List() const {
     brief.clear_result();
     out.push_back(std::move(brief));
   }
-  std::sort(out.begin(), out.end(), [](const v1::Job& a, const v1::Job& b) {
-    return a.submitted_unix() > b.submitted_unix() ||
-           (a.submitted_unix() == b.submitted_unix() && a.id() > b.id());
-  });
+  std::sort(out.begin(), out.end(), NewerFirst);
   return out;
+}
+
+namespace {
+
+// A page token names the last job of the page: "<submitted µs>/<id>".
+std::string PageToken(const v1::Job& job) {
+  return absl::StrCat(SubmittedMicros(job), "/", job.id());
+}
+
+// Jobs strictly after the token's job in List order.
+absl::StatusOr<std::function<bool(const v1::Job&)>> AfterToken(const std::string& token) {
+  if (token.empty()) return [](const v1::Job&) { return true; };
+  const size_t slash = token.find('/');
+  int64_t submitted = 0;
+  if (slash == std::string::npos ||
+      !absl::SimpleAtoi(absl::string_view(token).substr(0, slash), &submitted) ||
+      !common::CheckName(absl::string_view(token).substr(slash + 1), "page_token").ok()) {
+    return absl::InvalidArgumentError("page_token: not a token of this API (use next_page_token)");
+  }
+  const std::string id = token.substr(slash + 1);
+  return [submitted, id](const v1::Job& job) {
+    const int64_t at = SubmittedMicros(job);
+    return at < submitted || (at == submitted && job.id() < id);
+  };
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ListJobsResponse> JobManager::List(const v1::ListJobsRequest& request) const {
+  if (request.page_size() < 0 || request.page_size() > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: must be 1 to 1000 (0: 100), got ", request.page_size()));
+  }
+  for (int i = 0; i < request.states_size(); ++i) {
+    TS_RETURN_IF_ERROR(common::CheckEnumSet(v1::JobState_descriptor(), request.states(i),
+                                            absl::StrCat("states[", i, "]")));
+  }
+  if (!request.alias().empty()) TS_RETURN_IF_ERROR(common::CheckName(request.alias(), "alias"));
+  TS_ASSIGN_OR_RETURN(auto after, AfterToken(request.page_token()));
+  const size_t page_size =
+      request.page_size() == 0 ? 100 : static_cast<size_t>(request.page_size());
+  const std::set<int> states(request.states().begin(), request.states().end());
+  std::vector<v1::Job> jobs;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, entry] : jobs_) {
+      absl::MutexLock entry_lock(&entry->mu);
+      const v1::Job& job = entry->job;
+      if (!states.empty() && states.count(job.state()) == 0) continue;
+      if (!request.alias().empty() && job.spec().alias() != request.alias()) continue;
+      if (job.submitted_unix() <= request.submitted_after_unix()) continue;
+      if (!after(job)) continue;
+      v1::Job brief = job;
+      brief.clear_spec();
+      brief.clear_result();
+      jobs.push_back(std::move(brief));
+    }
+  }
+  std::sort(jobs.begin(), jobs.end(), NewerFirst);
+  v1::ListJobsResponse page;
+  for (size_t i = 0; i < jobs.size() && i < page_size; ++i) *page.add_jobs() = jobs[i];
+  if (jobs.size() > page_size) page.set_next_page_token(PageToken(jobs[page_size - 1]));
+  return page;
 }
 
 absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id) {

@@ -83,7 +83,12 @@ class JobManager {
   // at once. RESOURCE_EXHAUSTED when the queue is full.
   absl::StatusOr<v1::Job> Submit(const v1::JobSpec& submitted);
   absl::StatusOr<v1::Job> Get(const std::string& id) const;  // NOT_FOUND
-  std::vector<v1::Job> List() const;                         // newest first
+  // Newest first (submission time, then id), without specs and results.
+  std::vector<v1::Job> List() const;
+  // A page of List, filtered: INVALID_ARGUMENT for a page size outside
+  // [0, 1000] (0: 100), a token this manager did not make or a filter
+  // state that is not a state.
+  absl::StatusOr<v1::ListJobsResponse> List(const v1::ListJobsRequest& request) const;
   // Cancels a queued or running job; a finished job is returned unchanged.
   absl::StatusOr<v1::Job> Cancel(const std::string& id);
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/enum_names.h"
 #include "common/status_macros.h"
@@ -157,6 +158,11 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::Policy& input) {
     if (t.name().empty()) return FieldError(absl::StrCat(field, ".name"), "is required");
     if (!scheme_names.insert(t.name()).second) {
       return FieldError(absl::StrCat(field, ".name"), "duplicate tier scheme name");
+    }
+    if (t.name() == "customer_id" || t.name() == "score" || t.name() == "value" ||
+        absl::StartsWith(t.name(), "contribution_")) {
+      return FieldError(absl::StrCat(field, ".name"),
+                        absl::StrCat("\"", t.name(), "\" is a column of the results already"));
     }
     const std::string named = absl::StrCat(field, " (", t.name(), ")");
     CompiledScheme s;

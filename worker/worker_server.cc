@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   s->address_ = absl::StrCat(host, ":", s->port_);
+  s->server_->GetHealthCheckService()->SetServingStatus(v1::Worker::service_full_name(), true);
   s->server_->GetHealthCheckService()->SetServingStatus(true);
   const absl::Duration lease = options.job_lease;
   s->sweeper_ = std::thread([server = s.get(), lease] {

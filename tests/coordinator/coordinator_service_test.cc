@@ -1,5 +1,6 @@
 // The public API end to end: a coordinator and two workers, all real gRPC
 // servers on 127.0.0.1:0, driven through the client the CLI uses.
+#include <cmath>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -15,7 +16,10 @@
 #include "common/memory_store.h"
 #include "coordinator/coordinator_server.h"
 #include "engine/generator.h"
+#include "engine/results_csv.h"
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/testing/http.h"
 #include "tests/testing/job_harness.h"
@@ -108,6 +112,186 @@ TEST_F(CoordinatorServiceTest, SubmitWatchAndFetchEqualTheReference) {
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->jobs_size(), 1);
   EXPECT_EQ(listed->jobs(0).id(), job->id());
+}
+
+std::unique_ptr<v1::Coordinator::Stub> Stub(const std::string& address) {
+  return v1::Coordinator::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
+std::unique_ptr<grpc::ClientContext> Context() {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(1)));
+  return ctx;
+}
+
+TEST_F(CoordinatorServiceTest, ResultsStreamAsWholeCsvRowsOrAsTypedRows) {
+  client::RemoteRunOptions o = Submit();
+  o.wait = true;
+  o.results_path = dir_.path() + "/results.csv";
+  o.explain = true;
+  auto job = client::SubmitJob(o);
+  ASSERT_TRUE(job.ok()) << job.status();
+  const std::vector<std::string> lines =
+      absl::StrSplit(testing::TempDir::Read(o.results_path), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 40001u);
+
+  auto stub = Stub(coordinator_->address());
+  v1::StreamResultsRequest req;
+  req.set_id(job->id());
+  req.set_explain(true);
+  {
+    auto ctx = Context();
+    auto reader = stub->StreamResults(ctx.get(), req);
+    v1::ResultsChunk chunk;
+    int chunks = 0;
+    std::string csv;
+    while (reader->Read(&chunk)) {
+      ++chunks;
+      EXPECT_EQ(chunk.csv().back(), '\n');  // every chunk ends a row
+      EXPECT_LE(chunk.csv().size(), size_t{1} << 20);
+      csv += chunk.csv();
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+    EXPECT_EQ(csv, testing::TempDir::Read(o.results_path));
+  }
+  req.set_rows(true);
+  auto ctx = Context();
+  auto reader = stub->StreamResults(ctx.get(), req);
+  v1::ResultsChunk chunk;
+  std::vector<v1::ResultRow> rows;
+  std::vector<std::string> schemes, criteria;
+  while (reader->Read(&chunk)) {
+    if (schemes.empty()) {
+      schemes.assign(chunk.schemes().begin(), chunk.schemes().end());
+      criteria.assign(chunk.criteria().begin(), chunk.criteria().end());
+    }
+    EXPECT_TRUE(chunk.csv().empty());
+    for (const auto& r : chunk.rows()) rows.push_back(r);
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_THAT(schemes, ::testing::ElementsAre("ladder", "abc"));
+  EXPECT_THAT(criteria, ::testing::ElementsAre("revenue", "margin", "recency"));
+  ASSERT_EQ(rows.size(), lines.size() - 1);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    // The row as CSV again: the same text as the CSV stream's row.
+    std::string again = absl::StrCat(rows[i].customer_id(), ",");
+    engine::AppendDouble(rows[i].score(), &again);
+    for (const std::string& t : rows[i].tiers()) absl::StrAppend(&again, ",", t);
+    absl::StrAppend(&again, ",");
+    engine::AppendMicros(std::llround(rows[i].value() * 1e6), &again);
+    for (double c : rows[i].contributions()) {
+      again += ',';
+      engine::AppendDouble(c, &again);
+    }
+    ASSERT_EQ(again, lines[i + 1]) << "row " << i;
+  }
+}
+
+TEST_F(CoordinatorServiceTest, WatchSendsEveryStateAndThrottlesProgress) {
+  v1::JobSpec spec;
+  spec.add_inputs(input_);
+  spec.set_no_publish(true);
+  spec.set_split_bytes(20000);  // about 200 splits: a progress update each
+  ASSERT_TRUE(
+      common::LoadYamlFile(Example("policies/value_ladder.yaml"), spec.mutable_policy()).ok());
+  auto submitted = client_->Submit(spec);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  auto stub = Stub(coordinator_->address());
+  v1::WatchJobRequest req;
+  req.set_id(submitted->id());
+  auto ctx = Context();
+  const absl::Time start = absl::Now();
+  auto reader = stub->WatchJob(ctx.get(), req);
+  v1::Job job;
+  std::vector<v1::JobState> states;
+  std::vector<std::string> phases;
+  int messages = 0;
+  int64_t splits_total = 0;
+  while (reader->Read(&job)) {
+    ++messages;
+    splits_total = std::max<int64_t>(splits_total, job.progress().splits_total());
+    if (states.empty() || states.back() != job.state()) states.push_back(job.state());
+    if (phases.empty() || phases.back() != job.progress().phase()) {
+      phases.push_back(job.progress().phase());
+    }
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  EXPECT_EQ(states.back(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_THAT(states, ::testing::Contains(v1::JOB_STATE_RUNNING));
+  EXPECT_GT(splits_total, 100);
+  EXPECT_THAT(phases, ::testing::IsSupersetOf({"load", "score", "assign", "done"}));
+  // Every state and phase, and progress at most four times a second (plus
+  // the first message and each change).
+  EXPECT_LE(messages, 4 * seconds + 1 + static_cast<double>(states.size() + phases.size()))
+      << messages << " messages in " << seconds << " s";
+}
+
+TEST_F(CoordinatorServiceTest, ListJobsPagesAndFilters) {
+  v1::JobSpec spec;
+  spec.add_inputs(input_);
+  spec.set_no_publish(true);
+  ASSERT_TRUE(
+      common::LoadYamlFile(Example("policies/value_ladder.yaml"), spec.mutable_policy()).ok());
+  std::vector<std::string> ids;  // newest last
+  for (int i = 0; i < 5; ++i) ids.push_back(client_->Submit(spec)->id());
+  // One runs at a time: the last two are still queued, and are cancelled.
+  ASSERT_TRUE(client_->Cancel(ids[3]).ok());
+  ASSERT_TRUE(client_->Cancel(ids[4]).ok());
+
+  std::vector<std::string> paged;
+  v1::ListJobsRequest req;
+  req.set_page_size(2);
+  int pages = 0;
+  do {
+    auto page = client_->List(req);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ++pages;
+    EXPECT_LE(page->jobs_size(), 2);
+    for (const auto& j : page->jobs()) paged.push_back(j.id());
+    req.set_page_token(page->next_page_token());
+  } while (!req.page_token().empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(paged, std::vector<std::string>(ids.rbegin(), ids.rend()));
+
+  v1::ListJobsRequest cancelled;
+  cancelled.add_states(v1::JOB_STATE_CANCELLED);
+  auto page = client_->List(cancelled);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->jobs_size(), 2);
+  EXPECT_EQ(page->jobs(0).id(), ids[4]);
+  EXPECT_EQ(page->jobs(1).id(), ids[3]);
+  v1::ListJobsRequest recent;
+  recent.set_submitted_after_unix(client_->Get(ids[2])->submitted_unix());
+  EXPECT_EQ(client_->List(recent)->jobs_size(), 2);
+  v1::ListJobsRequest by_alias;
+  by_alias.set_alias("customers/other");
+  EXPECT_EQ(client_->List(by_alias)->jobs_size(), 0);
+
+  v1::ListJobsRequest bad;
+  bad.set_page_token("garbage");
+  EXPECT_THAT(client_->List(bad).status().message(), HasSubstr("page_token: not a token"));
+  bad.Clear();
+  bad.set_page_size(1001);
+  EXPECT_EQ(client_->List(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.Clear();
+  bad.add_states(static_cast<v1::JobState>(99));
+  EXPECT_THAT(client_->List(bad).status().message(), HasSubstr("states[0]: unknown value 99"));
+}
+
+TEST_F(CoordinatorServiceTest, HealthAnswersForTheServiceByName) {
+  auto health = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials()));
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  req.set_service("tierscore.v1.Coordinator");
+  ASSERT_TRUE(health->Check(Context().get(), req, &resp).ok());
+  EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  req.set_service("");
+  ASSERT_TRUE(health->Check(Context().get(), req, &resp).ok());
+  EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  req.set_service("tierscore.v1.NoSuchService");
+  EXPECT_EQ(health->Check(Context().get(), req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {

@@ -71,6 +71,10 @@ TEST(PolicyTest, ValidationNamesTheField) {
   EXPECT_THAT(CompileError("tiers: [{name: l}]\n").message(),
               HasSubstr("one of pareto, abc, quantile or thresholds is required"));
   EXPECT_THAT(CompileError("").message(), HasSubstr("tiers: at least one tier scheme"));
+  EXPECT_THAT(CompileError("tiers: [{name: value, abc: {}}]\n").message(),
+              HasSubstr("tiers[0].name: \"value\" is a column of the results already"));
+  EXPECT_THAT(CompileError("tiers: [{name: contribution_a, abc: {}}]\n").message(),
+              HasSubstr("is a column of the results already"));
   auto bad_expr = CompilePolicy(Yaml(R"yaml(
 id_column: id
 value: v
