@@ -175,39 +175,29 @@ std::string FormatStats(const v1::JobStats& stats) {
   return out;
 }
 
-std::string FormatLookup(const v1::BatchLookupTierResponse& response) {
-  const v1::RunMeta& run = response.run();
-  auto tier_name = [&](int scheme, int tier) -> std::string {
-    if (tier < 0) return "(new)";
-    if (scheme >= run.schemes_size() || tier >= run.schemes(scheme).tiers_size()) {
-      return absl::StrCat(tier);
-    }
-    return run.schemes(scheme).tiers(tier);
-  };
+std::string FormatLookup(const std::vector<CustomerTiers>& customers) {
   std::string out;
-  for (const auto& e : response.entries()) {
-    if (!e.found()) {
-      absl::StrAppend(&out, e.customer_id(), ": not found in run ", run.run_id(), "\n");
+  for (const CustomerTiers& c : customers) {
+    if (!c.found) {
+      absl::StrAppend(&out, c.customer_id, ": not found\n");
       continue;
     }
-    const v1::TierRecord& r = e.record();
     absl::StrAppendFormat(&out,
                           "%s (run %s): score %.6g, value %s, top %.2f%% of customers, "
                           "%.2f%% of value before it\n",
-                          e.customer_id(), r.run_id(), r.score(), Human(r.value_micros() / 1e6),
-                          100 * r.percentile(), 100 * r.cum_before_share());
-    for (int s = 0; s < r.tiers_size(); ++s) {
-      const std::string scheme = s < run.schemes_size() ? run.schemes(s).name() : absl::StrCat(s);
-      absl::StrAppend(&out, "  ", scheme, ": ", tier_name(s, r.tiers(s)));
-      if (s < r.earned_tiers_size() && r.earned_tiers(s) != r.tiers(s)) {
-        absl::StrAppend(&out, " (held by downgrade protection; the score earns ",
-                        tier_name(s, r.earned_tiers(s)), ")");
+                          c.customer_id, c.run_id, c.score, Human(c.value), 100 * c.percentile,
+                          100 * c.cum_before_share);
+    for (const SchemeTier& t : c.tiers) {
+      absl::StrAppend(&out, "  ", t.scheme, ": ", t.tier);
+      if (t.earned_tier != t.tier) {
+        absl::StrAppend(&out, " (held by downgrade protection; the score earns ", t.earned_tier,
+                        ")");
       }
-      if (s < r.previous_tiers_size()) {
-        absl::StrAppend(&out, ", previously ", tier_name(s, r.previous_tiers(s)));
+      if (t.compared) {
+        absl::StrAppend(&out, ", previously ", t.previous_tier.empty() ? "(new)" : t.previous_tier);
       }
-      if (s < r.gap_to_next_tier_size() && r.gap_to_next_tier(s) > 0) {
-        absl::StrAppendFormat(&out, ", %.4g more score to the next tier", r.gap_to_next_tier(s));
+      if (t.gap_to_next_tier > 0) {
+        absl::StrAppendFormat(&out, ", %.4g more score to the next tier", t.gap_to_next_tier);
       }
       out += '\n';
     }

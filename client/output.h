@@ -2,8 +2,10 @@
 #define TIERSCORE_CLIENT_OUTPUT_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "tierscore/client.h"
 #include "tierscore/v1/coordinator.pb.h"
 #include "tierscore/v1/job.pb.h"
 
@@ -26,7 +28,7 @@ std::string FormatMigration(const v1::KpiTable& table);
 std::string MigrationCsv(const v1::KpiTable& table);
 
 // Looked-up records, one block per customer, with tier names.
-std::string FormatLookup(const v1::BatchLookupTierResponse& response);
+std::string FormatLookup(const std::vector<CustomerTiers>& customers);
 
 // Phase durations and search traffic, one line each.
 std::string FormatStats(const v1::JobStats& stats);

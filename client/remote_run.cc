@@ -3,12 +3,12 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "client/coordinator_client.h"
 #include "client/local_run.h"
 #include "client/output.h"
 #include "common/defaults.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "tierscore/client.h"
 
 namespace tierscore::client {
 
@@ -26,11 +26,11 @@ absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
                                                               : options.alias);
   spec.set_no_publish(options.no_publish);
   spec.set_summary_only(options.results_path.empty());
-  auto client = CoordinatorClient::Create(options.target);
-  TS_ASSIGN_OR_RETURN(v1::Job job, client->Submit(spec));
-  if (!options.wait) return job;
+  TS_ASSIGN_OR_RETURN(auto client, Client::Create({.target = options.target}));
+  TS_ASSIGN_OR_RETURN(Job handle, client->Submit(spec));
+  if (!options.wait) return handle.Get();
 
-  TS_ASSIGN_OR_RETURN(job, client->Wait(job.id(), options.on_update, options.timeout));
+  TS_ASSIGN_OR_RETURN(v1::Job job, handle.Wait(options.on_update, options.timeout));
   if (job.state() == v1::JOB_STATE_CANCELLED) {
     return absl::CancelledError(absl::StrCat("job ", job.id(), " was cancelled"));
   }
@@ -38,14 +38,13 @@ absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
     return absl::Status(static_cast<absl::StatusCode>(job.error_code()),
                         absl::StrCat("job ", job.id(), " failed: ", job.error()));
   }
-  TS_ASSIGN_OR_RETURN(v1::KpiTable kpis, client->Kpis(job.id()));
+  TS_ASSIGN_OR_RETURN(v1::KpiTable kpis, handle.Kpis());
   *job.mutable_result()->mutable_kpis() = kpis;
 
   if (!options.results_path.empty()) {
     TS_ASSIGN_OR_RETURN(auto file, common::AtomicFile::Create(options.results_path));
-    TS_RETURN_IF_ERROR(client->StreamResults(
-        job.id(), options.explain, [&](const std::string& csv) { return file->Append(csv); },
-        options.timeout));
+    TS_RETURN_IF_ERROR(handle.Csv(
+        options.explain, [&](std::string_view csv) { return file->Append(csv); }, options.timeout));
     TS_RETURN_IF_ERROR(file->Commit());
   }
   if (!options.kpis_out_path.empty()) {

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--metrics-listen", options.metrics_listen,
                  "host:port to serve Prometheus /metrics on (default: none)");
+  app.add_option("--data-dir", options.data_dir,
+                 "Directory for uploaded datasets, shared with the workers at the same path");
   app.add_option("--redis", options.redis,
                  "Store for published runs and lookups: redis://[:password@]host:port/db or "
                  "unix:///path?db=N (default: none, runs are not published)");

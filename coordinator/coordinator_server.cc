@@ -95,6 +95,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
     TierLookup* lookup = s->lookup_.get();
     job_options.on_published = [lookup](const std::string& alias) { lookup->Invalidate(alias); };
   }
+  if (!options.data_dir.empty()) {
+    TS_ASSIGN_OR_RETURN(s->datasets_, DatasetStore::Create(options.data_dir));
+    job_options.datasets = s->datasets_.get();
+  }
   TS_ASSIGN_OR_RETURN(s->pool_, WorkerPool::Create(pool_options, DefaultWorkerPoolSeams()));
   WorkerPool* pool = s->pool_.get();
   TS_ASSIGN_OR_RETURN(
@@ -102,7 +106,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
       JobManager::Create([pool](absl::Time deadline) { return pool->WaitForHealthy(deadline); },
                          job_options));
   s->service_ = std::make_unique<CoordinatorService>(
-      s->manager_.get(), s->lookup_.get(),
+      s->manager_.get(), s->lookup_.get(), s->datasets_.get(),
       s->coordinator_metrics_ ? &s->coordinator_metrics_->rpc : nullptr);
 
   grpc::EnableDefaultHealthCheckService(true);

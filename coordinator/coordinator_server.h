@@ -29,6 +29,9 @@ struct CoordinatorServerOptions {
   std::string redis{};
   common::Store* store = nullptr;
   TierLookupOptions lookup;
+  // Where uploaded datasets are kept: a directory the workers see at the
+  // same path. Empty: no datasets (UploadDataset is FAILED_PRECONDITION).
+  std::string data_dir{};
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC
@@ -60,6 +63,7 @@ class CoordinatorServer {
   std::unique_ptr<common::MetricsServer> metrics_;
   std::unique_ptr<Metrics> coordinator_metrics_;
   std::unique_ptr<common::Store> owned_store_;
+  std::unique_ptr<DatasetStore> datasets_;
   std::unique_ptr<TierLookup> lookup_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<JobManager> manager_;

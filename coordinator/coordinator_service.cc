@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
+#include "common/status_macros.h"
 #include "coordinator/results_stream.h"
 
 namespace tierscore::coordinator {
@@ -206,6 +207,61 @@ class PublishReactor : public grpc::ServerUnaryReactor {
   std::thread worker_;
 };
 
+// UploadDataset: the first message starts (or resumes) the upload, each
+// message's data is appended as it arrives, `last` finishes it. A stream
+// that ends without `last` keeps what arrived and answers the dataset as
+// it stands (complete = false), so the client knows where to resume.
+class UploadReactor : public grpc::ServerReadReactor<v1::UploadDatasetRequest> {
+ public:
+  UploadReactor(DatasetStore* store, v1::Dataset* resp, common::RpcMetrics* metrics)
+      : store_(store), resp_(resp), metrics_(metrics) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client closed its side (or went away) before `last`
+      if (upload_ == nullptr) return Done(absl::InvalidArgumentError("name: is required"));
+      auto partial = store_->Get(request_name_);
+      if (partial.ok()) *resp_ = *std::move(partial);
+      return Done(partial.status());
+    }
+    absl::Status st = Take();
+    if (!st.ok()) return Done(st);
+    if (request_.last()) {
+      auto dataset = upload_->Finish();
+      if (dataset.ok()) *resp_ = *std::move(dataset);
+      return Done(dataset.status());
+    }
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Take() {
+    if (upload_ == nullptr) {
+      request_name_ = request_.name();
+      auto upload = store_->Begin(request_.name(), request_.gzip(), request_.offset());
+      if (!upload.ok()) return upload.status();
+      upload_ = *std::move(upload);
+    }
+    return upload_->Append(request_.data(), request_.crc32());
+  }
+
+  void Done(const absl::Status& status) {
+    Record(metrics_, "UploadDataset", status, start_);
+    Finish(ToGrpcStatus(status));
+  }
+
+  DatasetStore* const store_;
+  v1::Dataset* const resp_;
+  common::RpcMetrics* const metrics_;
+  const absl::Time start_ = absl::Now();
+  v1::UploadDatasetRequest request_;
+  std::string request_name_;
+  std::unique_ptr<DatasetStore::Upload> upload_;
+};
+
 }  // namespace
 
 // Answers a unary call on the gRPC thread: the manager's calls take its
@@ -309,6 +365,49 @@ grpc::ServerUnaryReactor* CoordinatorService::BatchLookupTier(grpc::CallbackServ
     reactor->Finish(ToGrpcStatus(found.status()));
   });
   return reactor;
+}
+
+grpc::ServerReadReactor<v1::UploadDatasetRequest>* CoordinatorService::UploadDataset(
+    grpc::CallbackServerContext* ctx, v1::Dataset* resp) {
+  if (datasets_ == nullptr) {
+    class Refused : public grpc::ServerReadReactor<v1::UploadDatasetRequest> {
+     public:
+      Refused() { Finish(ToGrpcStatus(NoDatasets())); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused();
+  }
+  return new UploadReactor(datasets_, resp, metrics_);
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::GetDataset(grpc::CallbackServerContext* ctx,
+                                                         const v1::GetDatasetRequest* req,
+                                                         v1::Dataset* resp) {
+  return Reply("GetDataset", ctx, resp, [&]() -> absl::StatusOr<v1::Dataset> {
+    if (datasets_ == nullptr) return NoDatasets();
+    return datasets_->Get(req->name());
+  });
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::ListDatasets(grpc::CallbackServerContext* ctx,
+                                                           const v1::ListDatasetsRequest* req,
+                                                           v1::ListDatasetsResponse* resp) {
+  return Reply("ListDatasets", ctx, resp, [&]() -> absl::StatusOr<v1::ListDatasetsResponse> {
+    if (datasets_ == nullptr) return NoDatasets();
+    v1::ListDatasetsResponse list;
+    for (v1::Dataset& d : datasets_->List()) *list.add_datasets() = std::move(d);
+    return list;
+  });
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::DeleteDataset(grpc::CallbackServerContext* ctx,
+                                                            const v1::DeleteDatasetRequest* req,
+                                                            v1::DeleteDatasetResponse* resp) {
+  return Reply("DeleteDataset", ctx, resp, [&]() -> absl::StatusOr<v1::DeleteDatasetResponse> {
+    if (datasets_ == nullptr) return NoDatasets();
+    TS_RETURN_IF_ERROR(datasets_->Delete(req->name()));
+    return v1::DeleteDatasetResponse();
+  });
 }
 
 }  // namespace tierscore::coordinator

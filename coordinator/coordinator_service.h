@@ -2,6 +2,7 @@
 #define TIERSCORE_COORDINATOR_COORDINATOR_SERVICE_H_
 
 #include "common/metrics.h"
+#include "coordinator/dataset_store.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/tier_lookup.h"
 #include "tierscore/v1/coordinator.grpc.pb.h"
@@ -20,13 +21,17 @@ namespace tierscore::coordinator {
 // trip, sub-millisecond, bounded by the store's command timeout) or, with
 // lanes, from its threads. PublishJob runs on a thread of its own.
 //
-// `manager`, `lookup` and `rpc_metrics` (both may be null: no lookups, no
-// metrics) are borrowed and must outlive the service.
+// UploadDataset writes each chunk to its file from the gRPC thread that
+// received it (DatasetStore).
+//
+// `manager`, `lookup`, `datasets` and `rpc_metrics` (the last three may be
+// null: no lookups, no datasets, no metrics) are borrowed and must outlive
+// the service.
 class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
-  CoordinatorService(JobManager* manager, TierLookup* lookup,
+  CoordinatorService(JobManager* manager, TierLookup* lookup, DatasetStore* datasets,
                      common::RpcMetrics* rpc_metrics = nullptr)
-      : manager_(manager), lookup_(lookup), metrics_(rpc_metrics) {}
+      : manager_(manager), lookup_(lookup), datasets_(datasets), metrics_(rpc_metrics) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* ctx,
                                       const v1::SubmitJobRequest* req, v1::Job* resp) override;
@@ -51,6 +56,17 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* BatchLookupTier(grpc::CallbackServerContext* ctx,
                                             const v1::BatchLookupTierRequest* req,
                                             v1::BatchLookupTierResponse* resp) override;
+  grpc::ServerReadReactor<v1::UploadDatasetRequest>* UploadDataset(grpc::CallbackServerContext* ctx,
+                                                                   v1::Dataset* resp) override;
+  grpc::ServerUnaryReactor* GetDataset(grpc::CallbackServerContext* ctx,
+                                       const v1::GetDatasetRequest* req,
+                                       v1::Dataset* resp) override;
+  grpc::ServerUnaryReactor* ListDatasets(grpc::CallbackServerContext* ctx,
+                                         const v1::ListDatasetsRequest* req,
+                                         v1::ListDatasetsResponse* resp) override;
+  grpc::ServerUnaryReactor* DeleteDataset(grpc::CallbackServerContext* ctx,
+                                          const v1::DeleteDatasetRequest* req,
+                                          v1::DeleteDatasetResponse* resp) override;
 
  private:
   // Runs `call` (returning absl::StatusOr<Response>), times it, answers.
@@ -61,9 +77,13 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   absl::Status NoStore() const {
     return absl::FailedPreconditionError("this coordinator has no store: runs are not published");
   }
+  static absl::Status NoDatasets() {
+    return absl::FailedPreconditionError("this coordinator keeps no datasets (no --data-dir)");
+  }
 
   JobManager* manager_;
   TierLookup* lookup_;
+  DatasetStore* datasets_;
   common::RpcMetrics* metrics_;
 };
 

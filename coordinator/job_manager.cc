@@ -224,9 +224,15 @@ void JobManager::Update(const std::shared_ptr<Entry>& entry,
 
 absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& submitted) {
   // Validate now, so a bad spec fails the call rather than the job.
-  TS_ASSIGN_OR_RETURN(const v1::JobSpec spec,
-                      PrepareJobSpec(submitted, {.has_store = options_.runner.store != nullptr,
-                                                 .check_inputs = options_.check_inputs}));
+  JobSpecChecks checks;
+  checks.has_store = options_.runner.store != nullptr;
+  checks.check_inputs = options_.check_inputs;
+  if (DatasetStore* datasets = options_.datasets; datasets != nullptr) {
+    checks.dataset_path = [datasets](const std::string& name, const std::string& field) {
+      return datasets->PathOf(name, field);
+    };
+  }
+  TS_ASSIGN_OR_RETURN(const v1::JobSpec spec, PrepareJobSpec(submitted, checks));
   auto entry = std::make_shared<Entry>();
   v1::Job queued;
   {

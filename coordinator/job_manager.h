@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/store.h"
+#include "coordinator/dataset_store.h"
 #include "coordinator/job_runner.h"
 #include "tierscore/v1/coordinator.pb.h"
 
@@ -36,6 +37,8 @@ struct JobManagerOptions {
   // Inputs are checked at submit (exists, readable, every column used):
   // the coordinator sees them where the workers do (coordinator/job_spec.h).
   bool check_inputs = true;
+  // Uploaded datasets jobs may name (borrowed; null: none).
+  DatasetStore* datasets = nullptr;
   JobRunnerOptions runner;
   // Called on every change of a job's state (for metrics), with the job
   // after the change and its state before (UNSPECIFIED for a new job).

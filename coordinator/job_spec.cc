@@ -61,6 +61,21 @@ absl::Status CheckPublishing(const v1::JobSpec& spec, const JobSpecChecks& check
   return absl::OkStatus();
 }
 
+absl::Status ResolveDatasets(v1::JobSpec& spec, const JobSpecChecks& checks) {
+  if (spec.datasets_size() == 0) return absl::OkStatus();
+  if (!checks.dataset_path) {
+    return absl::FailedPreconditionError(
+        "datasets: this coordinator keeps no datasets (it has no --data-dir)");
+  }
+  for (int i = 0; i < spec.datasets_size(); ++i) {
+    TS_ASSIGN_OR_RETURN(std::string path,
+                        checks.dataset_path(spec.datasets(i), absl::StrCat("datasets[", i, "]")));
+    spec.add_inputs(std::move(path));
+  }
+  spec.clear_datasets();
+  return absl::OkStatus();
+}
+
 std::string Shown(const std::string& path) {
   return absl::StrCat("\"", absl::CHexEscape(path.substr(0, 256)), path.size() > 256 ? "..." : "",
                       "\"");
@@ -117,8 +132,9 @@ absl::StatusOr<v1::JobSpec> PrepareJobSpec(v1::JobSpec spec, const JobSpecChecks
         "split_bytes: must be 0 (chosen for the job) or positive, got ", spec.split_bytes()));
   }
   TS_RETURN_IF_ERROR(CheckPublishing(spec, checks));
+  TS_RETURN_IF_ERROR(ResolveDatasets(spec, checks));
   if (spec.inputs_size() == 0) {
-    return absl::InvalidArgumentError("inputs: at least one input file is required");
+    return absl::InvalidArgumentError("inputs: at least one input file or dataset is required");
   }
   for (int i = 0; i < spec.inputs_size(); ++i) {
     TS_RETURN_IF_ERROR(CheckInput(i, spec.inputs(i), *compiled, checks));

@@ -1,6 +1,9 @@
 #ifndef TIERSCORE_COORDINATOR_JOB_SPEC_H_
 #define TIERSCORE_COORDINATOR_JOB_SPEC_H_
 
+#include <functional>
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "tierscore/v1/job.pb.h"
 
@@ -13,6 +16,10 @@ struct JobSpecChecks {
   // from (a shared volume): each is checked to exist, be a readable file
   // and have every column the job uses.
   bool check_inputs = true;
+  // The file of an uploaded dataset (DatasetStore::PathOf), NOT_FOUND
+  // naming `field`; null: this coordinator keeps no datasets.
+  std::function<absl::StatusOr<std::string>(const std::string& name, const std::string& field)>
+      dataset_path;
 };
 
 // A submitted spec made ready to run, or the first thing wrong with it:
@@ -20,7 +27,8 @@ struct JobSpecChecks {
 // text's name in errors) into policy and kpis and cleared; the policy and
 // KPI spec compile (every enum set and known); split_bytes is not
 // negative; publishing is explicit (an alias, or no_publish) and possible;
-// every input is an absolute path and passes `checks`.
+// datasets are resolved to their files (appended to inputs); every input
+// is an absolute path and passes `checks`.
 //
 // Errors: INVALID_ARGUMENT naming the field (and, for text, its line and
 // column); NOT_FOUND naming an input that does not exist or lacks a

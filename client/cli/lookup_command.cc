@@ -6,9 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
-#include "client/coordinator_client.h"
 #include "client/output.h"
 #include "common/defaults.h"
+#include "tierscore/client.h"
 
 namespace tierscore::client::cli {
 
@@ -25,15 +25,17 @@ Command AddLookupCommand(CLI::App& app) {
   cmd->add_option("--run", f->run, "Run id instead of an alias")->excludes(alias);
   cmd->add_option("ids", f->ids, "Customer ids (at most 1000)")->required();
 
-  return {cmd, [f] {
-            auto client = CoordinatorClient::Create(f->target);
-            const bool by_run = !f->run.empty();
-            auto found = client->BatchLookup(by_run ? f->run : common::AliasOrDefault(f->alias),
-                                             f->ids, by_run);
-            if (!found.ok()) return Fail(found.status());
-            std::cout << FormatLookup(*found);
-            return 0;
-          }};
+  return {
+      cmd, [f] {
+        auto client = Client::Create({.target = f->target});
+        if (!client.ok()) return Fail(client.status());
+        auto found = (*client)->BatchLookup(
+            f->run.empty() ? RunRef::Alias(common::AliasOrDefault(f->alias)) : RunRef::Run(f->run),
+            f->ids);
+        if (!found.ok()) return Fail(found.status());
+        std::cout << FormatLookup(*found);
+        return 0;
+      }};
 }
 
 }  // namespace tierscore::client::cli

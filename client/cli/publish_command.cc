@@ -4,7 +4,7 @@
 #include <string>
 
 #include "client/cli/commands.h"
-#include "client/coordinator_client.h"
+#include "tierscore/client.h"
 
 namespace tierscore::client::cli {
 
@@ -19,8 +19,9 @@ Command AddPublishCommand(CLI::App& app) {
   cmd->add_option("job", f->job, "Job id")->required();
 
   return {cmd, [f] {
-            auto client = CoordinatorClient::Create(f->target);
-            auto job = client->Publish(f->job, absl::Hours(1));
+            auto client = Client::Create({.target = f->target});
+            if (!client.ok()) return Fail(client.status());
+            auto job = (*client)->Attach(f->job).Publish();
             if (!job.ok()) return Fail(job.status());
             const auto& pub = job->result().publication();
             if (!pub.published()) return Fail(absl::UnavailableError(pub.error()));

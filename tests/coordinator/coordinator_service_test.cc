@@ -9,7 +9,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "client/coordinator_client.h"
 #include "client/local_run.h"
 #include "client/remote_run.h"
 #include "common/config_loader.h"
@@ -24,6 +23,7 @@
 #include "tests/testing/http.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/temp_dir.h"
+#include "tierscore/client.h"
 #include "worker/worker_server.h"
 
 namespace tierscore::coordinator {
@@ -49,7 +49,7 @@ class CoordinatorServiceTest : public ::testing::Test {
     auto c = CoordinatorServer::Create(options);
     ASSERT_TRUE(c.ok()) << c.status();
     coordinator_ = *std::move(c);
-    client_ = client::CoordinatorClient::Create(coordinator_->address());
+    client_ = *client::Client::Create({.target = coordinator_->address()});
 
     engine::GeneratorOptions gen;
     gen.rows = 40000;
@@ -73,7 +73,7 @@ class CoordinatorServiceTest : public ::testing::Test {
   std::string input_;
   std::vector<std::unique_ptr<worker::WorkerServer>> workers_;
   std::unique_ptr<CoordinatorServer> coordinator_;
-  std::unique_ptr<client::CoordinatorClient> client_;
+  std::unique_ptr<client::Client> client_;
 };
 
 TEST_F(CoordinatorServiceTest, SubmitWatchAndFetchEqualTheReference) {
@@ -108,7 +108,7 @@ TEST_F(CoordinatorServiceTest, SubmitWatchAndFetchEqualTheReference) {
   EXPECT_EQ(testing::TempDir::Read(o.results_path), testing::TempDir::Read(local.results_path));
   EXPECT_EQ(testing::TempDir::Read(o.kpis_out_path), testing::TempDir::Read(local.kpis_out_path));
 
-  auto listed = client_->List();
+  auto listed = client_->ListJobs();
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->jobs_size(), 1);
   EXPECT_EQ(listed->jobs(0).id(), job->id());
@@ -236,15 +236,15 @@ TEST_F(CoordinatorServiceTest, ListJobsPagesAndFilters) {
   std::vector<std::string> ids;  // newest last
   for (int i = 0; i < 5; ++i) ids.push_back(client_->Submit(spec)->id());
   // One runs at a time: the last two are still queued, and are cancelled.
-  ASSERT_TRUE(client_->Cancel(ids[3]).ok());
-  ASSERT_TRUE(client_->Cancel(ids[4]).ok());
+  ASSERT_TRUE(client_->Attach(ids[3]).Cancel().ok());
+  ASSERT_TRUE(client_->Attach(ids[4]).Cancel().ok());
 
   std::vector<std::string> paged;
   v1::ListJobsRequest req;
   req.set_page_size(2);
   int pages = 0;
   do {
-    auto page = client_->List(req);
+    auto page = client_->ListJobs(req);
     ASSERT_TRUE(page.ok()) << page.status();
     ++pages;
     EXPECT_LE(page->jobs_size(), 2);
@@ -256,27 +256,27 @@ TEST_F(CoordinatorServiceTest, ListJobsPagesAndFilters) {
 
   v1::ListJobsRequest cancelled;
   cancelled.add_states(v1::JOB_STATE_CANCELLED);
-  auto page = client_->List(cancelled);
+  auto page = client_->ListJobs(cancelled);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->jobs_size(), 2);
   EXPECT_EQ(page->jobs(0).id(), ids[4]);
   EXPECT_EQ(page->jobs(1).id(), ids[3]);
   v1::ListJobsRequest recent;
-  recent.set_submitted_after_unix(client_->Get(ids[2])->submitted_unix());
-  EXPECT_EQ(client_->List(recent)->jobs_size(), 2);
+  recent.set_submitted_after_unix(client_->Attach(ids[2]).Get()->submitted_unix());
+  EXPECT_EQ(client_->ListJobs(recent)->jobs_size(), 2);
   v1::ListJobsRequest by_alias;
   by_alias.set_alias("customers/other");
-  EXPECT_EQ(client_->List(by_alias)->jobs_size(), 0);
+  EXPECT_EQ(client_->ListJobs(by_alias)->jobs_size(), 0);
 
   v1::ListJobsRequest bad;
   bad.set_page_token("garbage");
-  EXPECT_THAT(client_->List(bad).status().message(), HasSubstr("page_token: not a token"));
+  EXPECT_THAT(client_->ListJobs(bad).status().message(), HasSubstr("page_token: not a token"));
   bad.Clear();
   bad.set_page_size(1001);
-  EXPECT_EQ(client_->List(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->ListJobs(bad).status().code(), absl::StatusCode::kInvalidArgument);
   bad.Clear();
   bad.add_states(static_cast<v1::JobState>(99));
-  EXPECT_THAT(client_->List(bad).status().message(), HasSubstr("states[0]: unknown value 99"));
+  EXPECT_THAT(client_->ListJobs(bad).status().message(), HasSubstr("states[0]: unknown value 99"));
 }
 
 TEST_F(CoordinatorServiceTest, HealthAnswersForTheServiceByName) {
@@ -295,14 +295,14 @@ TEST_F(CoordinatorServiceTest, HealthAnswersForTheServiceByName) {
 }
 
 TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {
-  EXPECT_EQ(client_->Get("no-such-job").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(client_->Kpis("no-such-job").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(client_->Cancel("no-such-job").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->Attach("no-such-job").Get().status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->Attach("no-such-job").Kpis().status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->Attach("no-such-job").Cancel().status().code(), absl::StatusCode::kNotFound);
   // No id, or one that cannot be a job's: INVALID_ARGUMENT, short.
-  auto no_id = client_->Get("");
+  auto no_id = client_->Attach("").Get();
   EXPECT_EQ(no_id.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(no_id.status().message(), "id: is required");
-  auto huge_id = client_->Kpis(std::string(100000, 'x') + "\n");
+  auto huge_id = client_->Attach(std::string(100000, 'x') + "\n").Kpis();
   EXPECT_EQ(huge_id.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_LT(huge_id.status().message().size(), 300u);
 
@@ -417,10 +417,10 @@ TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {
   auto failed = client::SubmitJob(bad_row);
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(failed.status().message(), HasSubstr("bad_row.csv:2:"));
-  auto jobs = client_->List();
+  auto jobs = client_->ListJobs();
   ASSERT_TRUE(jobs.ok());
   ASSERT_GT(jobs->jobs_size(), 0);
-  EXPECT_EQ(client_->Kpis(jobs->jobs(0).id()).status().code(),
+  EXPECT_EQ(client_->Attach(jobs->jobs(0).id()).Kpis().status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
@@ -429,12 +429,12 @@ TEST_F(CoordinatorServiceTest, QueuedJobsCanBeCancelled) {
   auto first = client::SubmitJob(Submit());
   auto second = client::SubmitJob(Submit());
   ASSERT_TRUE(first.ok() && second.ok());
-  auto cancelled = client_->Cancel(second->id());
+  auto cancelled = client_->Attach(second->id()).Cancel();
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
-  auto end = client_->Wait(second->id(), nullptr, absl::Minutes(1));
+  auto end = client_->Attach(second->id()).Wait(nullptr, absl::Minutes(1));
   ASSERT_TRUE(end.ok()) << end.status();
   EXPECT_EQ(end->state(), v1::JOB_STATE_CANCELLED);
-  auto done = client_->Wait(first->id(), nullptr, absl::Minutes(1));
+  auto done = client_->Attach(first->id()).Wait(nullptr, absl::Minutes(1));
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->state(), v1::JOB_STATE_SUCCEEDED);
 }
@@ -465,7 +465,7 @@ TEST(CoordinatorQueueTest, JobsWaitForAHealthyWorker) {
   auto coordinator = CoordinatorServer::Create(options);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   EXPECT_TRUE((*coordinator)->workers()->Healthy().empty());
-  auto client = client::CoordinatorClient::Create((*coordinator)->address());
+  auto client = *client::Client::Create({.target = (*coordinator)->address()});
 
   client::RemoteRunOptions o;
   o.target = (*coordinator)->address();
@@ -475,12 +475,12 @@ TEST(CoordinatorQueueTest, JobsWaitForAHealthyWorker) {
   auto submitted = client::SubmitJob(o);
   ASSERT_TRUE(submitted.ok()) << submitted.status();
   absl::SleepFor(absl::Milliseconds(500));
-  EXPECT_EQ(client->Get(submitted->id())->state(), v1::JOB_STATE_QUEUED);
+  EXPECT_EQ(client->Attach(submitted->id()).Get()->state(), v1::JOB_STATE_QUEUED);
 
   auto worker =
       worker::WorkerServer::Create({.listen = "127.0.0.1:" + std::to_string(port), .threads = 1});
   ASSERT_TRUE(worker.ok()) << worker.status();
-  auto done = client->Wait(submitted->id(), nullptr, absl::Minutes(1));
+  auto done = client->Attach(submitted->id()).Wait(nullptr, absl::Minutes(1));
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(done->state(), v1::JOB_STATE_SUCCEEDED) << done->error();
   EXPECT_EQ(done->result().customers(), 3000);
@@ -572,7 +572,7 @@ TEST(MetricsTest, SlowCallsShowInTheLatencyHistogram) {
   options.store = &store;  // SubmitJob saves the job: one slow write
   auto coordinator = CoordinatorServer::Create(options);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  auto client = client::CoordinatorClient::Create((*coordinator)->address());
+  auto client = *client::Client::Create({.target = (*coordinator)->address()});
   testing::TempDir dir;
   v1::JobSpec spec;
   spec.add_inputs(dir.Write("c.csv", "id,v\na,1\n"));

@@ -40,7 +40,7 @@ class PublishTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<testing::PublishedCluster> cluster_;
   testing::RedisServer* redis_;
-  client::CoordinatorClient* client_;
+  client::Client* client_;
   std::string input_;
 };
 
@@ -61,7 +61,7 @@ TEST_F(PublishTest, LookupsServeThePublishedRunWithTheReferenceTiers) {
   std::vector<std::string> ids;
   for (size_t i = 0; i < ref->ids.size(); i += kStep) ids.push_back(ref->ids[i]);
   ids.emplace_back("nobody");
-  auto found = client_->BatchLookup("customers/default", ids);
+  auto found = testing::RawLookup(*client_, "customers/default", ids);
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_EQ(found->run().run_id(), job->id());
   EXPECT_EQ(found->run().schemes(0).tiers(0), "Diamond");
@@ -88,18 +88,21 @@ TEST_F(PublishTest, LookupsServeThePublishedRunWithTheReferenceTiers) {
   auto second = Run();
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->result().publication().previous_run(), job->id());
-  EXPECT_EQ(client_->BatchLookup("customers/default", {ids[0]})->run().run_id(), second->id());
-  EXPECT_EQ(
-      client_->BatchLookup(job->id(), {ids[0]}, /*by_run=*/true)->entries(0).record().run_id(),
-      job->id());
+  EXPECT_EQ(testing::RawLookup(*client_, "customers/default", {ids[0]})->run().run_id(),
+            second->id());
+  EXPECT_EQ(testing::RawLookup(*client_, job->id(), {ids[0]}, /*by_run=*/true)
+                ->entries(0)
+                .record()
+                .run_id(),
+            job->id());
 }
 
 TEST_F(PublishTest, BadLookupsAreRefused) {
   ASSERT_TRUE(Run().ok());
-  EXPECT_EQ(client_->BatchLookup("no/such/alias", {"C1"}).status().code(),
+  EXPECT_EQ(testing::RawLookup(*client_, "no/such/alias", {"C1"}).status().code(),
             absl::StatusCode::kNotFound);
   std::vector<std::string> many(1001, "C0000001");
-  auto too_many = client_->BatchLookup("customers/default", many);
+  auto too_many = testing::RawLookup(*client_, "customers/default", many);
   EXPECT_EQ(too_many.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(too_many.status().message(), HasSubstr("at most 1000"));
 }
@@ -107,7 +110,7 @@ TEST_F(PublishTest, BadLookupsAreRefused) {
 TEST_F(PublishTest, RedisDownFailsPublishingNotTheJobAndEverythingResumes) {
   ASSERT_TRUE(Run().ok());
   redis_->Stop();
-  auto lookup = client_->BatchLookup("customers/default", {"C0000001"});
+  auto lookup = testing::RawLookup(*client_, "customers/default", {"C0000001"});
   EXPECT_EQ(lookup.status().code(), absl::StatusCode::kUnavailable) << lookup.status();
 
   auto job = Run();
@@ -116,23 +119,23 @@ TEST_F(PublishTest, RedisDownFailsPublishingNotTheJobAndEverythingResumes) {
   EXPECT_FALSE(job->result().publication().published());
   EXPECT_THAT(job->result().publication().error(), HasSubstr("redis"));
   EXPECT_GT(job->result().customers(), 0);
-  EXPECT_TRUE(client_->Kpis(job->id()).ok());
+  EXPECT_TRUE(client_->Attach(job->id()).Kpis().ok());
 
   // Redis is back (empty: no persistence in this test): no restarts
   // needed. The failed publication is retried from the kept results.
   ASSERT_TRUE(redis_->Restart().ok());
-  auto published = client_->Publish(job->id(), absl::Minutes(1));
+  auto published = client_->Attach(job->id()).Publish(absl::Minutes(1));
   ASSERT_TRUE(published.ok()) << published.status();
   EXPECT_TRUE(published->result().publication().published())
       << published->result().publication().error();
   EXPECT_EQ(published->result().publication().records(), 20000);
-  EXPECT_EQ(client_->Get(job->id())->result().publication().run_id(), job->id());
-  auto found = client_->BatchLookup("customers/default", {"C0000001"});
+  EXPECT_EQ(client_->Attach(job->id()).Get()->result().publication().run_id(), job->id());
+  auto found = testing::RawLookup(*client_, "customers/default", {"C0000001"});
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_TRUE(found->entries(0).found());
   EXPECT_EQ(found->run().run_id(), job->id());
   // Publishing a published job changes nothing.
-  auto again = client_->Publish(job->id(), absl::Minutes(1));
+  auto again = client_->Attach(job->id()).Publish(absl::Minutes(1));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->result().publication().records(), 20000);
 
@@ -145,7 +148,7 @@ TEST_F(PublishTest, RedisDownFailsPublishingNotTheJobAndEverythingResumes) {
 }
 
 TEST_F(PublishTest, PublishingAnUnknownJobIsNotFound) {
-  EXPECT_EQ(client_->Publish("no-such-job", absl::Minutes(1)).status().code(),
+  EXPECT_EQ(client_->Attach("no-such-job").Publish(absl::Minutes(1)).status().code(),
             absl::StatusCode::kNotFound);
 }
 

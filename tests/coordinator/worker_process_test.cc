@@ -12,7 +12,6 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "client/coordinator_client.h"
 #include "coordinator/grpc_worker_client.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
@@ -22,6 +21,7 @@
 #include "tests/testing/job_harness.h"
 #include "tests/testing/process.h"
 #include "tests/testing/temp_dir.h"
+#include "tierscore/client.h"
 
 namespace tierscore::coordinator {
 namespace {
@@ -183,7 +183,7 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   auto port = testing::WaitForPortFile(coordinator_port, absl::Seconds(20));
   ASSERT_TRUE(port.ok()) << port.status();
-  auto client = client::CoordinatorClient::Create("127.0.0.1:" + std::to_string(*port));
+  auto client = *client::Client::Create({.target = "127.0.0.1:" + std::to_string(*port)});
 
   v1::JobSpec spec;
   spec.add_inputs(input);
@@ -194,28 +194,29 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
   auto submitted = client->Submit(spec);
   ASSERT_TRUE(submitted.ok()) << submitted.status();
   bool killed = false, stopped = false;
-  auto done = client->Wait(
-      submitted->id(),
-      [&](const v1::Job& job) {
-        // WatchJob sends each phase as it starts (progress within one is
-        // throttled): the kill lands while the splits load.
-        if (job.progress().phase() == "load" && !killed) {
-          workers[0]->Signal(SIGKILL);
-          killed = true;
-        }
-        if ((job.progress().phase() == "search" || job.progress().phase() == "assign") &&
-            !stopped) {
-          workers[1]->Signal(SIGSTOP);
-          stopped = true;
-        }
-      },
-      absl::Minutes(3));
+  auto done =
+      client->Attach(submitted->id())
+          .Wait(
+              [&](const v1::Job& job) {
+                // WatchJob sends each phase as it starts (progress within one is
+                // throttled): the kill lands while the splits load.
+                if (job.progress().phase() == "load" && !killed) {
+                  workers[0]->Signal(SIGKILL);
+                  killed = true;
+                }
+                if ((job.progress().phase() == "search" || job.progress().phase() == "assign") &&
+                    !stopped) {
+                  workers[1]->Signal(SIGSTOP);
+                  stopped = true;
+                }
+              },
+              absl::Minutes(3));
   ASSERT_TRUE(done.ok()) << done.status();
   ASSERT_EQ(done->state(), v1::JOB_STATE_SUCCEEDED) << done->error();
   EXPECT_TRUE(killed && stopped);
   EXPECT_GE(done->result().stats().recoveries(), 1);
 
-  auto kpis = client->Kpis(done->id());
+  auto kpis = client->Attach(done->id()).Kpis();
   ASSERT_TRUE(kpis.ok());
   v1::JobResult result = done->result();
   *result.mutable_kpis() = *kpis;
@@ -226,10 +227,10 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
 
   // Per-customer results, streamed from the surviving worker.
   std::string csv;
-  ASSERT_TRUE(client
-                  ->StreamResults(
-                      done->id(), false,
-                      [&](const std::string& chunk) {
+  ASSERT_TRUE(client->Attach(done->id())
+                  .Csv(
+                      false,
+                      [&](std::string_view chunk) {
                         csv += chunk;
                         return absl::OkStatus();
                       },

@@ -7,14 +7,34 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "client/coordinator_client.h"
 #include "client/remote_run.h"
 #include "coordinator/coordinator_server.h"
 #include "engine/reference.h"
+#include "grpcpp/client_context.h"
 #include "tests/testing/redis_server.h"
+#include "tierscore/client.h"
 #include "worker/worker_server.h"
 
 namespace tierscore::testing {
+
+// BatchLookupTier as the server answers it: records with tier indices, for
+// comparing with the reference (the SDK resolves them to names).
+inline absl::StatusOr<v1::BatchLookupTierResponse> RawLookup(const client::Client& client,
+                                                             const std::string& alias_or_run,
+                                                             const std::vector<std::string>& ids,
+                                                             bool by_run = false) {
+  v1::BatchLookupTierRequest req;
+  (by_run ? req.mutable_run_id() : req.mutable_alias())->assign(alias_or_run);
+  for (const std::string& id : ids) req.add_customer_ids(id);
+  v1::BatchLookupTierResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  const grpc::Status st = client.stub().BatchLookupTier(&ctx, req, &resp);
+  if (!st.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+  }
+  return resp;
+}
 
 // A real redis-server, two workers and a coordinator on 127.0.0.1:0 that
 // publish there: the whole path of a published run.
@@ -39,7 +59,7 @@ struct PublishedCluster {
     auto coordinator = coordinator::CoordinatorServer::Create(options);
     if (!coordinator.ok()) return coordinator.status();
     c->coordinator = *std::move(coordinator);
-    c->client = client::CoordinatorClient::Create(c->coordinator->address());
+    c->client = *client::Client::Create({.target = c->coordinator->address()});
     return c;
   }
 
@@ -64,7 +84,7 @@ struct PublishedCluster {
       std::vector<std::string> batch(
           ids.begin() + static_cast<std::ptrdiff_t>(begin),
           ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), begin + 1000)));
-      auto found = client->BatchLookup(run_id, batch, /*by_run=*/true);
+      auto found = RawLookup(*client, run_id, batch, /*by_run=*/true);
       if (!found.ok()) return found.status();
       run.meta = found->run();
       for (const auto& e : found->entries()) {
@@ -77,7 +97,7 @@ struct PublishedCluster {
   std::unique_ptr<RedisServer> redis;
   std::vector<std::unique_ptr<worker::WorkerServer>> workers;
   std::unique_ptr<coordinator::CoordinatorServer> coordinator;
-  std::unique_ptr<client::CoordinatorClient> client;
+  std::unique_ptr<client::Client> client;
 };
 
 }  // namespace tierscore::testing
