@@ -82,6 +82,25 @@ TEST_F(PublishTest, LookupsServeThePublishedRunWithTheReferenceTiers) {
     EXPECT_EQ(e.record().contributions_size(), 3);
   }
   EXPECT_FALSE(found->entries(static_cast<int>(ids.size()) - 1).found());
+  // The SDK's lookup: the same records, tier indices resolved to names.
+  auto typed = client_->BatchLookup(client::RunRef::Alias("customers/default"), ids);
+  ASSERT_TRUE(typed.ok()) << typed.status();
+  ASSERT_EQ(typed->size(), ids.size());
+  for (size_t k = 0; k + 1 < ids.size(); ++k) {
+    const auto& raw = found->entries(static_cast<int>(k)).record();
+    const client::CustomerTiers& t = (*typed)[k];
+    ASSERT_TRUE(t.found);
+    EXPECT_EQ(t.run_id, job->id());
+    EXPECT_EQ(t.score, raw.score());
+    ASSERT_EQ(t.tiers.size(), 2u);
+    for (int s = 0; s < 2; ++s) {
+      EXPECT_EQ(t.tiers[static_cast<size_t>(s)].scheme, found->run().schemes(s).name());
+      EXPECT_EQ(t.tiers[static_cast<size_t>(s)].tier, found->run().schemes(s).tiers(raw.tiers(s)));
+      EXPECT_FALSE(t.tiers[static_cast<size_t>(s)].compared);  // the alias's first run
+    }
+    EXPECT_EQ(t.contributions.size(), 3u);
+  }
+  EXPECT_FALSE(typed->back().found);
 
   // A second run replaces the first for the alias; the first stays
   // readable by run id for its retention.
