@@ -107,7 +107,7 @@ absl::StatusOr<std::unique_ptr<DatasetStore::Upload>> DatasetStore::Begin(const 
     }
     const int64_t have = IsFile(partial) ? static_cast<int64_t>(fs::file_size(partial, ec)) : -1;
     if (have != offset) {
-      return absl::FailedPreconditionError(absl::StrCat(
+      return absl::AbortedError(absl::StrCat(
           "offset: the upload of ", name, gzip ? " (gzip)" : "",
           have < 0
               ? " has not started: use offset 0"
@@ -182,6 +182,10 @@ absl::StatusOr<v1::Dataset> DatasetStore::Describe(const std::string& name, bool
   d.set_bytes(st.st_size);
   d.set_gzip(gzip);
   d.set_modified_unix(static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec * 1e-9);
+  if (!complete) {
+    absl::MutexLock lock(&mu_);
+    d.set_uploading(uploading_.count(name) != 0);
+  }
   if (complete) {
     d.set_path(path);
     auto header = engine::ReadHeader(path);

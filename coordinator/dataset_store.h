@@ -53,8 +53,8 @@ class DatasetStore {
 
   // Starts (offset 0) or resumes (offset = bytes received) an upload.
   // INVALID_ARGUMENT for a bad name; ALREADY_EXISTS for a complete dataset;
-  // ABORTED while another upload of it runs; FAILED_PRECONDITION for an
-  // offset that is not where the unfinished upload stands.
+  // ABORTED while another upload of it runs or for an offset that is not
+  // where the unfinished upload stands (read it again: Get).
   absl::StatusOr<std::unique_ptr<Upload>> Begin(const std::string& name, bool gzip, int64_t offset);
   absl::StatusOr<v1::Dataset> Get(const std::string& name) const;  // NOT_FOUND
   std::vector<v1::Dataset> List() const;
@@ -74,7 +74,7 @@ class DatasetStore {
   void Release(const std::string& name);
 
   const std::string dir_;  // <data-dir>/datasets
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::set<std::string> uploading_ ABSL_GUARDED_BY(mu_);
 };
 

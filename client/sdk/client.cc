@@ -288,21 +288,28 @@ absl::StatusOr<v1::Dataset> Client::UploadDataset(const std::string& name, const
   // An unfinished upload of the same file resumes where it stands.
   int64_t offset = 0;
   auto existing = GetDataset(name);
-  if (existing.ok() && !existing->complete() && existing->gzip() == gzip &&
-      existing->bytes() <= total) {
+  if (existing.ok() && !existing->complete() && !existing->uploading() &&
+      existing->gzip() == gzip && existing->bytes() <= total) {
     offset = existing->bytes();
   }
   absl::Duration backoff = options_.initial_backoff;
   for (int attempt = 1;; ++attempt) {
     auto uploaded = UploadFrom(name, path, gzip, offset, total, options);
     const absl::StatusCode code = uploaded.status().code();
-    const bool transient = code == absl::StatusCode::kUnavailable ||
-                           code == absl::StatusCode::kDataLoss ||
-                           code == absl::StatusCode::kDeadlineExceeded;
+    // ABORTED: the server still finishes the broken attempt, or holds more
+    // than we thought; read where it stands again.
+    const bool transient =
+        code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDataLoss ||
+        code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kAborted;
     if (uploaded.ok() || !transient || attempt >= options.max_attempts) return uploaded;
     absl::SleepFor(backoff);
     backoff = Backoff(backoff, options_.max_backoff);
-    auto where = GetDataset(name);
+    // The server first takes in what reached it of the broken attempt.
+    absl::StatusOr<v1::Dataset> where = GetDataset(name);
+    for (int i = 0; i < 100 && where.ok() && where->uploading(); ++i) {
+      absl::SleepFor(absl::Milliseconds(50));
+      where = GetDataset(name);
+    }
     if (where.ok() && !where->complete()) {
       offset = where->bytes();
     } else if (absl::IsNotFound(where.status())) {

@@ -139,23 +139,62 @@ TEST_F(SdkTest, AnUploadedDatasetScoresTheSameAsTheFileOnDisk) {
 }
 
 TEST_F(SdkTest, AnUploadResumesAfterTheConnectionDrops) {
-  testing::TcpProxy proxy(coordinator_->port(), /*cut_after=*/900 << 10);
-  auto through = Client::Create({.target = absl::StrCat("127.0.0.1:", proxy.port())});
-  ASSERT_TRUE(through.ok());
+  // The connection drops mid-upload, once the server holds part of it.
+  auto cut_midway = [&](testing::TcpProxy& proxy, const std::string& name) {
+    return [&proxy, this, name, done = false](int64_t sent, int64_t) mutable {
+      if (done || sent < (1 << 20)) return;
+      done = true;
+      for (int i = 0; i < 400; ++i) {
+        auto d = client_->GetDataset(name);
+        if (d.ok() && d->bytes() >= (256 << 10)) break;
+        absl::SleepFor(absl::Milliseconds(10));
+      }
+      proxy.Cut();
+    };
+  };
   UploadOptions upload;
   upload.chunk_bytes = 64 << 10;
+  {
+    // Within one call: the SDK asks where the server's copy stands and
+    // goes on from there.
+    testing::TcpProxy proxy(coordinator_->port(), /*cut_after=*/-1);
+    auto through = Client::Create({.target = absl::StrCat("127.0.0.1:", proxy.port())});
+    ASSERT_TRUE(through.ok());
+    UploadOptions o = upload;
+    o.on_progress = cut_midway(proxy, "resumed");
+    auto dataset = (*through)->UploadDataset("resumed", input_, o);
+    ASSERT_TRUE(dataset.ok()) << dataset.status();
+    EXPECT_EQ(proxy.cuts(), 1);
+    EXPECT_EQ(testing::TempDir::Read(dataset->path()), testing::TempDir::Read(input_));
+  }
+  // Across calls: an upload that failed resumes at the offset the server
+  // kept, sending only the rest.
+  testing::TcpProxy proxy(coordinator_->port(), /*cut_after=*/-1);
+  auto through = Client::Create({.target = absl::StrCat("127.0.0.1:", proxy.port())});
+  ASSERT_TRUE(through.ok());
+  UploadOptions once = upload;
+  once.max_attempts = 1;
+  once.on_progress = cut_midway(proxy, "later");
+  auto failed = (*through)->UploadDataset("later", input_, once);
+  ASSERT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+  // The server takes in what reached it before the drop, then lets go.
+  absl::StatusOr<v1::Dataset> kept;
+  for (int i = 0; i < 400; ++i) {
+    kept = client_->GetDataset("later");
+    if (kept.ok() && !kept->uploading()) break;
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_FALSE(kept->complete());
+  EXPECT_FALSE(kept->uploading());
+  EXPECT_GE(kept->bytes(), 256 << 10);
+  const int64_t total = static_cast<int64_t>(testing::TempDir::Read(input_).size());
   std::vector<int64_t> progress;
   upload.on_progress = [&](int64_t sent, int64_t) { progress.push_back(sent); };
-  auto dataset = (*through)->UploadDataset("resumed", input_, upload);
+  auto dataset = client_->UploadDataset("later", input_, upload);
   ASSERT_TRUE(dataset.ok()) << dataset.status();
-  EXPECT_EQ(proxy.cuts(), 1);
-  // It went on from where the server's copy stood, not from the start.
   ASSERT_FALSE(progress.empty());
-  bool restarted_from_zero = false;
-  for (size_t i = 1; i < progress.size(); ++i) {
-    restarted_from_zero |= progress[i] < progress[i - 1] && progress[i] <= (64 << 10);
-  }
-  EXPECT_FALSE(restarted_from_zero);
+  EXPECT_EQ(progress.front(), std::min<int64_t>(kept->bytes() + (64 << 10), total));
   EXPECT_EQ(testing::TempDir::Read(dataset->path()), testing::TempDir::Read(input_));
 }
 
@@ -202,7 +241,7 @@ TEST_F(SdkTest, BadUploadsAnswerTheRightCode) {
   EXPECT_EQ(where->bytes(), 14);
   // Resuming elsewhere names the offset to use; at it, the upload finishes.
   auto [wrong, w] = upload({message("d", "C1,1\n", 3, true)});
-  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::ABORTED);
   EXPECT_THAT(wrong.error_message(), HasSubstr("resumes at offset 14"));
   auto [ok, done] = upload({message("d", "C1,1\n", 14, true)});
   ASSERT_TRUE(ok.ok()) << ok.error_message();

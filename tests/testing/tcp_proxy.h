@@ -18,8 +18,8 @@ namespace tierscore::testing {
 
 // A TCP proxy on 127.0.0.1:0 to 127.0.0.1:`target_port` that drops its
 // first connection (both directions, at once) once the client has sent
-// `cut_after` bytes through it: a connection that fails mid-call. Later
-// connections pass untouched.
+// `cut_after` bytes through it (-1: never), or when the test calls Cut: a
+// connection that fails mid-call. Later connections pass untouched.
 class TcpProxy {
  public:
   TcpProxy(int target_port, int64_t cut_after) : target_(target_port), cut_after_(cut_after) {
@@ -50,6 +50,13 @@ class TcpProxy {
 
   int port() const { return port_; }
   int cuts() const { return cuts_; }
+
+  // Drops every connection open now.
+  void Cut() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int fd : fds_) shutdown(fd, SHUT_RDWR);
+    ++cuts_;
+  }
 
  private:
   void Accept() {
