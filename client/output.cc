@@ -8,7 +8,6 @@
 #include "absl/strings/str_format.h"
 
 namespace tierscore::client {
-namespace {
 
 std::string Number(double v) {
   if (std::isnan(v)) return "";
@@ -36,8 +35,6 @@ std::string Human(double v) {
   if (a == std::floor(a)) return absl::StrFormat("%.0f", v);
   return absl::StrFormat("%.3f", v);
 }
-
-}  // namespace
 
 std::string KpiTableCsv(const v1::KpiTable& table) {
   std::string out;
@@ -76,10 +73,6 @@ std::string FormatTierSummary(const v1::JobResult& result) {
   return out;
 }
 
-namespace {
-
-// Cells aligned in columns: the first `left` columns left-aligned (labels),
-// the rest right-aligned (numbers).
 std::string Aligned(const std::vector<std::vector<std::string>>& cells, size_t left) {
   std::vector<size_t> width;
   for (const auto& line : cells) {
@@ -101,8 +94,6 @@ std::string Aligned(const std::vector<std::vector<std::string>>& cells, size_t l
   }
   return out;
 }
-
-}  // namespace
 
 std::string FormatKpiTable(const v1::KpiTable& table) {
   std::vector<std::vector<std::string>> cells;

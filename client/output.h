@@ -11,6 +11,16 @@
 
 namespace tierscore::client {
 
+// A number as the shortest text that reads back the same; "" for NaN.
+std::string Number(double v);
+// A CSV field, quoted (RFC 4180) only when it must be.
+std::string Field(const std::string& s);
+// A number for people: 1.23M, 45.6K, 12, 0.125; "-" for NaN.
+std::string Human(double v);
+// Cells aligned in columns: the first `left` columns left-aligned (labels),
+// the rest right-aligned (numbers).
+std::string Aligned(const std::vector<std::vector<std::string>>& cells, size_t left);
+
 // The KPI table as CSV: grouping columns, then one column per metric. A
 // grouping column not in a row's set is empty; an undefined metric is empty.
 std::string KpiTableCsv(const v1::KpiTable& table);

@@ -14,8 +14,9 @@ namespace tierscore::client {
 // `tierscore submit`: a job on a cluster, with the same inputs and outputs
 // as local mode.
 struct RemoteRunOptions {
-  std::string target;               // coordinator "host:port"
-  std::vector<std::string> inputs;  // made absolute: workers resolve them
+  std::string target;                 // coordinator "host:port"
+  std::vector<std::string> inputs;    // made absolute: workers resolve them
+  std::vector<std::string> datasets;  // uploaded datasets, by name
   std::string policy_path;
   std::string kpis_path;
   bool wait = false;  // otherwise return once the job is queued
@@ -31,8 +32,9 @@ struct RemoteRunOptions {
 };
 
 // Submits the job and, with `wait`, follows it to the end and writes the
-// outputs (atomically: nothing is written unless the job succeeded). A
-// failed job's status is returned as the error (its code and message).
+// outputs (atomically: nothing is written unless the job succeeded). A job
+// that failed or was cancelled is returned as it ended; errors are the
+// calls' (the submission refused, the coordinator unreachable, ...).
 absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options);
 
 }  // namespace tierscore::client

@@ -1,32 +1,39 @@
-// The tierscore command line: local runs, data generation, and a
-// coordinator's jobs and lookups. Each subcommand is a file in client/cli/.
-#include <cstdio>
-#include <string>
+// The tierscore command line: local runs, data generation, policy checks,
+// and a coordinator's jobs, datasets and lookups. Each subcommand (or small
+// family) is a file in client/cli/; exit codes are cli::ExitCode.
+#include <iostream>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "client/cli/commands.h"
 
-namespace tierscore::client::cli {
-
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "tierscore: error: %s\n", std::string(status.message()).c_str());
-  return 1;
-}
-
-}  // namespace tierscore::client::cli
-
 int main(int argc, char** argv) {
   namespace cli = tierscore::client::cli;
   CLI::App app{"tierscore: classify customer bases into value tiers and compute KPIs"};
   app.require_subcommand(1);
-  const std::vector<cli::Command> commands = {
-      cli::AddRunCommand(app),     cli::AddGenCommand(app),    cli::AddSubmitCommand(app),
-      cli::AddPublishCommand(app), cli::AddLookupCommand(app),
+  app.footer(
+      "Commands that talk to a coordinator take --target (or $TIERSCORE_TARGET) and --format "
+      "table|csv|json (or $TIERSCORE_FORMAT).\nExit codes: 0 ok, 1 error, 2 usage, 3 invalid "
+      "input, 4 not found, 5 unavailable (retry), 6 job failed, 7 cancelled, 8 not allowed.");
+  std::vector<cli::Command> commands = {
+      cli::AddRunCommand(app),    cli::AddGenCommand(app),     cli::AddSubmitCommand(app),
+      cli::AddWhatIfCommand(app), cli::AddPublishCommand(app), cli::AddLookupCommand(app),
   };
-  CLI11_PARSE(app, argc, argv);
+  for (auto* add : {&cli::AddJobCommands, &cli::AddDatasetCommands, &cli::AddPolicyCommands}) {
+    for (cli::Command& c : (*add)(app)) commands.push_back(std::move(c));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message and the usage
+    return cli::kUsage;
+  }
   for (const cli::Command& c : commands) {
     if (*c.app) return c.run();
   }
-  return 1;  // unreachable: exactly one subcommand is required
+  return cli::kUsage;
 }

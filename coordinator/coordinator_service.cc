@@ -221,6 +221,7 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadDatasetRequest> {
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client closed its side (or went away) before `last`
       if (upload_ == nullptr) return Done(absl::InvalidArgumentError("name: is required"));
+      upload_.reset();  // kept for a resume, and no longer uploading
       auto partial = store_->Get(request_name_);
       if (partial.ok()) *resp_ = *std::move(partial);
       return Done(partial.status());
@@ -249,6 +250,9 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadDatasetRequest> {
   }
 
   void Done(const absl::Status& status) {
+    // The upload lets go of the dataset before the client hears the end, so
+    // that a retry right after it is not refused as a concurrent upload.
+    upload_.reset();
     Record(metrics_, "UploadDataset", status, start_);
     Finish(ToGrpcStatus(status));
   }

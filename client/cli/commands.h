@@ -1,14 +1,20 @@
 #ifndef TIERSCORE_CLIENT_CLI_COMMANDS_H_
 #define TIERSCORE_CLIENT_CLI_COMMANDS_H_
 
-// The `tierscore` subcommands, one file each. A command adds itself and its
-// flags to the app; main runs the one that was given. Flags live here only:
-// the work is done by client/ and engine/ code.
+// The `tierscore` subcommands, one file (or one small family) each. A
+// command adds itself and its flags to the app; main runs the one that was
+// given. Flags live here only: the work is done by client/ and engine/
+// code and the SDK.
 
 #include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
+#include "tierscore/client.h"
 
 namespace tierscore::client::cli {
 
@@ -17,14 +23,59 @@ struct Command {
   std::function<int()> run;  // the process exit code
 };
 
+// Exit codes (README "The CLI"), chosen by what the caller should do.
+enum ExitCode : int {
+  kOk = 0,
+  kError = 1,        // anything else (a bug, an internal error)
+  kUsage = 2,        // the command line is wrong
+  kInvalid = 3,      // the request or its files are wrong (INVALID_ARGUMENT, ...)
+  kNotFound = 4,     // no such job, alias, run, dataset or file
+  kUnavailable = 5,  // try again later (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED)
+  kJobFailed = 6,    // the job ran and failed
+  kCancelled = 7,    // the job (or the call) was cancelled
+  kDenied = 8,       // not allowed (UNAUTHENTICATED, PERMISSION_DENIED)
+};
+
+// Prints "tierscore: error: <message>" on one line to stderr; returns the
+// exit code for the status's code.
+int Fail(const absl::Status& status);
+// The exit code for a final job: 0, kJobFailed or kCancelled (with a line
+// on stderr for the last two).
+int JobExit(const v1::Job& job);
+
+enum class Format { kTable, kCsv, kJson };
+
+// What every command that talks to a coordinator takes: --target (or
+// $TIERSCORE_TARGET) and --format (or $TIERSCORE_FORMAT).
+struct RemoteFlags {
+  std::string target;
+  std::string format = "table";
+  Format output() const;
+  absl::StatusOr<std::unique_ptr<Client>> Connect() const;
+};
+void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags);
+
+// A JSON string literal, quotes included.
+std::string JsonString(const std::string& s);
+// One line of JSON (proto field names as in the .proto files).
+std::string Json(const google::protobuf::Message& message);
+// Rows with a header: aligned for a terminal, CSV, or a JSON array of
+// objects (string values).
+std::string Render(const std::vector<std::string>& header,
+                   const std::vector<std::vector<std::string>>& rows, Format format);
+
 Command AddRunCommand(CLI::App& app);
 Command AddGenCommand(CLI::App& app);
 Command AddSubmitCommand(CLI::App& app);
+Command AddWhatIfCommand(CLI::App& app);
 Command AddPublishCommand(CLI::App& app);
 Command AddLookupCommand(CLI::App& app);
-
-// Prints "tierscore: error: <message>" to stderr; returns the exit code 1.
-int Fail(const absl::Status& status);
+// status, watch, jobs, cancel, kpis, results.
+std::vector<Command> AddJobCommands(CLI::App& app);
+// upload, datasets.
+std::vector<Command> AddDatasetCommands(CLI::App& app);
+// policy validate, policy explain.
+std::vector<Command> AddPolicyCommands(CLI::App& app);
 
 }  // namespace tierscore::client::cli
 

@@ -11,15 +11,51 @@
 #include "tierscore/client.h"
 
 namespace tierscore::client::cli {
+namespace {
+
+// customer_id, found, run_id, score, value, percentile, then per scheme its
+// tier and the previous tier.
+std::vector<std::string> LookupHeader(const std::vector<CustomerTiers>& found) {
+  std::vector<std::string> header = {"customer_id", "found", "run_id",
+                                     "score",       "value", "percentile"};
+  for (const CustomerTiers& c : found) {
+    if (!c.found) continue;
+    for (const SchemeTier& t : c.tiers) {
+      header.push_back(t.scheme);
+      header.push_back(t.scheme + "_previous");
+    }
+    break;
+  }
+  return header;
+}
+
+std::vector<std::vector<std::string>> LookupRows(const std::vector<CustomerTiers>& found) {
+  std::vector<std::vector<std::string>> rows;
+  for (const CustomerTiers& c : found) {
+    std::vector<std::string> row = {c.customer_id, c.found ? "true" : "false", c.run_id};
+    if (c.found) {
+      for (double v : {c.score, c.value, c.percentile}) row.push_back(Number(v));
+      for (const SchemeTier& t : c.tiers) {
+        row.push_back(t.tier);
+        row.push_back(t.previous_tier);
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
 
 Command AddLookupCommand(CLI::App& app) {
   struct Flags {
-    std::string target, alias, run;
+    RemoteFlags remote;
+    std::string alias, run;
     std::vector<std::string> ids;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("lookup", "Look customers' tiers up in a published run");
-  cmd->add_option("--target", f->target, "Coordinator host:port")->required();
+  AddRemoteFlags(cmd, &f->remote);
   auto* alias = cmd->add_option("--alias", f->alias,
                                 absl::StrCat("Alias (default ", common::kDefaultAlias, ")"));
   cmd->add_option("--run", f->run, "Run id instead of an alias")->excludes(alias);
@@ -27,14 +63,20 @@ Command AddLookupCommand(CLI::App& app) {
 
   return {
       cmd, [f] {
-        auto client = Client::Create({.target = f->target});
+        auto client = f->remote.Connect();
         if (!client.ok()) return Fail(client.status());
         auto found = (*client)->BatchLookup(
             f->run.empty() ? RunRef::Alias(common::AliasOrDefault(f->alias)) : RunRef::Run(f->run),
             f->ids);
         if (!found.ok()) return Fail(found.status());
-        std::cout << FormatLookup(*found);
-        return 0;
+        if (f->remote.output() == Format::kTable) {
+          std::cout << FormatLookup(*found);
+        } else {
+          std::cout << Render(LookupHeader(*found), LookupRows(*found), f->remote.output());
+        }
+        int missing = 0;
+        for (const CustomerTiers& c : *found) missing += c.found ? 0 : 1;
+        return missing > 0 ? static_cast<int>(kNotFound) : static_cast<int>(kOk);
       }};
 }
 

@@ -1,4 +1,5 @@
-// tierscore submit: a job on a cluster, followed to the end with --wait.
+// tierscore submit: a job on a cluster, followed to the end with --wait;
+// tierscore whatif: a dry run against an alias's current run.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -31,22 +32,60 @@ void PrintFinished(const v1::Job& job, const std::string& target) {
   }
 }
 
+struct JobFlags {
+  RemoteFlags remote;
+  RemoteRunOptions submit;
+  bool quiet = false;
+  bool timings = false;
+};
+
+// The inputs and files of a job, shared by submit and whatif.
+void AddJobInputs(CLI::App* cmd, JobFlags* f) {
+  AddRemoteFlags(cmd, &f->remote);
+  RemoteRunOptions& s = f->submit;
+  cmd->add_option("--input", s.inputs,
+                  "Input CSV file, readable by the workers at this path; repeatable");
+  cmd->add_option("--dataset", s.datasets, "An uploaded dataset (tierscore upload); repeatable");
+  cmd->add_option("--policy", s.policy_path, "Policy file (YAML or JSON)")->required();
+  cmd->add_option("--kpis", s.kpis_path, "KPI spec file (YAML or JSON)");
+  cmd->add_flag("--quiet", f->quiet, "Print nothing but errors and the job id");
+  cmd->add_flag("--timings", f->timings, "Print the duration of each phase and the worker traffic");
+}
+
+// Submits and, with wait, follows the job and prints it.
+int Run(JobFlags& f) {
+  RemoteRunOptions& s = f.submit;
+  s.target = f.remote.target;
+  if (s.inputs.empty() && s.datasets.empty()) {
+    return Fail(absl::InvalidArgumentError("give at least one --input or --dataset"));
+  }
+  absl::StatusOr<v1::Job> job;
+  {
+    ProgressBar bar;
+    if (!f.quiet && f.remote.output() == Format::kTable) {
+      s.on_update = [&bar](const v1::Job& j) { bar.Update(j); };
+    }
+    job = SubmitJob(s);
+  }
+  if (!job.ok()) return Fail(job.status());
+  if (f.timings) std::cerr << FormatStats(job->result().stats());
+  if (f.remote.output() == Format::kJson) {
+    std::cout << Json(*job);
+  } else if (!s.wait || f.quiet || f.remote.output() == Format::kCsv) {
+    std::printf("%s\n", job->id().c_str());
+  } else if (job->state() == v1::JOB_STATE_SUCCEEDED) {
+    PrintFinished(*job, s.target);
+  }
+  return s.wait ? JobExit(*job) : kOk;
+}
+
 }  // namespace
 
 Command AddSubmitCommand(CLI::App& app) {
-  struct Flags {
-    RemoteRunOptions submit;
-    bool quiet = false;
-    bool timings = false;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<JobFlags>();
   RemoteRunOptions& s = f->submit;
   CLI::App* cmd = app.add_subcommand("submit", "Submit a job to a tierscore coordinator");
-  cmd->add_option("--target", s.target, "Coordinator host:port")->required();
-  cmd->add_option("--input", s.inputs, "Input CSV file, readable by the workers; repeatable")
-      ->required();
-  cmd->add_option("--policy", s.policy_path, "Policy file (YAML or JSON)")->required();
-  cmd->add_option("--kpis", s.kpis_path, "KPI spec file (YAML or JSON)");
+  AddJobInputs(cmd, f.get());
   cmd->add_flag("--wait", s.wait, "Follow the job to the end and write the outputs");
   cmd->add_option("--out", s.results_path, "Per-customer results CSV (with --wait)");
   cmd->add_flag("--explain", s.explain, "Add each criterion's contribution");
@@ -60,28 +99,30 @@ Command AddSubmitCommand(CLI::App& app) {
                                common::kDefaultAlias, " unless --no-publish)"));
   cmd->add_flag("--no-publish", s.no_publish,
                 "Publish nowhere; with --alias, a dry run against the alias's current run");
-  cmd->add_flag("--quiet", f->quiet, "Print nothing but errors and the job id");
-  cmd->add_flag("--timings", f->timings, "Print the duration of each phase and the worker traffic");
-
   return {cmd, [f] {
             RemoteRunOptions& s = f->submit;
             if ((!s.results_path.empty() || !s.kpis_out_path.empty()) && !s.wait) {
               return Fail(absl::InvalidArgumentError("--out and --kpi-out need --wait"));
             }
-            absl::StatusOr<v1::Job> job;
-            {
-              ProgressBar bar;
-              if (!f->quiet) s.on_update = [&bar](const v1::Job& j) { bar.Update(j); };
-              job = SubmitJob(s);
-            }
-            if (!job.ok()) return Fail(job.status());
-            if (f->timings) std::cerr << FormatStats(job->result().stats());
-            if (!s.wait || f->quiet) {
-              std::printf("%s\n", job->id().c_str());
-              return 0;
-            }
-            PrintFinished(*job, s.target);
-            return 0;
+            return Run(*f);
+          }};
+}
+
+Command AddWhatIfCommand(CLI::App& app) {
+  auto f = std::make_shared<JobFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "whatif",
+      "A dry run: the policy assigned against an alias's current run (previous tiers, "
+      "protection), with the tier summary and migration matrix, published nowhere");
+  AddJobInputs(cmd, f.get());
+  cmd->add_option("--alias", f->submit.alias, "The alias whose current run to compare with")
+      ->required();
+  cmd->add_option("--migration-out", f->submit.migration_out_path, "Migration matrices, CSV");
+  return {cmd, [f] {
+            f->submit.no_publish = true;
+            f->submit.no_cache = true;
+            f->submit.wait = true;
+            return Run(*f);
           }};
 }
 

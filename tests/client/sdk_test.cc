@@ -259,6 +259,7 @@ TEST_F(SdkTest, BadUploadsAnswerTheRightCode) {
   auto [open, o] = upload({message("open", "customer_id,v\n", 0, false)});
   ASSERT_TRUE(open.ok()) << open.error_message();
   EXPECT_FALSE(o.complete());
+  EXPECT_FALSE(o.uploading());
   EXPECT_EQ(o.bytes(), 14);
 }
 

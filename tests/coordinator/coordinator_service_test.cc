@@ -415,8 +415,10 @@ TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {
   bad_row.inputs = {dir_.Write("bad_row.csv", header + "\n" + row + "\n")};
   bad_row.wait = true;
   auto failed = client::SubmitJob(bad_row);
-  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(failed.status().message(), HasSubstr("bad_row.csv:2:"));
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  EXPECT_EQ(failed->state(), v1::JOB_STATE_FAILED);
+  EXPECT_EQ(failed->error_code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(failed->error(), HasSubstr("bad_row.csv:2:"));
   auto jobs = client_->ListJobs();
   ASSERT_TRUE(jobs.ok());
   ASSERT_GT(jobs->jobs_size(), 0);
@@ -494,8 +496,10 @@ TEST(CoordinatorQueueTest, JobsWaitForAHealthyWorker) {
   o.target = (*alone)->address();
   o.wait = true;
   auto failed = client::SubmitJob(o);
-  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
-  EXPECT_THAT(failed.status().message(), ::testing::HasSubstr("no healthy worker"));
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  EXPECT_EQ(failed->state(), v1::JOB_STATE_FAILED);
+  EXPECT_EQ(failed->error_code(), static_cast<int>(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(failed->error(), ::testing::HasSubstr("no healthy worker"));
 }
 
 }  // namespace

@@ -71,6 +71,65 @@ class ChildProcess {
   pid_t pid_;
 };
 
+// A finished command: its exit code (-1: killed or timed out) and output.
+struct CommandResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` to its end (at most `timeout`) with `env` added to this
+// process's environment, stdout and stderr captured through files in `dir`.
+inline CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& dir,
+                                const std::vector<std::string>& env = {},
+                                absl::Duration timeout = absl::Minutes(2)) {
+  static int n = 0;
+  const std::string out_path = absl::StrCat(dir, "/cmd-", getpid(), "-", ++n, ".out");
+  const std::string err_path = out_path + ".err";
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> vars;
+  for (char** e = environ; *e != nullptr; ++e) vars.emplace_back(*e);
+  vars.insert(vars.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (std::string& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  CommandResult result;
+  const pid_t pid = fork();
+  if (pid < 0) return result;
+  if (pid == 0) {
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(126);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  const absl::Time give_up = absl::Now() + timeout;
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) != pid) {
+    if (absl::Now() > give_up) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      status = -1;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  if (status != -1 && WIFEXITED(status)) result.code = WEXITSTATUS(status);
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  result.out = read(out_path);
+  result.err = read(err_path);
+  unlink(out_path.c_str());
+  unlink(err_path.c_str());
+  return result;
+}
+
 // Waits for a port file written by a server (`--port-file`).
 inline absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration timeout) {
   const absl::Time give_up = absl::Now() + timeout;

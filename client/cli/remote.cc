@@ -1,0 +1,133 @@
+// What the commands share: exit codes, the coordinator flags, output formats.
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "client/cli/commands.h"
+#include "client/output.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace tierscore::client::cli {
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "tierscore: error: %s\n", std::string(status.message()).c_str());
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return kOk;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+      return kInvalid;
+    case absl::StatusCode::kNotFound:
+      return kNotFound;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kResourceExhausted:
+      return kUnavailable;
+    case absl::StatusCode::kCancelled:
+      return kCancelled;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      return kDenied;
+    default:
+      return kError;
+  }
+}
+
+int JobExit(const v1::Job& job) {
+  switch (job.state()) {
+    case v1::JOB_STATE_SUCCEEDED:
+      return kOk;
+    case v1::JOB_STATE_CANCELLED:
+      std::fprintf(stderr, "tierscore: job %s was cancelled\n", job.id().c_str());
+      return kCancelled;
+    case v1::JOB_STATE_FAILED:
+      std::fprintf(stderr, "tierscore: job %s failed: %s\n", job.id().c_str(), job.error().c_str());
+      return kJobFailed;
+    default:
+      std::fprintf(stderr, "tierscore: job %s has not finished\n", job.id().c_str());
+      return kError;
+  }
+}
+
+Format RemoteFlags::output() const {
+  if (format == "csv") return Format::kCsv;
+  if (format == "json") return Format::kJson;
+  return Format::kTable;
+}
+
+absl::StatusOr<std::unique_ptr<Client>> RemoteFlags::Connect() const {
+  return Client::Create({.target = target});
+}
+
+void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags) {
+  cmd->add_option("--target", flags->target, "Coordinator host:port")
+      ->envname("TIERSCORE_TARGET")
+      ->required();
+  cmd->add_option("--format", flags->format, "Output: table (for people), csv or json")
+      ->envname("TIERSCORE_FORMAT")
+      ->check(CLI::IsMember({"table", "csv", "json"}))
+      ->capture_default_str();
+}
+
+std::string Json(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return "{}";
+  return out + "\n";
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string Render(const std::vector<std::string>& header,
+                   const std::vector<std::vector<std::string>>& rows, Format format) {
+  std::string out;
+  switch (format) {
+    case Format::kTable: {
+      std::vector<std::vector<std::string>> cells = {header};
+      cells.insert(cells.end(), rows.begin(), rows.end());
+      return Aligned(cells, header.size());
+    }
+    case Format::kCsv:
+      for (size_t i = 0; i < header.size(); ++i)
+        absl::StrAppend(&out, i ? "," : "", Field(header[i]));
+      out += '\n';
+      for (const auto& row : rows) {
+        for (size_t i = 0; i < row.size(); ++i) absl::StrAppend(&out, i ? "," : "", Field(row[i]));
+        out += '\n';
+      }
+      return out;
+    case Format::kJson:
+      out = "[";
+      for (size_t r = 0; r < rows.size(); ++r) {
+        out += r ? ",{" : "{";
+        for (size_t i = 0; i < header.size() && i < rows[r].size(); ++i) {
+          absl::StrAppend(&out, i ? "," : "", JsonString(header[i]), ":", JsonString(rows[r][i]));
+        }
+        out += "}";
+      }
+      return out + "]\n";
+  }
+  return out;
+}
+
+}  // namespace tierscore::client::cli
