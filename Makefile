@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DEMO_ROWS ?= 1000000
 
-.PHONY: deps configure build test demo bench format clean check check-deps check-format check-threads check-tidy
+.PHONY: deps configure build test demo bench format clean check check-deps check-format check-protos check-threads check-tidy
 
 deps:
 	bash scripts/install-deps.sh
@@ -27,19 +27,24 @@ bench: build
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format-14 -i
 
-# The heavier checks, after `make test` in CI: formatting, clang's
+# The heavier checks, after `make test` in CI: formatting, the protos (buf
+# lint, and no breaking change against the released API), clang's
 # thread-safety analysis of every ABSL_GUARDED_BY (a clang build with
 # warnings as errors), and clang-tidy (.clang-tidy) on the project's code.
 CLANG_BUILD_DIR ?= build-clang
 TIDY_DIRS := engine|worker|coordinator|common|client|tests|bench
 
-check: check-format check-threads check-tidy
+check: check-format check-protos check-threads check-tidy
 
 check-deps:
 	bash scripts/install-deps.sh check
 
 check-format: check-deps
 	git ls-files '*.h' '*.cc' | xargs clang-format-14 --dry-run --Werror
+
+check-protos: check-deps
+	bash scripts/buf.sh lint
+	bash scripts/buf.sh breaking
 
 check-threads: check-deps
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(CLANG_BUILD_DIR) -G Ninja \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tierscore builds, tests and demos with;
 # `install-deps.sh check` adds the tools of `make check` (clang's
-# thread-safety build, clang-format, clang-tidy). Idempotent: installs only
+# thread-safety build, clang-format, clang-tidy; buf comes from the npm
+# registry through the machine's npm, see scripts/buf.sh). Idempotent: installs only
 # what is missing, so `make test` stays fast on a machine that has them.
 set -euo pipefail
 
