@@ -36,6 +36,10 @@ absl::StatusOr<v1::JobSpec> LoadJobSpec(const std::vector<std::string>& inputs,
 }
 
 absl::StatusOr<v1::JobResult> RunLocal(const LocalRunOptions& options) {
+  for (const auto& [path, flag] :
+       {std::pair(options.results_path, "--out"), std::pair(options.kpis_out_path, "--kpi-out")}) {
+    if (!path.empty()) TS_RETURN_IF_ERROR(common::CheckWritable(path, flag));
+  }
   TS_ASSIGN_OR_RETURN(v1::JobSpec spec,
                       LoadJobSpec(options.inputs, options.policy_path, options.kpis_path));
   if (options.split_bytes > 0) spec.set_split_bytes(options.split_bytes);

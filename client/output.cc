@@ -11,6 +11,8 @@ namespace tierscore::client {
 
 std::string Number(double v) {
   if (std::isnan(v)) return "";
+  // Whole numbers (counts) in full, never as 1e+05.
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return absl::StrFormat("%.0f", v);
   char buf[32];
   auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, static_cast<size_t>(ptr - buf));

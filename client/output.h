@@ -11,7 +11,8 @@
 
 namespace tierscore::client {
 
-// A number as the shortest text that reads back the same; "" for NaN.
+// A number as the shortest text that reads back the same, whole numbers in
+// full (100000, not 1e+05); "" for NaN.
 std::string Number(double v);
 // A CSV field, quoted (RFC 4180) only when it must be.
 std::string Field(const std::string& s);

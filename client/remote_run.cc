@@ -13,14 +13,27 @@
 namespace tierscore::client {
 
 absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
+  for (const auto& [path, flag] :
+       {std::pair(options.results_path, "--out"), std::pair(options.kpis_out_path, "--kpi-out"),
+        std::pair(options.migration_out_path, "--migration-out")}) {
+    if (!path.empty()) TS_RETURN_IF_ERROR(common::CheckWritable(path, flag));
+  }
   std::vector<std::string> inputs;
   for (const std::string& in : options.inputs) {
     std::error_code ec;
     const auto absolute = std::filesystem::absolute(in, ec);
     inputs.push_back(ec ? in : absolute.string());
   }
-  TS_ASSIGN_OR_RETURN(v1::JobSpec spec,
-                      LoadJobSpec(inputs, options.policy_path, options.kpis_path));
+  // The policy and KPI spec go as text: the coordinator reads them as this
+  // CLI would, and its errors name the files. Without a KPI spec, the
+  // default one (customers per tier) is made here from the policy.
+  TS_ASSIGN_OR_RETURN(v1::JobSpec spec, LoadJobSpec(inputs, options.policy_path, ""));
+  spec.clear_policy();
+  TS_ASSIGN_OR_RETURN(*spec.mutable_policy_text(), ReadConfigFile(options.policy_path));
+  if (!options.kpis_path.empty()) {
+    spec.clear_kpis();
+    TS_ASSIGN_OR_RETURN(*spec.mutable_kpis_text(), ReadConfigFile(options.kpis_path));
+  }
   spec.set_no_cache(options.no_cache);
   spec.set_alias(options.alias.empty() && !options.no_publish ? common::kDefaultAlias
                                                               : options.alias);

@@ -207,6 +207,11 @@ class YamlToProto {
 
   static const EnumValueDescriptor* FindEnumValue(const EnumDescriptor* e,
                                                   const std::string& text) {
+    // The full name too, as protobuf's JSON writes it ("NORMALIZATION_MAX").
+    if (const EnumValueDescriptor* full = e->FindValueByName(text);
+        full != nullptr && full->number() != 0) {
+      return full;
+    }
     const std::string want = absl::AsciiStrToLower(text);
     for (int i = 0; i < e->value_count(); ++i) {
       if (e->value(i)->number() == 0) continue;  // UNSPECIFIED is not a choice

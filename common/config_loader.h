@@ -12,7 +12,8 @@ namespace tierscore::common {
 // mapping keys 1:1 onto proto field names through reflection.
 //
 // Rules: enum values are written in lower case without the enum's prefix
-// (`normalize: minmax` for NORMALIZATION_MINMAX); a message whose only field
+// (`normalize: minmax` for NORMALIZATION_MINMAX), or by their full name as
+// protobuf's JSON writes them; a message whose only field
 // is a repeated field may be written as that list (`[ladder, segment]` for a
 // GroupingSet). Unknown keys, wrong types and bad enum values are errors.
 //

@@ -16,7 +16,8 @@ namespace tierscore::common {
 // temporary. Not thread-safe.
 class AtomicFile {
  public:
-  // PERMISSION_DENIED naming the path if it cannot be created.
+  // NOT_FOUND (no such directory), PERMISSION_DENIED or INVALID_ARGUMENT
+  // naming the path if it cannot be created.
   static absl::StatusOr<std::unique_ptr<AtomicFile>> Create(const std::string& path);
   ~AtomicFile();
 
@@ -32,6 +33,12 @@ class AtomicFile {
   const std::string tmp_;
   std::FILE* file_;  // null once committed
 };
+
+// Whether a file can be made at `path` (its directory exists and is
+// writable, and it is not a directory), to fail before long work rather
+// than after: NOT_FOUND, PERMISSION_DENIED or INVALID_ARGUMENT, naming
+// `what` (say, "--out").
+absl::Status CheckWritable(const std::string& path, const std::string& what);
 
 // One whole file through AtomicFile.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& text);

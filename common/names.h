@@ -31,7 +31,8 @@ inline absl::Status CheckName(absl::string_view value, absl::string_view field) 
   return absl::InvalidArgumentError(
       absl::StrCat(field, ": \"", absl::CHexEscape(value.substr(0, 64)),
                    value.size() > 64 ? "..." : "", "\" is not a valid name (1 to ", kMaxNameLength,
-                   " letters, digits and . _ - / :, not starting or ending with /)"));
+                   " letters, digits and . _ - / :, not starting or ending with / and "
+                   "without //)"));
 }
 
 }  // namespace tierscore::common

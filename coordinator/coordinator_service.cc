@@ -223,15 +223,17 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadDatasetRequest> {
       if (upload_ == nullptr) return Done(absl::InvalidArgumentError("name: is required"));
       upload_.reset();  // kept for a resume, and no longer uploading
       auto partial = store_->Get(request_name_);
-      if (partial.ok()) *resp_ = *std::move(partial);
-      return Done(partial.status());
+      if (!partial.ok()) return Done(partial.status());
+      *resp_ = *std::move(partial);
+      return Done(absl::OkStatus());
     }
     absl::Status st = Take();
     if (!st.ok()) return Done(st);
     if (request_.last()) {
       auto dataset = upload_->Finish();
-      if (dataset.ok()) *resp_ = *std::move(dataset);
-      return Done(dataset.status());
+      if (!dataset.ok()) return Done(dataset.status());
+      *resp_ = *std::move(dataset);
+      return Done(absl::OkStatus());
     }
     StartRead(&request_);
   }

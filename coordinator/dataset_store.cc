@@ -42,6 +42,32 @@ absl::StatusOr<std::FILE*> OpenForWrite(const std::string& path, bool append) {
   return f;
 }
 
+// OK for a whole, valid gzip stream (zlib would read other bytes as they
+// are, and a truncated stream only as far as it goes).
+absl::Status CheckGzip(const std::string& path) {
+  gzFile gz = gzopen(path.c_str(), "rb");
+  if (gz == nullptr) return absl::InternalError(absl::StrCat("cannot read ", path));
+  std::string buffer(1 << 20, '\0');
+  int n;
+  bool first = true;
+  while ((n = gzread(gz, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) {
+    if (first && gzdirect(gz) == 1) {
+      gzclose(gz);
+      return absl::InvalidArgumentError("the data is not gzip-compressed (gzip was set)");
+    }
+    first = false;
+  }
+  // A stream cut short reads to its end without an error from gzread; zlib
+  // reports it (Z_BUF_ERROR) through gzerror.
+  int code = Z_OK;
+  const std::string error = gzerror(gz, &code);
+  gzclose(gz);
+  if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
+    return absl::InvalidArgumentError(absl::StrCat("the gzip data is damaged: ", error));
+  }
+  return absl::OkStatus();
+}
+
 bool IsFile(const std::string& path) {
   std::error_code ec;
   return fs::is_regular_file(fs::symlink_status(path, ec));
@@ -87,6 +113,9 @@ absl::StatusOr<std::unique_ptr<DatasetStore::Upload>> DatasetStore::Begin(const 
                                                                           bool gzip,
                                                                           int64_t offset) {
   TS_RETURN_IF_ERROR(CheckName(name, "name"));
+  if (offset < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("offset: must be 0 or more, got ", offset));
+  }
   if (IsFile(CompletePath(name, false)) || IsFile(CompletePath(name, true))) {
     return absl::AlreadyExistsError(
         absl::StrCat("dataset ", name, " exists; delete it first to upload it again"));
@@ -153,7 +182,8 @@ absl::StatusOr<v1::Dataset> DatasetStore::Upload::Finish() {
   file_ = nullptr;
   const std::string partial = store_->PartialPath(name_, gzip_);
   if (!synced) return absl::InternalError(absl::StrCat("writing dataset ", name_, ": ", Errno()));
-  auto header = engine::ReadHeader(partial);
+  absl::Status whole = gzip_ ? CheckGzip(partial) : absl::OkStatus();
+  auto header = whole.ok() ? engine::ReadHeader(partial) : absl::StatusOr<engine::CsvHeader>(whole);
   if (!header.ok()) {
     std::error_code ec;
     fs::remove(partial, ec);

@@ -34,8 +34,9 @@ class DatasetStore {
     ~Upload();
     // DATA_LOSS (nothing appended) when `crc32` is not the data's.
     absl::Status Append(std::string_view data, uint32_t crc32);
-    // Checks the header and makes the dataset usable; INVALID_ARGUMENT (the
-    // received data is dropped) when the data is not CSV with a header.
+    // Checks the data (a whole gzip stream, when gzip; a header of unique,
+    // UTF-8 names) and makes the dataset usable; INVALID_ARGUMENT (the
+    // received data is dropped) when it is not.
     absl::StatusOr<v1::Dataset> Finish();
     int64_t bytes() const { return bytes_; }
 

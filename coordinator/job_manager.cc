@@ -341,6 +341,9 @@ absl::StatusOr<v1::ListJobsResponse> JobManager::List(const v1::ListJobsRequest&
                                             absl::StrCat("states[", i, "]")));
   }
   if (!request.alias().empty()) TS_RETURN_IF_ERROR(common::CheckName(request.alias(), "alias"));
+  if (!std::isfinite(request.submitted_after_unix())) {
+    return absl::InvalidArgumentError("submitted_after_unix: must be a finite time");
+  }
   TS_ASSIGN_OR_RETURN(auto after, AfterToken(request.page_token()));
   const size_t page_size =
       request.page_size() == 0 ? 100 : static_cast<size_t>(request.page_size());
@@ -350,12 +353,11 @@ absl::StatusOr<v1::ListJobsResponse> JobManager::List(const v1::ListJobsRequest&
     absl::MutexLock lock(&mu_);
     for (const auto& [id, entry] : jobs_) {
       absl::MutexLock entry_lock(&entry->mu);
-      const v1::Job& job = entry->job;
-      if (!states.empty() && states.count(job.state()) == 0) continue;
-      if (!request.alias().empty() && job.spec().alias() != request.alias()) continue;
-      if (job.submitted_unix() <= request.submitted_after_unix()) continue;
-      if (!after(job)) continue;
-      v1::Job brief = job;
+      if (!states.empty() && states.count(entry->job.state()) == 0) continue;
+      if (!request.alias().empty() && entry->job.spec().alias() != request.alias()) continue;
+      if (entry->job.submitted_unix() <= request.submitted_after_unix()) continue;
+      if (!after(entry->job)) continue;
+      v1::Job brief = entry->job;
       brief.clear_spec();
       brief.clear_result();
       jobs.push_back(std::move(brief));

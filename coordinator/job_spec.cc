@@ -12,6 +12,7 @@
 #include "common/status_macros.h"
 #include "engine/csv.h"
 #include "engine/job.h"
+#include "engine/policy.h"
 
 namespace tierscore::coordinator {
 namespace {
@@ -30,14 +31,22 @@ absl::Status ResolveText(const v1::ConfigText& text, bool has_message, const cha
                                   message);
 }
 
-absl::Status ResolveTexts(v1::JobSpec& spec) {
+// Where each part came from, for errors: the text's name, or "" (a message).
+struct Sources {
+  std::string policy;
+  std::string kpis;
+};
+
+absl::Status ResolveTexts(v1::JobSpec& spec, Sources& sources) {
   if (spec.has_policy_text()) {
+    sources.policy = spec.policy_text().name().empty() ? "policy" : spec.policy_text().name();
     const v1::ConfigText text = spec.policy_text();
     const bool had_message = spec.has_policy();
     spec.clear_policy_text();
     TS_RETURN_IF_ERROR(ResolveText(text, had_message, "policy", "policy", spec.mutable_policy()));
   }
   if (spec.has_kpis_text()) {
+    sources.kpis = spec.kpis_text().name().empty() ? "kpis" : spec.kpis_text().name();
     const v1::ConfigText text = spec.kpis_text();
     const bool had_message = spec.has_kpis();
     spec.clear_kpis_text();
@@ -121,12 +130,21 @@ absl::Status CheckInput(int i, const std::string& path, const engine::CompiledJo
 
 }  // namespace
 
+// An error of a part that came as text names the text first.
+absl::Status In(const std::string& source, const absl::Status& status) {
+  if (status.ok() || source.empty()) return status;
+  return absl::Status(status.code(), absl::StrCat(source, ": ", status.message()));
+}
+
 absl::StatusOr<v1::JobSpec> PrepareJobSpec(v1::JobSpec spec, const JobSpecChecks& checks) {
-  TS_RETURN_IF_ERROR(ResolveTexts(spec));
+  Sources sources;
+  TS_RETURN_IF_ERROR(ResolveTexts(spec, sources));
   if (!spec.has_policy()) {
     return absl::InvalidArgumentError("policy: is required (as a message or as policy_text)");
   }
-  TS_ASSIGN_OR_RETURN(auto compiled, engine::CompileJob(spec.policy(), spec.kpis()));
+  TS_RETURN_IF_ERROR(In(sources.policy, engine::CompilePolicy(spec.policy()).status()));
+  auto compiled = engine::CompileJob(spec.policy(), spec.kpis());
+  if (!compiled.ok()) return In(sources.kpis, compiled.status());
   if (spec.split_bytes() < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "split_bytes: must be 0 (chosen for the job) or positive, got ", spec.split_bytes()));
@@ -137,7 +155,7 @@ absl::StatusOr<v1::JobSpec> PrepareJobSpec(v1::JobSpec spec, const JobSpecChecks
     return absl::InvalidArgumentError("inputs: at least one input file or dataset is required");
   }
   for (int i = 0; i < spec.inputs_size(); ++i) {
-    TS_RETURN_IF_ERROR(CheckInput(i, spec.inputs(i), *compiled, checks));
+    TS_RETURN_IF_ERROR(CheckInput(i, spec.inputs(i), **compiled, checks));
   }
   return spec;
 }

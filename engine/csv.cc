@@ -26,6 +26,40 @@
 #include "common/status_macros.h"
 
 namespace tierscore::engine {
+bool IsUtf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    int n;
+    uint32_t c;
+    if ((*p & 0xE0) == 0xC0) {
+      n = 1;
+      c = *p & 0x1F;
+    } else if ((*p & 0xF0) == 0xE0) {
+      n = 2;
+      c = *p & 0x0F;
+    } else if ((*p & 0xF8) == 0xF0) {
+      n = 3;
+      c = *p & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p <= n) return false;
+    for (int i = 1; i <= n; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      c = (c << 6) | (p[i] & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (c < kMin[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
+    p += n + 1;
+  }
+  return true;
+}
+
 namespace {
 
 constexpr char kBom[] = "\xEF\xBB\xBF";
@@ -335,6 +369,12 @@ absl::StatusOr<std::vector<std::string>> ParseHeaderRecord(RecordReader& reader,
               reader.Where(offset), ": header: column ", names.size() + 1, " has no name")));
           return false;
         }
+        if (!IsUtf8(value) || value.find('\0') != std::string_view::npos) {
+          reader.Fail(absl::InvalidArgumentError(absl::StrCat(reader.Where(offset),
+                                                              ": header: column ", names.size() + 1,
+                                                              "'s name is not UTF-8 text")));
+          return false;
+        }
         if (!seen.insert(std::string(value)).second) {
           reader.Fail(absl::InvalidArgumentError(absl::StrCat(
               reader.Where(offset), ": header: duplicate column \"", std::string(value), "\"")));
@@ -444,21 +484,22 @@ void ReserveRows(size_t estimate, Table& table) {
   }
 }
 
-// Appends a text value as its dictionary code (-1: null). Most grouping
+// Appends a text value as its dictionary code (-1: null); false for a new
+// value that is not UTF-8 (text ends up in messages). Most grouping
 // columns have a handful of values: compared directly while the dictionary
 // is small, hashed (`dict`) once it grows.
-void AppendText(std::string_view value, absl::flat_hash_map<std::string, int32_t>& dict,
+bool AppendText(std::string_view value, absl::flat_hash_map<std::string, int32_t>& dict,
                 Column& col) {
   if (value.empty()) {
     col.codes.push_back(-1);
-    return;
+    return true;
   }
   constexpr size_t kLinear = 16;
   if (col.dictionary.size() < kLinear) {
     for (size_t k = 0; k < col.dictionary.size(); ++k) {
       if (col.dictionary[k] == value) {
         col.codes.push_back(static_cast<int32_t>(k));
-        return;
+        return true;
       }
     }
   }
@@ -471,13 +512,15 @@ void AppendText(std::string_view value, absl::flat_hash_map<std::string, int32_t
     auto it = dict.find(absl::string_view(value.data(), value.size()));
     if (it != dict.end()) {
       col.codes.push_back(it->second);
-      return;
+      return true;
     }
   }
+  if (!IsUtf8(value)) return false;
   const int32_t code = static_cast<int32_t>(col.dictionary.size());
   col.dictionary.emplace_back(value);
   if (col.dictionary.size() > kLinear) dict.emplace(std::string(value), code);
   col.codes.push_back(code);
+  return true;
 }
 
 // Appends a number (NaN: null); false when the value is not a finite number.
@@ -520,18 +563,21 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin, const std
     const Slot slot = slots[static_cast<size_t>(index)];
     if (slot.kind == Slot::kSkip) return true;
     if (slot.kind == Slot::kId) {
-      if (!value.empty()) {
+      if (!value.empty() && IsUtf8(value)) {
         table.ids.Append(value);
         return true;
       }
-      reader.Fail(absl::InvalidArgumentError(absl::StrCat(reader.Where(offset), ": column \"",
-                                                          id_column, "\": customer id is empty")));
+      reader.Fail(absl::InvalidArgumentError(
+          absl::StrCat(reader.Where(offset), ": column \"", id_column, "\": customer id is ",
+                       value.empty() ? "empty" : "not valid UTF-8")));
       return false;
     }
     Column& col = table.columns[static_cast<size_t>(slot.column)];
     if (col.type == ColumnType::kText) {
-      AppendText(value, dicts[static_cast<size_t>(slot.column)], col);
-      return true;
+      if (AppendText(value, dicts[static_cast<size_t>(slot.column)], col)) return true;
+      reader.Fail(absl::InvalidArgumentError(absl::StrCat(
+          reader.Where(offset), ": column \"", col.name, "\": text is not valid UTF-8")));
+      return false;
     }
     if (AppendNumber(value, col)) return true;
     reader.Fail(absl::InvalidArgumentError(absl::StrCat(reader.Where(offset), ": column \"",

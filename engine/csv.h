@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -58,7 +59,12 @@ struct Split {
   bool gzip = false;
 };
 
-// Reads and validates the header row (non-empty, unique names).
+// Whether `text` is well-formed UTF-8 (no overlong forms, no surrogates).
+// Ids, text values and column names must be: they travel in protobuf
+// strings and come back in CSV and JSON.
+bool IsUtf8(std::string_view text);
+
+// Reads and validates the header row (non-empty, unique, UTF-8 names).
 absl::StatusOr<CsvHeader> ReadHeader(const std::string& path);
 
 // Scans raw range [begin, end) of an uncompressed file; begin >= data_begin.

@@ -37,8 +37,10 @@ enum ExitCode : int {
 };
 
 // Prints "tierscore: error: <message>" on one line to stderr; returns the
-// exit code for the status's code.
+// exit code for the status's code (kUsage for a UsageError).
 int Fail(const absl::Status& status);
+// A command line that is wrong in a way the flag parser cannot see.
+absl::Status UsageError(const std::string& message);
 // The exit code for a final job: 0, kJobFailed or kCancelled (with a line
 // on stderr for the last two).
 int JobExit(const v1::Job& job);
@@ -51,6 +53,7 @@ struct RemoteFlags {
   std::string target;
   std::string format = "table";
   Format output() const;
+  // A UsageError for an unknown --format.
   absl::StatusOr<std::unique_ptr<Client>> Connect() const;
 };
 void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags);

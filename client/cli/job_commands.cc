@@ -163,9 +163,19 @@ Command Kpis(CLI::App& app) {
             if (!client.ok()) return Fail(client.status());
             auto kpis = (*client)->Attach(f->id).Kpis();
             if (!kpis.ok()) return Fail(kpis.status());
+            if (*migration && kpis->migration_size() == 0) {
+              std::cerr << "tierscore: job " << f->id
+                        << " was not compared with a previous run: no migration\n";
+            }
             switch (f->remote.output()) {
               case Format::kJson:
-                std::cout << Json(*kpis);
+                if (*migration) {
+                  v1::KpiTable only;
+                  *only.mutable_migration() = kpis->migration();
+                  std::cout << Json(only);
+                } else {
+                  std::cout << Json(*kpis);
+                }
                 break;
               case Format::kCsv:
                 std::cout << (*migration ? MigrationCsv(*kpis) : KpiTableCsv(*kpis));
@@ -269,13 +279,13 @@ Command Jobs(CLI::App& app) {
             if (!f->since.empty()) {
               absl::Duration ago;
               if (!absl::ParseDuration(f->since, &ago) || ago < absl::ZeroDuration()) {
-                return Fail(absl::InvalidArgumentError(
+                return Fail(UsageError(
                     absl::StrCat("--since: \"", f->since, "\" is not a duration like 90m or 24h")));
               }
               req.set_submitted_after_unix(
                   absl::ToDoubleSeconds(absl::Now() - ago - absl::UnixEpoch()));
             }
-            if (f->limit < 1) return Fail(absl::InvalidArgumentError("--limit: must be >= 1"));
+            if (f->limit < 1) return Fail(UsageError("--limit: must be 1 or more"));
             auto client = f->remote.Connect();
             if (!client.ok()) return Fail(client.status());
             v1::ListJobsResponse all;
@@ -286,6 +296,7 @@ Command Jobs(CLI::App& app) {
               for (auto& j : *page->mutable_jobs()) *all.add_jobs() = std::move(j);
               req.set_page_token(page->next_page_token());
             } while (!req.page_token().empty() && all.jobs_size() < f->limit);
+            all.set_next_page_token(req.page_token());  // more jobs than --limit
             if (f->remote.output() == Format::kJson) {
               std::cout << Json(all);
             } else {

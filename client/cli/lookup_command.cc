@@ -42,7 +42,35 @@ std::vector<std::vector<std::string>> LookupRows(const std::vector<CustomerTiers
     }
     rows.push_back(std::move(row));
   }
+  const size_t width = LookupHeader(found).size();
+  for (auto& row : rows) row.resize(width);  // customers not found: empty cells
   return rows;
+}
+
+// A JSON array with typed values; a customer not found has only its id and
+// "found": false.
+std::string LookupJson(const std::vector<CustomerTiers>& found) {
+  std::string out = "[";
+  for (size_t i = 0; i < found.size(); ++i) {
+    const CustomerTiers& c = found[i];
+    absl::StrAppend(&out, i ? "," : "", "{\"customer_id\":", JsonString(c.customer_id),
+                    ",\"found\":", c.found ? "true" : "false");
+    if (c.found) {
+      absl::StrAppend(&out, ",\"run_id\":", JsonString(c.run_id), ",\"score\":", Number(c.score),
+                      ",\"value\":", Number(c.value), ",\"percentile\":", Number(c.percentile),
+                      ",\"cum_before_share\":", Number(c.cum_before_share), ",\"tiers\":{");
+      for (size_t s = 0; s < c.tiers.size(); ++s) {
+        const SchemeTier& t = c.tiers[s];
+        absl::StrAppend(&out, s ? "," : "", JsonString(t.scheme), ":{\"tier\":", JsonString(t.tier),
+                        ",\"earned_tier\":", JsonString(t.earned_tier));
+        if (t.compared) absl::StrAppend(&out, ",\"previous_tier\":", JsonString(t.previous_tier));
+        out += "}";
+      }
+      out += "}";
+    }
+    out += "}";
+  }
+  return out + "]\n";
 }
 
 }  // namespace
@@ -71,6 +99,8 @@ Command AddLookupCommand(CLI::App& app) {
         if (!found.ok()) return Fail(found.status());
         if (f->remote.output() == Format::kTable) {
           std::cout << FormatLookup(*found);
+        } else if (f->remote.output() == Format::kJson) {
+          std::cout << LookupJson(*found);
         } else {
           std::cout << Render(LookupHeader(*found), LookupRows(*found), f->remote.output());
         }

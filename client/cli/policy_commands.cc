@@ -138,12 +138,15 @@ Command ExplainCommand(CLI::App& policy) {
   CLI::App* cmd = policy.add_subcommand(
       "explain", "Describe a policy: criteria, weights, tier schemes and their boundaries");
   cmd->add_option("file", f->policy, "Policy file (YAML or JSON)")->required();
-  auto json = std::make_shared<bool>(false);
-  cmd->add_flag("--json", *json, "The policy as the server reads it (preset applied), as JSON");
-  return {cmd, [f, json] {
+  auto format = std::make_shared<std::string>("table");
+  cmd->add_option("--format", *format,
+                  "table, or json: the policy as the server reads it (preset applied)")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  return {cmd, [f, format] {
             auto job = Compile(*f);
             if (!job.ok()) return Fail(job.status());
-            std::cout << (*json ? Json((*job)->policy.policy) : Explain(**job));
+            std::cout << (*format == "json" ? Json((*job)->policy.policy) : Explain(**job));
             return static_cast<int>(kOk);
           }};
 }

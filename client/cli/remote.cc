@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
 #include "client/output.h"
@@ -9,8 +10,17 @@
 
 namespace tierscore::client::cli {
 
+constexpr char kUsagePayload[] = "tierscore.cli/usage";
+
+absl::Status UsageError(const std::string& message) {
+  absl::Status status = absl::InvalidArgumentError(message);
+  status.SetPayload(kUsagePayload, absl::Cord("1"));
+  return status;
+}
+
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "tierscore: error: %s\n", std::string(status.message()).c_str());
+  if (status.GetPayload(kUsagePayload).has_value()) return kUsage;
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return kOk;
@@ -59,6 +69,10 @@ Format RemoteFlags::output() const {
 }
 
 absl::StatusOr<std::unique_ptr<Client>> RemoteFlags::Connect() const {
+  if (format != "table" && format != "csv" && format != "json") {
+    return UsageError(
+        absl::StrCat("--format: \"", format.substr(0, 40), "\" is not one of table, csv, json"));
+  }
   return Client::Create({.target = target});
 }
 
@@ -66,15 +80,16 @@ void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags) {
   cmd->add_option("--target", flags->target, "Coordinator host:port")
       ->envname("TIERSCORE_TARGET")
       ->required();
+  // Checked by Connect: CLI11 reads the variable for every subcommand.
   cmd->add_option("--format", flags->format, "Output: table (for people), csv or json")
       ->envname("TIERSCORE_FORMAT")
-      ->check(CLI::IsMember({"table", "csv", "json"}))
       ->capture_default_str();
 }
 
 std::string Json(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;  // machines read absent as unknown
   std::string out;
   if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return "{}";
   return out + "\n";

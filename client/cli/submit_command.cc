@@ -69,14 +69,24 @@ int Run(JobFlags& f) {
   }
   if (!job.ok()) return Fail(job.status());
   if (f.timings) std::cerr << FormatStats(job->result().stats());
+  const bool dry_run = s.no_publish && !s.alias.empty();
   if (f.remote.output() == Format::kJson) {
     std::cout << Json(*job);
+  } else if (dry_run && f.remote.output() == Format::kCsv) {
+    std::cout << MigrationCsv(job->result().kpis());  // what a what-if is for
   } else if (!s.wait || f.quiet || f.remote.output() == Format::kCsv) {
     std::printf("%s\n", job->id().c_str());
   } else if (job->state() == v1::JOB_STATE_SUCCEEDED) {
     PrintFinished(*job, s.target);
   }
-  return s.wait ? JobExit(*job) : kOk;
+  if (!s.wait) return kOk;
+  const int code = JobExit(*job);
+  if (code == kOk && dry_run && job->result().kpis().migration_size() == 0) {
+    // Most likely a mistyped alias: say so rather than show no migration.
+    return Fail(absl::NotFoundError(absl::StrCat(
+        "alias ", s.alias, " has no published run: there was nothing to compare with")));
+  }
+  return code;
 }
 
 }  // namespace

@@ -6,46 +6,27 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/str_format.h"
 #include "tierscore/client.h"
 
 namespace ts = tierscore;
 
-int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s COORDINATOR CSV POLICY.yaml\n", argv[0]);
-    return 2;
-  }
-  auto client = ts::client::Client::Create({.target = argv[1]});
-  if (!client.ok()) {
-    std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
-    return 1;
-  }
-  const std::string dataset = "nightly-example";
-  auto uploaded = (*client)->UploadDataset(dataset, argv[2]);
-  if (!uploaded.ok()) {
-    std::fprintf(stderr, "upload: %s\n", uploaded.status().ToString().c_str());
-    return 1;
-  }
-  std::printf("uploaded %s: %lld bytes, %d columns\n", dataset.c_str(),
-              static_cast<long long>(uploaded->bytes()), uploaded->columns_size());
+namespace {
 
-  ts::v1::JobSpec spec;
-  auto policy = ts::client::ReadConfigFile(argv[3]);
-  if (!policy.ok()) {
-    std::fprintf(stderr, "%s\n", policy.status().ToString().c_str());
-    return 1;
-  }
-  *spec.mutable_policy_text() = *policy;
-  spec.add_datasets(dataset);
-  spec.set_no_publish(true);
-  auto job = (*client)->Submit(spec);
+// Submits the job, follows it, and shows a few results.
+int Run(const ts::client::Client& client, const ts::v1::JobSpec& spec) {
+  auto job = client.Submit(spec);
   if (!job.ok()) {
     std::fprintf(stderr, "submit: %s\n", job.status().ToString().c_str());
     return 1;
   }
-  auto done = job->Wait([](const ts::v1::Job& j) {
-    std::printf("  %s %d/%d\n", j.progress().phase().c_str(), j.progress().splits_done(),
-                j.progress().splits_total());
+  std::string last;
+  auto done = job->Wait([&last](const ts::v1::Job& j) {
+    const std::string line =
+        absl::StrFormat("  %s %d/%d", j.progress().phase(), j.progress().splits_done(),
+                        j.progress().splits_total());
+    if (line != last && !j.progress().phase().empty()) std::printf("%s\n", line.c_str());
+    last = line;
   });
   if (!done.ok() || done->state() != ts::v1::JOB_STATE_SUCCEEDED) {
     std::fprintf(stderr, "job: %s\n",
@@ -72,5 +53,42 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rows: %s\n", rows.ToString().c_str());
     return 1;
   }
-  return (*client)->DeleteDataset(dataset).ok() ? 0 : 1;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s COORDINATOR CSV POLICY.yaml\n", argv[0]);
+    return 2;
+  }
+  auto client = ts::client::Client::Create({.target = argv[1]});
+  if (!client.ok()) {
+    std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
+    return 1;
+  }
+  auto policy = ts::client::ReadConfigFile(argv[3]);
+  if (!policy.ok()) {
+    std::fprintf(stderr, "%s\n", policy.status().ToString().c_str());
+    return 1;
+  }
+  const std::string dataset = "nightly-example";
+  auto uploaded = (*client)->UploadDataset(dataset, argv[2]);
+  if (!uploaded.ok()) {
+    std::fprintf(stderr, "upload: %s\n", uploaded.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("uploaded %s: %lld bytes, %d columns\n", dataset.c_str(),
+              static_cast<long long>(uploaded->bytes()), uploaded->columns_size());
+
+  ts::v1::JobSpec spec;
+  *spec.mutable_policy_text() = *policy;
+  spec.add_datasets(dataset);
+  spec.set_no_publish(true);
+  const int code = Run(**client, spec);
+  // The dataset goes whatever happened, so that the example can run again.
+  absl::Status deleted = (*client)->DeleteDataset(dataset);
+  if (!deleted.ok()) std::fprintf(stderr, "delete: %s\n", deleted.ToString().c_str());
+  return code != 0 ? code : (deleted.ok() ? 0 : 1);
 }

@@ -81,7 +81,14 @@ absl::StatusOr<v1::ConfigText> ReadConfigFile(const std::string& path) {
   text << in.rdbuf();
   if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   v1::ConfigText config;
-  config.set_name(path.substr(path.rfind('/') + 1));
+  // The file's name, as a name the server takes (letters, digits, . _ - :).
+  std::string name = path.substr(path.rfind('/') + 1).substr(0, 128);
+  for (char& c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-' || c == ':';
+    if (!ok) c = '_';
+  }
+  config.set_name(name.empty() ? "config" : name);
   config.set_text(text.str());
   return config;
 }
@@ -109,6 +116,12 @@ absl::StatusOr<Response> Client::Call(
     auto ctx = Context(deadline == absl::ZeroDuration() ? options_.deadline : deadline);
     const grpc::Status status = (stub_.get()->*method)(ctx.get(), request, &response);
     if (status.ok()) return response;
+    if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+      return absl::UnimplementedError(
+          absl::StrCat(options_.target, " does not serve tierscore.v1.Coordinator",
+                       status.error_message().empty() ? "" : ": ", status.error_message(),
+                       " (is it a coordinator's address?)"));
+    }
     if (!retry || status.error_code() != grpc::StatusCode::UNAVAILABLE ||
         attempt >= options_.max_attempts) {
       return FromGrpcStatus(status);

@@ -133,13 +133,31 @@ TEST_F(CliTest, AJobFromUploadToLookupInEveryFormat) {
               ::testing::ElementsAre(
                   "customer_id,found,run_id,score,value,percentile,ladder,ladder_previous,abc,"
                   "abc_previous",
-                  StartsWith("C0000001,true," + id + ","), "nobody,false,"));
+                  StartsWith("C0000001,true," + id + ","), "nobody,false,,,,,,,,"));
+
+  auto lookup_json =
+      Cli({"lookup", "--alias", "cli/test", "--format", "json", "C0000001", "nobody"});
+  EXPECT_THAT(lookup_json.out,
+              StartsWith("[{\"customer_id\":\"C0000001\",\"found\":true,\"run_id\":"));
+  EXPECT_THAT(lookup_json.out, HasSubstr("\"tiers\":{\"ladder\":{\"tier\":"));
+  EXPECT_THAT(lookup_json.out, HasSubstr("{\"customer_id\":\"nobody\",\"found\":false}]"));
 
   // A dry run compares with the alias's current run and moves nothing.
   auto whatif = Cli({"whatif", "--alias", "cli/test", "--input", input_, "--policy", kPolicy});
   ASSERT_EQ(whatif.code, 0) << whatif.err;
   EXPECT_THAT(whatif.out, HasSubstr("migration of ladder since run " + id));
   EXPECT_THAT(Cli({"lookup", "--alias", "cli/test", "C0000001"}).out, HasSubstr("(run " + id));
+  auto whatif_csv = Cli(
+      {"whatif", "--alias", "cli/test", "--input", input_, "--policy", kPolicy, "--format", "csv"});
+  ASSERT_EQ(whatif_csv.code, 0) << whatif_csv.err;
+  EXPECT_THAT(whatif_csv.out, StartsWith("scheme,previous_run,from,to,customers,value\n"));
+  auto typo = Cli({"whatif", "--alias", "cli/tset", "--input", input_, "--policy", kPolicy});
+  EXPECT_EQ(typo.code, 4);
+  EXPECT_THAT(typo.err, HasSubstr("alias cli/tset has no published run"));
+  EXPECT_THAT(Cli({"kpis", id, "--migration", "--format", "json"}).out,
+              HasSubstr("\"migration\":[]"));  // the alias's first run
+  auto no_migration = Cli({"kpis", id, "--migration"});
+  EXPECT_THAT(no_migration.err, HasSubstr("was not compared with a previous run"));
 
   auto publish = Cli({"publish", id});
   EXPECT_EQ(publish.code, 0) << publish.err;  // published already: returned as it is
@@ -179,6 +197,27 @@ TEST_F(CliTest, ExitCodesSayWhatToDo) {
                      "--policy", kPolicy, "--no-publish", "--wait"});
   EXPECT_EQ(failed.code, 6);
   EXPECT_THAT(failed.err, HasSubstr("bad.csv:2:"));
+
+  // Outputs that cannot be written are found before the job runs.
+  const int jobs_before = static_cast<int>(Lines(Cli({"jobs", "--format", "csv"}).out).size());
+  auto no_dir = Cli({"submit", "--input", input_, "--policy", kPolicy, "--no-publish", "--wait",
+                     "--out", dir_.path() + "/no/such/dir/r.csv"});
+  EXPECT_EQ(no_dir.code, 4);
+  EXPECT_THAT(no_dir.err, HasSubstr("--out: directory"));
+  EXPECT_EQ(static_cast<int>(Lines(Cli({"jobs", "--format", "csv"}).out).size()), jobs_before);
+  EXPECT_EQ(Cli({"jobs", "--limit", "0"}).code, 2);
+  EXPECT_EQ(Cli({"jobs", "--since", "1x"}).code, 2);
+  EXPECT_EQ(Cli({"jobs", "--format", "xml"}).code, 2);
+  // $TIERSCORE_FORMAT concerns commands that talk to a coordinator only.
+  EXPECT_EQ(testing::RunCommand({kCli, "policy", "validate", kPolicy}, dir_.path(),
+                                {"TIERSCORE_FORMAT=xml"})
+                .code,
+            0);
+  // A worker's address is not a coordinator's: said in so many words.
+  auto worker =
+      testing::RunCommand({kCli, "jobs", "--target", workers_[0]->address()}, dir_.path());
+  EXPECT_EQ(worker.code, 1);
+  EXPECT_THAT(worker.err, HasSubstr("does not serve tierscore.v1.Coordinator"));
 
   // Nobody listening: 5 (try again later).
   auto down = testing::RunCommand({kCli, "jobs", "--target", "127.0.0.1:1"}, dir_.path());

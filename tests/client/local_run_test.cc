@@ -1,8 +1,10 @@
 #include "client/local_run.h"
 
+#include <cmath>
 #include <string>
 
 #include "absl/strings/str_split.h"
+#include "client/output.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -64,6 +66,18 @@ TEST(LocalRunTest, ExampleFilesProduceResultsAndKpisMatchingTheReference) {
   auto ref = engine::RunReference(**job, o.inputs);
   ASSERT_TRUE(ref.ok());
   EXPECT_EQ(testing::ResultDiff(*result, ref->result), "");
+}
+
+TEST(OutputTest, NumbersReadBackExactlyAndCountsInFull) {
+  EXPECT_EQ(Number(100000), "100000");
+  EXPECT_EQ(Number(1200000), "1200000");
+  EXPECT_EQ(Number(0.1), "0.1");
+  EXPECT_EQ(Number(1e20), "1e+20");
+  EXPECT_EQ(Number(std::nan("")), "");
+  v1::KpiTable table;
+  table.add_metric_columns("customers");
+  table.add_rows()->add_values(100000);
+  EXPECT_EQ(KpiTableCsv(table), "customers\n100000\n");
 }
 
 TEST(LocalRunTest, FailedRunLeavesNoOutputFiles) {

@@ -200,7 +200,7 @@ TEST_F(SdkTest, AnUploadResumesAfterTheConnectionDrops) {
 
 TEST_F(SdkTest, BadUploadsAnswerTheRightCode) {
   auto stub = [&] { return &client_->stub(); };
-  auto upload = [&](std::vector<v1::UploadDatasetRequest> messages) {
+  auto upload = [&](const std::vector<v1::UploadDatasetRequest>& messages) {
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
     v1::Dataset d;
@@ -255,6 +255,25 @@ TEST_F(SdkTest, BadUploadsAnswerTheRightCode) {
   EXPECT_EQ(dup.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(dup.error_message(), HasSubstr("dataset dup: "));
   EXPECT_EQ(client_->GetDataset("dup").status().code(), absl::StatusCode::kNotFound);
+  // Data that says gzip and is not, a gzip stream cut short, a header that
+  // is not UTF-8 text: refused, naming why.
+  const std::string gz = testing::TempDir::Read(dir_.Write("g.csv.gz", "customer_id,v\nC1,1\n"));
+  auto gzip = [&](const std::string& name, const std::string& data) {
+    v1::UploadDatasetRequest m = message(name, data, 0, true);
+    m.set_gzip(true);
+    return upload({m}).first;
+  };
+  EXPECT_TRUE(gzip("zipped", gz).ok());
+  auto plain = gzip("plain", "customer_id,v\nC1,1\n");
+  EXPECT_EQ(plain.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(plain.error_message(), HasSubstr("not gzip-compressed"));
+  auto cut = gzip("cut", gz.substr(0, gz.size() - 8));
+  EXPECT_EQ(cut.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(cut.error_message(), HasSubstr("gzip data is damaged"));
+  auto latin = upload({message("latin", "\xff\xfe,x\n1,2\n", 0, true)}).first;
+  EXPECT_EQ(latin.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(latin.error_message(), HasSubstr("name is not UTF-8 text"));
+  EXPECT_TRUE(client_->ListDatasets().ok());
   // A stream that ends without `last` keeps what came and says where it stands.
   auto [open, o] = upload({message("open", "customer_id,v\n", 0, false)});
   ASSERT_TRUE(open.ok()) << open.error_message();

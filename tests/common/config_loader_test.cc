@@ -56,6 +56,22 @@ TEST(ConfigLoaderTest, JsonMapsTheSameWay) {
   EXPECT_EQ(p.criteria(0).direction(), v1::DIRECTION_LOWER);
 }
 
+TEST(ConfigLoaderTest, ProtobufJsonReadsBack) {
+  // What protobuf's JSON writer makes of a policy (full enum names) is a
+  // policy file too.
+  v1::Policy p;
+  ASSERT_TRUE(ParseYamlToProto(R"({"criteria": [{"name": "r", "normalize": "NORMALIZATION_MAX",
+                                   "direction": "DIRECTION_LOWER", "weight": 1}]})",
+                               "p.json", &p)
+                  .ok());
+  EXPECT_EQ(p.criteria(0).normalize(), v1::NORMALIZATION_MAX);
+  EXPECT_EQ(p.criteria(0).direction(), v1::DIRECTION_LOWER);
+  p.Clear();
+  EXPECT_FALSE(ParseYamlToProto(R"({"criteria": [{"normalize": "NORMALIZATION_UNSPECIFIED"}]})",
+                                "p.json", &p)
+                   .ok());
+}
+
 TEST(ConfigLoaderTest, ErrorsNameFileLineColumnAndField) {
   v1::Policy p;
   auto check = [&](const std::string& text, const std::string& want) {

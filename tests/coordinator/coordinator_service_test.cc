@@ -360,6 +360,12 @@ TEST_F(CoordinatorServiceTest, StatusCodesOfBadRequests) {
       "criteria:\n  - {name: r, expr: x, weight: heavy}\n");
   EXPECT_EQ(client_->Submit(text).status().message(),
             "mine.yaml:4:32: criteria[0].weight: expected a number, got \"heavy\"");
+  // Errors found after parsing name the text too.
+  text.mutable_policy_text()->set_text(
+      "id_column: customer_id\nvalue: revenue_12m\ncriteria: [{name: r, expr: revenue_12m, "
+      "weight: 1, normalize: max}]\ntiers: [{name: abc, abc: {}}]\n");
+  EXPECT_EQ(client_->Submit(text).status().message(),
+            "mine.yaml: criteria[0] (r).direction: is required (one of: higher, lower)");
   text.mutable_policy_text()->set_text("id_column: a\nid_column: b\n");
   EXPECT_EQ(client_->Submit(text).status().message(), "mine.yaml:2:1: id_column: duplicate key");
   v1::JobSpec both = spec;

@@ -316,7 +316,10 @@ class RacingStore : public common::MemoryStore {
       if (arrived_ < hold_) {
         ++arrived_;
         mu_.AwaitWithTimeout(absl::Condition(
-                                 +[](RacingStore* s) { return s->arrived_ >= s->hold_; }, this),
+                                 +[](RacingStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+                                   return s->arrived_ >= s->hold_;
+                                 },
+                                 this),
                              absl::Seconds(20));
       }
     }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -53,6 +54,26 @@ TEST(CsvTest, BadNumberNamesFileLineColumnAndField) {
   // Line 4 (the quoted newline counts), column 5.
   EXPECT_THAT(t.status().message(),
               HasSubstr("in.csv:4:5: column \"amount\": expected a number, got \"12x\""));
+}
+
+TEST(CsvTest, TextMustBeUtf8) {
+  EXPECT_TRUE(IsUtf8("plain, é, 中, 😀"));
+  for (const std::string& bad : std::vector<std::string>{"\xff", "\xe9t\xe9", "\xc3", "\xc0\xaf",
+                                                         "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    EXPECT_FALSE(IsUtf8(bad)) << absl::CHexEscape(bad);
+  }
+  auto id = ParseCsvText("id,amount,note\nA,1,x\n\xe9t\xe9,2,y\n", "f.csv", "id", kCols);
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(id.status().message(),
+              HasSubstr("f.csv:3:1: column \"id\": customer id is not valid UTF-8"));
+  auto note = ParseCsvText("id,amount,note\nA,1,caf\xe9\n", "f.csv", "id", kCols);
+  EXPECT_THAT(note.status().message(),
+              HasSubstr("f.csv:2:5: column \"note\": text is not valid UTF-8"));
+  auto header = ParseCsvText("id,amount,note,\xff\nA,1,x,y\n", "f.csv", "id", kCols);
+  EXPECT_THAT(header.status().message(), HasSubstr("header: column 4's name is not UTF-8"));
+  auto fine = ParseCsvText("id,amount,note\ncafé,1,naïve\n", "f.csv", "id", kCols);
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  EXPECT_EQ(fine->ids[0], "café");
 }
 
 TEST(CsvTest, StructuralErrors) {
