@@ -6,9 +6,12 @@
 
 #include "CLI/CLI.hpp"
 #include "client/cli/commands.h"
+#include "common/files.h"
 
 int main(int argc, char** argv) {
   namespace cli = tierscore::client::cli;
+  // An interrupted command leaves no half-written temporary behind.
+  tierscore::common::InstallTemporaryFileCleanup();
   CLI::App app{"tierscore: classify customer bases into value tiers and compute KPIs"};
   app.require_subcommand(1);
   app.footer(

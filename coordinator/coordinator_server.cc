@@ -3,9 +3,9 @@
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_server.h"
 #include "common/redis_store.h"
 #include "common/status_macros.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 
@@ -110,8 +110,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
       s->coordinator_metrics_ ? &s->coordinator_metrics_->rpc : nullptr);
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  common::SetReflection(builder, options.reflection);
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
   builder.RegisterService(s->service_.get());
   s->server_ = builder.BuildAndStart();

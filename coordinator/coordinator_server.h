@@ -32,11 +32,14 @@ struct CoordinatorServerOptions {
   // Where uploaded datasets are kept: a directory the workers see at the
   // same path. Empty: no datasets (UploadDataset is FAILED_PRECONDITION).
   std::string data_dir{};
+  // Serve gRPC server reflection (common/grpc_server.h).
+  bool reflection = false;
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC
 // workers, behind the public Coordinator service, with grpc.health.v1
-// (SERVING until Shutdown) and server reflection. Thread-safe.
+// (SERVING until Shutdown) and, when asked for, server reflection.
+// Thread-safe.
 class CoordinatorServer {
  public:
   // INVALID_ARGUMENT without workers; UNAVAILABLE if the address cannot be

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
                  "Seconds without a call after which a job's memory is freed")
       ->capture_default_str();
   std::string log_format = "text";
+  app.add_flag("--reflection", options.reflection,
+               "Serve gRPC server reflection (off: clients use the .proto files)");
   app.add_option("--log-format", log_format, "Logs for people (text) or log collectors (json)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

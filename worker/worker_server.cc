@@ -3,8 +3,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_server.h"
 #include "common/redis_store.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 
@@ -38,8 +38,8 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
       std::make_unique<WorkerService>(s->core_.get(), s->executor_.get(), s->worker_metrics_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  common::SetReflection(builder, options.reflection);
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);

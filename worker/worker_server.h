@@ -27,11 +27,13 @@ struct WorkerServerOptions {
   // caller's (borrowed; tests). Neither: Publish is FAILED_PRECONDITION.
   std::string redis{};
   common::Store* store = nullptr;
+  // Serve gRPC server reflection (common/grpc_server.h).
+  bool reflection = false;
 };
 
 // A running worker: WorkerCore behind the Worker gRPC service, with the
-// standard grpc.health.v1 service (SERVING until Shutdown) and server
-// reflection. Thread-safe.
+// standard grpc.health.v1 service (SERVING until Shutdown) and, when asked
+// for, server reflection. Thread-safe.
 class WorkerServer {
  public:
   // UNAVAILABLE if the address cannot be bound.

@@ -12,11 +12,14 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "coordinator/grpc_worker_client.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/process.h"
@@ -51,13 +54,20 @@ metrics:
 
 // Starts `n` tierscore-worker processes on loopback ports; their addresses.
 std::vector<std::string> StartWorkers(const testing::TempDir& dir, int n,
-                                      std::vector<std::unique_ptr<testing::ChildProcess>>* out) {
+                                      std::vector<std::unique_ptr<testing::ChildProcess>>* out,
+                                      const std::vector<std::string>& flags = {}) {
   std::vector<std::string> addresses;
   for (int i = 0; i < n; ++i) {
-    const std::string port_file = dir.path() + "/worker" + std::to_string(i) + ".port";
-    auto child = testing::ChildProcess::Start(
-        {std::string(TIERSCORE_BINARY_DIR) + "/worker/tierscore-worker", "--listen", "127.0.0.1:0",
-         "--port-file", port_file, "--threads", "1"});
+    const std::string port_file = dir.path() + "/worker" + std::to_string(out->size()) + ".port";
+    std::vector<std::string> argv = {std::string(TIERSCORE_BINARY_DIR) + "/worker/tierscore-worker",
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--port-file",
+                                     port_file,
+                                     "--threads",
+                                     "1"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    auto child = testing::ChildProcess::Start(argv);
     EXPECT_TRUE(child.ok()) << child.status();
     if (!child.ok()) return {};
     out->push_back(*std::move(child));
@@ -285,6 +295,51 @@ TEST(ClusterProcessTest, LogsAreJsonAndKeepPasswordsOut) {
   EXPECT_THAT(text, Not(HasSubstr("s3cret-pw")));
   EXPECT_THAT(text, HasSubstr("redis://***@127.0.0.1:notaport/0"));
   EXPECT_FALSE(ReadJsonLog(log_path).empty());
+}
+
+}  // namespace
+}  // namespace tierscore::coordinator
+
+namespace tierscore::coordinator {
+namespace {
+
+// Asks the server at `address` for its services through gRPC reflection (a
+// ListServices request, sent as one message); the call's status and the
+// reply's bytes.
+std::pair<grpc::Status, std::string> ListServices(const std::string& address) {
+  grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  const std::string list_services("\x3a\x00", 2);  // field 7, list_services: ""
+  grpc::Slice slice(list_services);
+  grpc::ByteBuffer request(&slice, 1), response;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                 grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (status.ok() && response.Dump(&slices).ok()) {
+    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return {status, bytes};
+}
+
+TEST(ServerProcessTest, ReflectionIsOffUnlessAskedFor) {
+  testing::TempDir dir;
+  std::vector<std::unique_ptr<testing::ChildProcess>> workers;
+  const std::vector<std::string> plain = StartWorkers(dir, 1, &workers);
+  const std::vector<std::string> reflecting = StartWorkers(dir, 1, &workers, {"--reflection"});
+  ASSERT_EQ(plain.size(), 1u);
+  ASSERT_EQ(reflecting.size(), 1u);
+  EXPECT_EQ(ListServices(plain[0]).first.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  auto [status, services] = ListServices(reflecting[0]);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(services, HasSubstr("tierscore.v1.Worker"));
 }
 
 }  // namespace
