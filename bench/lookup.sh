@@ -34,17 +34,17 @@ before=$(redis-cli -s "$SOCK" info memory | awk -F: '/^used_memory:/ {print $2}'
 workers=()
 for i in 1 2; do
   "$BUILD/worker/tierscore-worker" --listen 127.0.0.1:0 --port-file "$DIR/w$i.port" --threads 1 \
-    --redis "$REDIS" > "$DIR/w$i.log" 2>&1 &
+    --redis "$REDIS" --insecure > "$DIR/w$i.log" 2>&1 &
   pids+=($!)
 done
 for i in 1 2; do wait_file "$DIR/w$i.port"; workers+=("127.0.0.1:$(cat "$DIR/w$i.port")"); done
 "$BUILD/coordinator/tierscore-coordinator" --listen 127.0.0.1:0 --port-file "$DIR/c.port" \
   --workers "$(IFS=,; echo "${workers[*]}")" --redis "$REDIS" --lookup-lanes "${LANES:-0}" \
-  > "$DIR/c.log" 2>&1 &
+  --insecure > "$DIR/c.log" 2>&1 &
 pids+=($!)
 wait_file "$DIR/c.port"
 TARGET="127.0.0.1:$(cat "$DIR/c.port")"
-"$BUILD/client/tierscore" submit --target "$TARGET" --input "$INPUT" \
+TIERSCORE_INSECURE=1 "$BUILD/client/tierscore" submit --target "$TARGET" --input "$INPUT" \
   --policy examples/policies/value_ladder.yaml --wait --quiet > /dev/null
 after=$(redis-cli -s "$SOCK" info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
 echo "published $ROWS customers: $(( (after - before) / ROWS )) bytes per customer in Redis"

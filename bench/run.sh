@@ -55,18 +55,18 @@ measure_cluster() {
   local pids=() workers=()
   for i in 1 2; do
     /usr/bin/time -f "%e %U %S %M" -o "$dir/w$i.time" "$BUILD/worker/tierscore-worker" \
-      --listen 127.0.0.1:0 --port-file "$dir/w$i.port" --threads 1 > "$dir/w$i.log" 2>&1 &
+      --listen 127.0.0.1:0 --port-file "$dir/w$i.port" --threads 1 --insecure > "$dir/w$i.log" 2>&1 &
     pids+=($!)
   done
   for i in 1 2; do workers+=("127.0.0.1:$(wait_port "$dir/w$i.port")"); done
   /usr/bin/time -f "%e %U %S %M" -o "$dir/c.time" "$BUILD/coordinator/tierscore-coordinator" \
     --listen 127.0.0.1:0 --port-file "$dir/c.port" --workers "$(IFS=,; echo "${workers[*]}")" \
-    > "$dir/c.log" 2>&1 &
+    --insecure > "$dir/c.log" 2>&1 &
   pids+=($!)
   local target="127.0.0.1:$(wait_port "$dir/c.port")"
   local start end
   start=$(date +%s.%N)
-  "$TS" submit --target "$target" --input "$input" --policy "$POLICY" --kpis "$KPIS" --wait \
+  TIERSCORE_INSECURE=1 "$TS" submit --target "$target" --input "$input" --policy "$POLICY" --kpis "$KPIS" --wait \
     --out "$OUT/cluster_results.csv" --kpi-out "$OUT/cluster_kpis.csv" --quiet --timings \
     > /dev/null 2> "$OUT/cluster_stats.txt"
   end=$(date +%s.%N)

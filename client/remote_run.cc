@@ -40,7 +40,7 @@ absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
   spec.set_no_publish(options.no_publish);
   for (const std::string& d : options.datasets) spec.add_datasets(d);
   spec.set_summary_only(options.results_path.empty());
-  TS_ASSIGN_OR_RETURN(auto client, Client::Create({.target = options.target}));
+  TS_ASSIGN_OR_RETURN(auto client, Client::Create(options.client));
   TS_ASSIGN_OR_RETURN(Job handle, client->Submit(spec));
   if (!options.wait) return handle.Get();
 

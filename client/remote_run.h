@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tierscore/client.h"
 #include "tierscore/v1/coordinator.pb.h"
 
 namespace tierscore::client {
@@ -14,7 +15,7 @@ namespace tierscore::client {
 // `tierscore submit`: a job on a cluster, with the same inputs and outputs
 // as local mode.
 struct RemoteRunOptions {
-  std::string target;                 // coordinator "host:port"
+  ClientOptions client;               // the coordinator, TLS, token
   std::vector<std::string> inputs;    // made absolute: workers resolve them
   std::vector<std::string> datasets;  // uploaded datasets, by name
   std::string policy_path;

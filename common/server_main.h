@@ -30,6 +30,14 @@ inline sigset_t BlockStopSignals() {
   return stop;
 }
 
+// Plaintext is allowed only when asked for, and said loudly.
+inline void WarnIfInsecure(bool insecure, const std::string& what) {
+  if (!insecure) return;
+  LogEvent(spdlog::level::warn, "server.insecure",
+           {{"server", what},
+            {"detail", "--insecure: no TLS; anyone on the network can read and make calls"}});
+}
+
 // Writes the bound port to `port_file` (if any), serves until a stop
 // signal, then drains for up to `grace`. Returns the process exit code.
 // `Server` has port(), address(), Shutdown(absl::Duration) and Wait().

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "common/logging.h"
 #include "common/server_main.h"
+#include "common/tls_flags.h"
 #include "coordinator/coordinator_server.h"
 #include "spdlog/spdlog.h"
 
@@ -63,6 +64,12 @@ int main(int argc, char** argv) {
                  "Seconds lookups trust which run an alias names (runs published elsewhere "
                  "are seen within this time)")
       ->capture_default_str();
+  options.tls.insecure = false;  // a choice the user makes (common/credentials.h)
+  options.worker_tls.insecure = false;
+  tierscore::common::AddServerTlsFlags(
+      app, &options.tls,
+      "PEM CA of API clients' certificates; given, every client must present one");
+  tierscore::common::AddChannelTlsFlags(app, &options.worker_tls, "worker-", "each worker");
   std::string log_format = "text";
   app.add_flag("--reflection", options.reflection,
                "Serve gRPC server reflection (off: clients use the .proto files)");
@@ -75,6 +82,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.lookup.alias_ttl = absl::Seconds(alias_ttl_seconds);
+  options.tls.require_client_cert = !options.tls.files.ca.empty();
+  options.worker_tls.insecure = options.tls.insecure;
+  tierscore::common::WarnIfInsecure(options.tls.insecure, "tierscore-coordinator");
   for (absl::string_view w : absl::StrSplit(workers, ',', absl::SkipWhitespace())) {
     options.pool.targets.emplace_back(w);
   }

@@ -99,7 +99,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
     TS_ASSIGN_OR_RETURN(s->datasets_, DatasetStore::Create(options.data_dir));
     job_options.datasets = s->datasets_.get();
   }
-  TS_ASSIGN_OR_RETURN(s->pool_, WorkerPool::Create(pool_options, DefaultWorkerPoolSeams()));
+  TS_ASSIGN_OR_RETURN(auto server_credentials,
+                      common::MakeServerCredentials(options.tls, "coordinator"));
+  grpc::ChannelArguments worker_args;
+  TS_ASSIGN_OR_RETURN(auto worker_credentials,
+                      common::MakeChannelCredentials(options.worker_tls, "workers", &worker_args));
+  TS_ASSIGN_OR_RETURN(
+      s->pool_,
+      WorkerPool::Create(pool_options, DefaultWorkerPoolSeams(worker_credentials, worker_args)));
   WorkerPool* pool = s->pool_.get();
   TS_ASSIGN_OR_RETURN(
       s->manager_,
@@ -112,7 +119,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   common::SetReflection(builder, options.reflection);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(options.listen, server_credentials, &s->port_);
   builder.RegisterService(s->service_.get());
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {

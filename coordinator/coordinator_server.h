@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/credentials.h"
 #include "common/metrics.h"
 #include "common/store.h"
 #include "coordinator/coordinator_service.h"
@@ -34,6 +35,12 @@ struct CoordinatorServerOptions {
   std::string data_dir{};
   // Serve gRPC server reflection (common/grpc_server.h).
   bool reflection = false;
+  // The API's TLS (client certificates optional), and the channels to the
+  // workers (mutual TLS: files.cert is the coordinator's client
+  // certificate). Plaintext here for tests and embedding; the binary makes
+  // its user choose.
+  common::ServerTls tls = common::ServerTls::Plaintext();
+  common::ChannelTls worker_tls = common::ChannelTls::Plaintext();
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC

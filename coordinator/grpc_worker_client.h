@@ -7,6 +7,8 @@
 #include "coordinator/worker_client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "tierscore/v1/worker.grpc.pb.h"
 
 namespace tierscore::coordinator {
@@ -20,7 +22,11 @@ namespace tierscore::coordinator {
 class GrpcWorkerClient : public WorkerClient {
  public:
   // Connects lazily; `address` is "host:port" or any gRPC target.
-  static std::unique_ptr<GrpcWorkerClient> Create(const std::string& address);
+  // `credentials` and `args` come from common::MakeChannelCredentials
+  // (shared by every worker's channel).
+  static std::unique_ptr<GrpcWorkerClient> Create(
+      const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+      grpc::ChannelArguments args);
 
   std::string name() const override { return address_; }
 

@@ -60,10 +60,12 @@ absl::StatusOr<std::vector<std::string>> ResolveWithGetaddrinfo(const std::strin
 
 }  // namespace
 
-WorkerPoolSeams DefaultWorkerPoolSeams() {
+WorkerPoolSeams DefaultWorkerPoolSeams(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                       const grpc::ChannelArguments& args) {
   WorkerPoolSeams seams;
-  seams.connect = [](const std::string& address) -> std::shared_ptr<WorkerClient> {
-    return GrpcWorkerClient::Create(address);
+  seams.connect = [credentials = std::move(credentials),
+                   args](const std::string& address) -> std::shared_ptr<WorkerClient> {
+    return GrpcWorkerClient::Create(address, credentials, args);
   };
   seams.resolve = ResolveWithGetaddrinfo;
   return seams;

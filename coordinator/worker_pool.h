@@ -13,6 +13,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coordinator/worker_client.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 
 namespace tierscore::coordinator {
 
@@ -36,7 +38,10 @@ struct WorkerPoolSeams {
   // "name:port" -> "ip:port" addresses.
   std::function<absl::StatusOr<std::vector<std::string>>(const std::string& name_port)> resolve;
 };
-WorkerPoolSeams DefaultWorkerPoolSeams();
+// gRPC workers reached with `credentials` and `args` (see
+// common::MakeChannelCredentials).
+WorkerPoolSeams DefaultWorkerPoolSeams(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                       const grpc::ChannelArguments& args);
 
 // Worker membership: resolves the targets, health-checks every member on a
 // background thread (all at once, asynchronously, so a hung worker costs

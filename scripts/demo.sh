@@ -4,6 +4,8 @@
 # unix socket), classify the base through it, print the tier summary and the
 # KPI table, run the next period's base with downgrade protection to show
 # the migration between runs, look customers up, and stop the cluster.
+# Every connection is TLS (certificates from scripts/dev-certs.sh; the workers
+# accept only the coordinator's certificate).
 #   bash scripts/demo.sh BUILD_DIR [ROWS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +34,11 @@ wait_port() {  # wait_port FILE: the port a server wrote once serving
 echo "== generating $ROWS customers"
 "$TS" gen --rows "$ROWS" --seed 42 --out "$OUT/customers.csv"
 
+echo "== making a private CA and certificates (scripts/dev-certs.sh $OUT/certs)"
+scripts/dev-certs.sh "$OUT/certs"
+CERTS="$OUT/certs"
+export TIERSCORE_TLS_CA="$CERTS/ca.pem"  # the CLI checks the coordinator with it
+
 echo "== starting Redis and a local cluster: two workers and a coordinator on 127.0.0.1"
 rm -f "$OUT"/*.port "$OUT/redis.sock"
 redis-server --port 0 --unixsocket "$OUT/redis.sock" --save "" --appendonly no \
@@ -42,13 +49,18 @@ REDIS="unix://$OUT/redis.sock"
 workers=()
 for i in 1 2; do
   "$BUILD/worker/tierscore-worker" --listen 127.0.0.1:0 --port-file "$OUT/worker$i.port" \
-    --threads 1 --redis "$REDIS" > "$OUT/worker$i.log" 2>&1 &
+    --threads 1 --redis "$REDIS" --tls-cert "$CERTS/worker.pem" --tls-key "$CERTS/worker.key" \
+    --tls-client-ca "$CERTS/ca.pem" --tls-client-name tierscore-coordinator \
+    > "$OUT/worker$i.log" 2>&1 &
   pids+=($!)
 done
 for i in 1 2; do workers+=("127.0.0.1:$(wait_port "$OUT/worker$i.port")"); done
 "$BUILD/coordinator/tierscore-coordinator" --listen 127.0.0.1:0 \
   --port-file "$OUT/coordinator.port" --workers "$(IFS=,; echo "${workers[*]}")" \
-  --redis "$REDIS" > "$OUT/coordinator.log" 2>&1 &
+  --redis "$REDIS" --tls-cert "$CERTS/coordinator.pem" --tls-key "$CERTS/coordinator.key" \
+  --worker-tls-ca "$CERTS/ca.pem" --worker-tls-cert "$CERTS/coordinator.pem" \
+  --worker-tls-key "$CERTS/coordinator.key" --worker-tls-server-name tierscore-worker \
+  > "$OUT/coordinator.log" 2>&1 &
 pids+=($!)
 coordinator="127.0.0.1:$(wait_port "$OUT/coordinator.port")"
 echo "   workers ${workers[*]}, coordinator $coordinator"

@@ -20,6 +20,7 @@ PACKAGES=(
   zlib1g-dev
   libgtest-dev libgmock-dev googletest
   bc  # bench/run.sh
+  openssl  # scripts/dev-certs.sh (the demo's and the tests' certificates)
 )
 
 if [ "${1:-}" = "check" ]; then

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/logging.h"
 #include "common/server_main.h"
+#include "common/tls_flags.h"
 #include "spdlog/spdlog.h"
 #include "worker/worker_server.h"
 
@@ -30,6 +31,12 @@ int main(int argc, char** argv) {
   app.add_option("--job-lease", lease_seconds,
                  "Seconds without a call after which a job's memory is freed")
       ->capture_default_str();
+  options.tls.insecure = false;  // a choice the user makes (common/credentials.h)
+  tierscore::common::AddServerTlsFlags(
+      app, &options.tls, "PEM CA the coordinator's client certificate must chain to (required)");
+  app.add_option("--tls-client-name", options.tls.client_name,
+                 "Accept calls only from a client certificate carrying this name (a DNS name "
+                 "or the common name of the coordinator's certificate)");
   std::string log_format = "text";
   app.add_flag("--reflection", options.reflection,
                "Serve gRPC server reflection (off: clients use the .proto files)");
@@ -42,6 +49,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.job_lease = absl::Seconds(lease_seconds);
+  options.tls.require_client_cert = !options.tls.insecure;  // workers answer only the coordinator
+  tierscore::common::WarnIfInsecure(options.tls.insecure, "tierscore-worker");
 
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::worker::WorkerServer::Create(options);

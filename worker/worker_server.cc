@@ -13,6 +13,8 @@ namespace tierscore::worker {
 absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
     const WorkerServerOptions& options) {
   std::unique_ptr<WorkerServer> s(new WorkerServer());
+  auto credentials = common::MakeServerCredentials(options.tls, "worker");
+  if (!credentials.ok()) return credentials.status();
   common::Store* store = options.store;
   if (store == nullptr && !options.redis.empty()) {
     common::RedisStoreOptions redis;
@@ -40,7 +42,7 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   common::SetReflection(builder, options.reflection);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(options.listen, *credentials, &s->port_);
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);

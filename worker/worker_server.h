@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/credentials.h"
 #include "engine/thread_pool.h"
 #include "grpcpp/server.h"
 #include "worker/worker_core.h"
@@ -29,6 +30,10 @@ struct WorkerServerOptions {
   common::Store* store = nullptr;
   // Serve gRPC server reflection (common/grpc_server.h).
   bool reflection = false;
+  // TLS; in production mutual, accepting only the coordinator's client
+  // certificate. Plaintext here for tests and embedding; the binary makes
+  // its user choose.
+  common::ServerTls tls = common::ServerTls::Plaintext();
 };
 
 // A running worker: WorkerCore behind the Worker gRPC service, with the

@@ -49,11 +49,18 @@ enum class Format { kTable, kCsv, kJson };
 
 // What every command that talks to a coordinator takes: --target (or
 // $TIERSCORE_TARGET) and --format (or $TIERSCORE_FORMAT).
+// How a command reaches the coordinator. Tokens come from a file or the
+// environment, never from the command line (where `ps` shows them).
 struct RemoteFlags {
   std::string target;
   std::string format = "table";
+  std::string tls_ca, tls_cert, tls_key, tls_server_name;
+  bool insecure = false;
+  std::string token_file;
   Format output() const;
-  // A UsageError for an unknown --format.
+  // The SDK's options, with the token read; a UsageError for an unknown
+  // --format.
+  absl::StatusOr<ClientOptions> Options() const;
   absl::StatusOr<std::unique_ptr<Client>> Connect() const;
 };
 void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags);

@@ -1,7 +1,10 @@
 // What the commands share: exit codes, the coordinator flags, output formats.
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
@@ -68,18 +71,59 @@ Format RemoteFlags::output() const {
   return Format::kTable;
 }
 
-absl::StatusOr<std::unique_ptr<Client>> RemoteFlags::Connect() const {
+absl::StatusOr<ClientOptions> RemoteFlags::Options() const {
   if (format != "table" && format != "csv" && format != "json") {
     return UsageError(
         absl::StrCat("--format: \"", format.substr(0, 40), "\" is not one of table, csv, json"));
   }
-  return Client::Create({.target = target});
+  ClientOptions options;
+  options.target = target;
+  options.tls_ca = tls_ca;
+  options.tls_cert = tls_cert;
+  options.tls_key = tls_key;
+  options.tls_server_name = tls_server_name;
+  options.insecure = insecure;
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    if (!in || !std::getline(in, options.token)) {
+      return absl::InvalidArgumentError(absl::StrCat("--token-file: cannot read ", token_file));
+    }
+    options.token = std::string(absl::StripAsciiWhitespace(options.token));
+  } else if (const char* token = std::getenv("TIERSCORE_TOKEN"); token != nullptr) {
+    options.token = std::string(absl::StripAsciiWhitespace(token));
+  }
+  if (!insecure && tls_ca.empty()) {
+    return UsageError(
+        "no --tls-ca (or $TIERSCORE_TLS_CA) to check the coordinator's certificate with; "
+        "--insecure (or $TIERSCORE_INSECURE=1) talks plaintext");
+  }
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<Client>> RemoteFlags::Connect() const {
+  auto options = Options();
+  if (!options.ok()) return options.status();
+  return Client::Create(*options);
 }
 
 void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags) {
   cmd->add_option("--target", flags->target, "Coordinator host:port")
       ->envname("TIERSCORE_TARGET")
       ->required();
+  cmd->add_option("--tls-ca", flags->tls_ca, "PEM CA the coordinator's certificate chains to")
+      ->envname("TIERSCORE_TLS_CA");
+  cmd->add_option("--tls-cert", flags->tls_cert,
+                  "PEM client certificate, for a coordinator that asks for one")
+      ->envname("TIERSCORE_TLS_CERT");
+  cmd->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert")
+      ->envname("TIERSCORE_TLS_KEY");
+  cmd->add_option("--tls-server-name", flags->tls_server_name,
+                  "Name the coordinator's certificate must carry, when not --target's host");
+  cmd->add_flag("--insecure", flags->insecure, "Talk plaintext (no TLS)")
+      ->envname("TIERSCORE_INSECURE");
+  cmd->add_option("--token-file", flags->token_file,
+                  "File whose first line is your bearer token (else $TIERSCORE_TOKEN)")
+      ->envname("TIERSCORE_TOKEN_FILE");
   // Checked by Connect: CLI11 reads the variable for every subcommand.
   cmd->add_option("--format", flags->format, "Output: table (for people), csv or json")
       ->envname("TIERSCORE_FORMAT")

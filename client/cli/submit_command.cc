@@ -55,7 +55,9 @@ void AddJobInputs(CLI::App* cmd, JobFlags* f) {
 // Submits and, with wait, follows the job and prints it.
 int Run(JobFlags& f) {
   RemoteRunOptions& s = f.submit;
-  s.target = f.remote.target;
+  auto client_options = f.remote.Options();
+  if (!client_options.ok()) return Fail(client_options.status());
+  s.client = *std::move(client_options);
   if (s.inputs.empty() && s.datasets.empty()) {
     return Fail(absl::InvalidArgumentError("give at least one --input or --dataset"));
   }
@@ -77,7 +79,7 @@ int Run(JobFlags& f) {
   } else if (!s.wait || f.quiet || f.remote.output() == Format::kCsv) {
     std::printf("%s\n", job->id().c_str());
   } else if (job->state() == v1::JOB_STATE_SUCCEEDED) {
-    PrintFinished(*job, s.target);
+    PrintFinished(*job, s.client.target);
   }
   if (!s.wait) return kOk;
   const int code = JobExit(*job);

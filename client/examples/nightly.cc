@@ -4,6 +4,7 @@
 //
 //   nightly COORDINATOR CSV POLICY.yaml
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -63,7 +64,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s COORDINATOR CSV POLICY.yaml\n", argv[0]);
     return 2;
   }
-  auto client = ts::client::Client::Create({.target = argv[1]});
+  // TLS unless TIERSCORE_INSECURE is set; the token from TIERSCORE_TOKEN.
+  ts::client::ClientOptions options;
+  options.target = argv[1];
+  const char* ca = std::getenv("TIERSCORE_TLS_CA");
+  options.tls_ca = ca != nullptr ? ca : "";
+  options.insecure = std::getenv("TIERSCORE_INSECURE") != nullptr;
+  const char* token = std::getenv("TIERSCORE_TOKEN");
+  options.token = token != nullptr ? token : "";
+  auto client = ts::client::Client::Create(options);
   if (!client.ok()) {
     std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
     return 1;

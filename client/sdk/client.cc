@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/credentials.h"
 #include "common/grpc_status.h"
 #include "grpcpp/create_channel.h"
 
@@ -18,8 +19,9 @@ namespace {
 
 using common::FromGrpcStatus;
 
-std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline) {
+std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline, const std::string& token) {
   auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
   if (deadline != absl::InfiniteDuration()) {
     ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   }
@@ -100,8 +102,16 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(const ClientOptions& opti
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options.keepalive)));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
-  auto credentials =
-      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials();
+  std::shared_ptr<grpc::ChannelCredentials> credentials = options.credentials;
+  if (credentials == nullptr) {
+    common::ChannelTls tls;
+    tls.insecure = options.insecure;
+    tls.files = {.cert = options.tls_cert, .key = options.tls_key, .ca = options.tls_ca};
+    tls.server_name = options.tls_server_name;
+    auto made = common::MakeChannelCredentials(tls, "client", &args);
+    if (!made.ok()) return made.status();
+    credentials = *std::move(made);
+  }
   auto channel = grpc::CreateCustomChannel(options.target, credentials, args);
   return std::unique_ptr<Client>(new Client(options, v1::Coordinator::NewStub(channel)));
 }
@@ -113,7 +123,8 @@ absl::StatusOr<Response> Client::Call(
   absl::Duration backoff = options_.initial_backoff;
   for (int attempt = 1;; ++attempt) {
     Response response;
-    auto ctx = Context(deadline == absl::ZeroDuration() ? options_.deadline : deadline);
+    auto ctx =
+        Context(deadline == absl::ZeroDuration() ? options_.deadline : deadline, options_.token);
     const grpc::Status status = (stub_.get()->*method)(ctx.get(), request, &response);
     if (status.ok()) return response;
     if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
@@ -157,8 +168,8 @@ absl::StatusOr<v1::Job> Job::Wait(const std::function<void(const v1::Job&)>& on_
   v1::WatchJobRequest req;
   req.set_id(id_);
   while (true) {
-    auto ctx =
-        Context(end == absl::InfiniteFuture() ? absl::InfiniteDuration() : end - absl::Now());
+    auto ctx = Context(end == absl::InfiniteFuture() ? absl::InfiniteDuration() : end - absl::Now(),
+                       client_->options_.token);
     auto reader = client_->stub_->WatchJob(ctx.get(), req);
     v1::Job job;
     bool got_any = false;
@@ -210,7 +221,7 @@ absl::Status Client::StreamResults(const std::string& id, bool explain, bool row
   req.set_id(id);
   req.set_explain(explain);
   req.set_rows(rows);
-  auto ctx = Context(timeout);
+  auto ctx = Context(timeout, options_.token);
   auto reader = stub_->StreamResults(ctx.get(), req);
   v1::ResultsChunk chunk;
   absl::Status sunk;
@@ -342,8 +353,8 @@ absl::StatusOr<v1::Dataset> Client::UploadFrom(const std::string& name, const st
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   in.seekg(offset);
   v1::Dataset dataset;
-  grpc::ClientContext ctx;
-  auto writer = stub_->UploadDataset(&ctx, &dataset);
+  auto ctx = Context(absl::InfiniteDuration(), options_.token);
+  auto writer = stub_->UploadDataset(ctx.get(), &dataset);
   v1::UploadDatasetRequest req;
   req.set_name(name);
   req.set_gzip(gzip);

@@ -61,7 +61,8 @@ class CliTest : public ::testing::Test {
   // The CLI with --target (from the environment) and these arguments.
   testing::CommandResult Cli(std::vector<std::string> args) {
     args.insert(args.begin(), kCli);
-    return testing::RunCommand(args, dir_.path(), {"TIERSCORE_TARGET=" + coordinator_->address()});
+    return testing::RunCommand(
+        args, dir_.path(), {"TIERSCORE_TARGET=" + coordinator_->address(), "TIERSCORE_INSECURE=1"});
   }
 
   testing::TempDir dir_;
@@ -214,13 +215,14 @@ TEST_F(CliTest, ExitCodesSayWhatToDo) {
                 .code,
             0);
   // A worker's address is not a coordinator's: said in so many words.
-  auto worker =
-      testing::RunCommand({kCli, "jobs", "--target", workers_[0]->address()}, dir_.path());
+  auto worker = testing::RunCommand(
+      {kCli, "jobs", "--insecure", "--target", workers_[0]->address()}, dir_.path());
   EXPECT_EQ(worker.code, 1);
   EXPECT_THAT(worker.err, HasSubstr("does not serve tierscore.v1.Coordinator"));
 
   // Nobody listening: 5 (try again later).
-  auto down = testing::RunCommand({kCli, "jobs", "--target", "127.0.0.1:1"}, dir_.path());
+  auto down =
+      testing::RunCommand({kCli, "jobs", "--insecure", "--target", "127.0.0.1:1"}, dir_.path());
   EXPECT_EQ(down.code, 5);
 
   // A policy that does not validate against an input: 4, naming the column.
@@ -241,7 +243,8 @@ TEST(CliQueueTest, ACancelledJobExitsSeven) {
   options.jobs.wait_for_workers = absl::Minutes(5);
   auto coordinator = coordinator::CoordinatorServer::Create(options);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  const std::vector<std::string> env = {"TIERSCORE_TARGET=" + (*coordinator)->address()};
+  const std::vector<std::string> env = {"TIERSCORE_TARGET=" + (*coordinator)->address(),
+                                        "TIERSCORE_INSECURE=1"};
   const std::string input = dir.Write("c.csv", engine::GenerateCustomersCsv({.rows = 10}));
   auto submitted = testing::RunCommand(
       {kCli, "submit", "--input", input, "--policy", kPolicy, "--no-publish", "--quiet"},

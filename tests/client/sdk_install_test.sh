@@ -35,16 +35,16 @@ if grep -rq -- "$SRC" "$tmp/examples/CMakeCache.txt" "$tmp/examples/CMakeFiles"/
 fi
 
 "$tmp/prefix/bin/tierscore-worker" --listen 127.0.0.1:0 --port-file "$tmp/w.port" \
-  --threads 1 2>"$tmp/worker.log" &
+  --threads 1 --insecure 2>"$tmp/worker.log" &
 pids+=($!)
 wport=$(wait_port "$tmp/w.port")
 "$tmp/prefix/bin/tierscore-coordinator" --listen 127.0.0.1:0 --port-file "$tmp/c.port" \
-  --workers "127.0.0.1:$wport" --data-dir "$tmp/data" 2>"$tmp/coordinator.log" &
+  --workers "127.0.0.1:$wport" --data-dir "$tmp/data" --insecure 2>"$tmp/coordinator.log" &
 pids+=($!)
 cport=$(wait_port "$tmp/c.port")
 "$tmp/prefix/bin/tierscore" gen --rows 5000 --seed 3 --out "$tmp/customers.csv" >/dev/null
 
-out=$("$tmp/examples/nightly" "127.0.0.1:$cport" "$tmp/customers.csv" \
+out=$(TIERSCORE_INSECURE=1 "$tmp/examples/nightly" "127.0.0.1:$cport" "$tmp/customers.csv" \
   "$SRC/examples/policies/value_ladder.yaml")
 echo "$out"
 grep -q "succeeded: 5000 customers" <<<"$out"

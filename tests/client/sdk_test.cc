@@ -40,7 +40,7 @@ class SdkTest : public ::testing::Test {
     auto c = coordinator::CoordinatorServer::Create(options);
     ASSERT_TRUE(c.ok()) << c.status();
     coordinator_ = *std::move(c);
-    auto client = Client::Create({.target = coordinator_->address()});
+    auto client = Client::Create({.target = coordinator_->address(), .insecure = true});
     ASSERT_TRUE(client.ok());
     client_ = *std::move(client);
     engine::GeneratorOptions gen;
@@ -158,7 +158,8 @@ TEST_F(SdkTest, AnUploadResumesAfterTheConnectionDrops) {
     // Within one call: the SDK asks where the server's copy stands and
     // goes on from there.
     testing::TcpProxy proxy(coordinator_->port(), /*cut_after=*/-1);
-    auto through = Client::Create({.target = absl::StrCat("127.0.0.1:", proxy.port())});
+    auto through =
+        Client::Create({.target = absl::StrCat("127.0.0.1:", proxy.port()), .insecure = true});
     ASSERT_TRUE(through.ok());
     UploadOptions o = upload;
     o.on_progress = cut_midway(proxy, "resumed");
@@ -170,7 +171,8 @@ TEST_F(SdkTest, AnUploadResumesAfterTheConnectionDrops) {
   // Across calls: an upload that failed resumes at the offset the server
   // kept, sending only the rest.
   testing::TcpProxy proxy(coordinator_->port(), /*cut_after=*/-1);
-  auto through = Client::Create({.target = absl::StrCat("127.0.0.1:", proxy.port())});
+  auto through =
+      Client::Create({.target = absl::StrCat("127.0.0.1:", proxy.port()), .insecure = true});
   ASSERT_TRUE(through.ok());
   UploadOptions once = upload;
   once.max_attempts = 1;

@@ -49,7 +49,7 @@ class CoordinatorServiceTest : public ::testing::Test {
     auto c = CoordinatorServer::Create(options);
     ASSERT_TRUE(c.ok()) << c.status();
     coordinator_ = *std::move(c);
-    client_ = *client::Client::Create({.target = coordinator_->address()});
+    client_ = *client::Client::Create({.target = coordinator_->address(), .insecure = true});
 
     engine::GeneratorOptions gen;
     gen.rows = 40000;
@@ -60,7 +60,7 @@ class CoordinatorServiceTest : public ::testing::Test {
 
   client::RemoteRunOptions Submit() {
     client::RemoteRunOptions o;
-    o.target = coordinator_->address();
+    o.client = {.target = coordinator_->address(), .insecure = true};
     o.inputs = {input_};
     o.policy_path = Example("policies/value_ladder.yaml");
     o.kpis_path = Example("kpis/by_tier_segment.yaml");
@@ -473,10 +473,10 @@ TEST(CoordinatorQueueTest, JobsWaitForAHealthyWorker) {
   auto coordinator = CoordinatorServer::Create(options);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   EXPECT_TRUE((*coordinator)->workers()->Healthy().empty());
-  auto client = *client::Client::Create({.target = (*coordinator)->address()});
+  auto client = *client::Client::Create({.target = (*coordinator)->address(), .insecure = true});
 
   client::RemoteRunOptions o;
-  o.target = (*coordinator)->address();
+  o.client = {.target = (*coordinator)->address(), .insecure = true};
   o.inputs = {input};
   o.policy_path = std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml";
   o.no_publish = true;  // no store
@@ -499,7 +499,7 @@ TEST(CoordinatorQueueTest, JobsWaitForAHealthyWorker) {
   lonely.jobs.wait_for_workers = absl::Milliseconds(300);
   auto alone = CoordinatorServer::Create(lonely);
   ASSERT_TRUE(alone.ok());
-  o.target = (*alone)->address();
+  o.client = {.target = (*alone)->address(), .insecure = true};
   o.wait = true;
   auto failed = client::SubmitJob(o);
   ASSERT_TRUE(failed.ok()) << failed.status();
@@ -528,7 +528,7 @@ TEST(MetricsTest, WorkersAndCoordinatorExportPrometheusMetrics) {
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
 
   client::RemoteRunOptions o;
-  o.target = (*coordinator)->address();
+  o.client = {.target = (*coordinator)->address(), .insecure = true};
   o.inputs = {input};
   o.policy_path = std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml";
   o.no_publish = true;  // no store
@@ -582,7 +582,7 @@ TEST(MetricsTest, SlowCallsShowInTheLatencyHistogram) {
   options.store = &store;  // SubmitJob saves the job: one slow write
   auto coordinator = CoordinatorServer::Create(options);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  auto client = *client::Client::Create({.target = (*coordinator)->address()});
+  auto client = *client::Client::Create({.target = (*coordinator)->address(), .insecure = true});
   testing::TempDir dir;
   v1::JobSpec spec;
   spec.add_inputs(dir.Write("c.csv", "id,v\na,1\n"));

@@ -59,7 +59,8 @@ class GrpcClusterTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       auto server = worker::WorkerServer::Create({.listen = "127.0.0.1:0", .threads = 1});
       ASSERT_TRUE(server.ok()) << server.status();
-      clients_.push_back(GrpcWorkerClient::Create((*server)->address()));
+      clients_.push_back(
+          GrpcWorkerClient::Create((*server)->address(), grpc::InsecureChannelCredentials(), {}));
       servers_.push_back(*std::move(server));
     }
   }
@@ -227,7 +228,7 @@ class SilentPeer {
 
 TEST_F(GrpcClusterTest, CancellingReachesACallInFlight) {
   SilentPeer silent;
-  auto client = GrpcWorkerClient::Create(silent.address());
+  auto client = GrpcWorkerClient::Create(silent.address(), grpc::InsecureChannelCredentials(), {});
   CancelScope scope;
   v1::ScanRequest scan;
   scan.set_path("/etc/hostname");

@@ -65,7 +65,8 @@ std::vector<std::string> StartWorkers(const testing::TempDir& dir, int n,
                                      "--port-file",
                                      port_file,
                                      "--threads",
-                                     "1"};
+                                     "1",
+                                     "--insecure"};
     argv.insert(argv.end(), flags.begin(), flags.end());
     auto child = testing::ChildProcess::Start(argv);
     EXPECT_TRUE(child.ok()) << child.status();
@@ -111,7 +112,7 @@ TEST(WorkerProcessTest, KilledAndHungWorkersCostTimeNotResults) {
   std::vector<std::unique_ptr<GrpcWorkerClient>> clients;
   std::vector<WorkerClient*> seams;
   for (const std::string& a : addresses) {
-    clients.push_back(GrpcWorkerClient::Create(a));
+    clients.push_back(GrpcWorkerClient::Create(a, grpc::InsecureChannelCredentials(), {}));
     seams.push_back(clients.back().get());
   }
 
@@ -188,12 +189,13 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
   auto coordinator = testing::ChildProcess::Start(
       {std::string(TIERSCORE_BINARY_DIR) + "/coordinator/tierscore-coordinator", "--listen",
        "127.0.0.1:0", "--port-file", coordinator_port, "--workers", addresses, "--call-timeout",
-       "3", "--log-format", "json"},
+       "3", "--log-format", "json", "--insecure"},
       coordinator_log);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   auto port = testing::WaitForPortFile(coordinator_port, absl::Seconds(20));
   ASSERT_TRUE(port.ok()) << port.status();
-  auto client = *client::Client::Create({.target = "127.0.0.1:" + std::to_string(*port)});
+  auto client =
+      *client::Client::Create({.target = "127.0.0.1:" + std::to_string(*port), .insecure = true});
 
   v1::JobSpec spec;
   spec.add_inputs(input);
@@ -286,7 +288,7 @@ TEST(ClusterProcessTest, LogsAreJsonAndKeepPasswordsOut) {
   auto coordinator = testing::ChildProcess::Start(
       {std::string(TIERSCORE_BINARY_DIR) + "/coordinator/tierscore-coordinator", "--listen",
        "127.0.0.1:0", "--workers", "127.0.0.1:1", "--log-format", "json", "--redis",
-       "redis://:s3cret-pw@127.0.0.1:notaport/0"},
+       "redis://:s3cret-pw@127.0.0.1:notaport/0", "--insecure"},
       log_path);
   ASSERT_TRUE(coordinator.ok());
   EXPECT_NE((*coordinator)->Wait(absl::Seconds(20)), 0);  // refused to start

@@ -59,14 +59,14 @@ struct PublishedCluster {
     auto coordinator = coordinator::CoordinatorServer::Create(options);
     if (!coordinator.ok()) return coordinator.status();
     c->coordinator = *std::move(coordinator);
-    c->client = *client::Client::Create({.target = c->coordinator->address()});
+    c->client = *client::Client::Create({.target = c->coordinator->address(), .insecure = true});
     return c;
   }
 
   // Runs a job to its end; every run publishes (no cache).
   absl::StatusOr<v1::Job> Run(const std::vector<std::string>& inputs, const std::string& policy) {
     client::RemoteRunOptions o;
-    o.target = coordinator->address();
+    o.client = {.target = coordinator->address(), .insecure = true};
     o.inputs = inputs;
     o.policy_path = policy;
     o.wait = true;

@@ -35,8 +35,22 @@ namespace tierscore::client {
 
 struct ClientOptions {
   std::string target{};  // "host:port", "dns:///name:port", "unix:///path"
-  // Channel credentials; null: plaintext.
+  // TLS: the CA bundle the coordinator's certificate must chain to, and a
+  // client certificate and key for a coordinator that asks for one (PEM
+  // files, re-read when they change). `tls_server_name`: the name to check
+  // when it is not the target's host.
+  std::string tls_ca{};
+  std::string tls_cert{};
+  std::string tls_key{};
+  std::string tls_server_name{};
+  // Plaintext, which must be asked for: without tls_ca, credentials or
+  // insecure, Create() is INVALID_ARGUMENT.
+  bool insecure = false;
+  // Credentials of the caller's own making (instead of the TLS files).
   std::shared_ptr<grpc::ChannelCredentials> credentials{};
+  // A bearer token sent with every call ("authorization: Bearer ..."), as
+  // the coordinator's --tokens file lists it. Empty: none.
+  std::string token{};
   absl::Duration deadline = absl::Seconds(30);  // per unary call (each attempt)
   // Retries of calls that are safe to repeat, on UNAVAILABLE.
   int max_attempts = 4;
