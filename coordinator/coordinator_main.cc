@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
       app, &options.tls,
       "PEM CA of API clients' certificates; given, every client must present one");
   tierscore::common::AddChannelTlsFlags(app, &options.worker_tls, "worker-", "each worker");
+  app.add_option("--tokens", options.tokens_file,
+                 "File of bearer tokens, one per line: <token> <role> <name> [aliases] (roles: "
+                 "reader, submitter, admin). Without it every caller may do everything")
+      ->check(CLI::ExistingFile);
   std::string log_format = "text";
   app.add_flag("--reflection", options.reflection,
                "Serve gRPC server reflection (off: clients use the .proto files)");
@@ -85,6 +89,12 @@ int main(int argc, char** argv) {
   options.tls.require_client_cert = !options.tls.files.ca.empty();
   options.worker_tls.insecure = options.tls.insecure;
   tierscore::common::WarnIfInsecure(options.tls.insecure, "tierscore-coordinator");
+  if (options.tokens_file.empty()) {
+    tierscore::common::LogEvent(
+        spdlog::level::warn, "server.open",
+        {{"server", "tierscore-coordinator"},
+         {"detail", "no --tokens: every caller may submit, cancel and publish"}});
+  }
   for (absl::string_view w : absl::StrSplit(workers, ',', absl::SkipWhitespace())) {
     options.pool.targets.emplace_back(w);
   }

@@ -112,8 +112,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
       s->manager_,
       JobManager::Create([pool](absl::Time deadline) { return pool->WaitForHealthy(deadline); },
                          job_options));
+  if (!options.tokens_file.empty()) {
+    TS_ASSIGN_OR_RETURN(s->tokens_, Tokens::Load(options.tokens_file));
+  }
   s->service_ = std::make_unique<CoordinatorService>(
-      s->manager_.get(), s->lookup_.get(), s->datasets_.get(),
+      s->manager_.get(), s->lookup_.get(), s->datasets_.get(), s->tokens_.get(),
       s->coordinator_metrics_ ? &s->coordinator_metrics_->rpc : nullptr);
 
   grpc::EnableDefaultHealthCheckService(true);

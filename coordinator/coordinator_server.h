@@ -41,6 +41,9 @@ struct CoordinatorServerOptions {
   // its user choose.
   common::ServerTls tls = common::ServerTls::Plaintext();
   common::ChannelTls worker_tls = common::ChannelTls::Plaintext();
+  // Bearer tokens and their roles (coordinator/access.h). Empty: every
+  // caller may do everything.
+  std::string tokens_file{};
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC
@@ -74,6 +77,7 @@ class CoordinatorServer {
   std::unique_ptr<Metrics> coordinator_metrics_;
   std::unique_ptr<common::Store> owned_store_;
   std::unique_ptr<DatasetStore> datasets_;
+  std::unique_ptr<Tokens> tokens_;
   std::unique_ptr<TierLookup> lookup_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<JobManager> manager_;

@@ -5,6 +5,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
+#include "common/logging.h"
+#include "common/names.h"
 #include "common/status_macros.h"
 #include "coordinator/results_stream.h"
 
@@ -24,6 +26,26 @@ void Record(common::RpcMetrics* metrics, const char* method, const absl::Status&
                     absl::Now() - start);
   }
 }
+
+// An "audit" event: who did what to which target, and how it ended.
+void Audit(const Caller* caller, grpc::CallbackServerContext* ctx, const char* method,
+           const std::string& target, const absl::Status& outcome) {
+  common::LogEvent(outcome.ok() ? spdlog::level::info : spdlog::level::warn, "audit",
+                   {{"caller", caller == nullptr ? "(unauthenticated)" : caller->name},
+                    {"role", caller == nullptr ? "" : RoleName(caller->role)},
+                    {"peer", ctx->peer()},
+                    {"method", method},
+                    {"target", target.substr(0, common::kMaxNameLength)},
+                    {"code", absl::StatusCodeToString(outcome.code())}});
+}
+
+// A streaming call refused before it started.
+template <typename Reactor>
+class Refused : public Reactor {
+ public:
+  explicit Refused(const absl::Status& status) { this->Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
 
 // Writes a job's state until it is final: every change of state or phase,
 // and progress within a phase at most every kMinInterval (the latest).
@@ -213,8 +235,10 @@ class PublishReactor : public grpc::ServerUnaryReactor {
 // it stands (complete = false), so the client knows where to resume.
 class UploadReactor : public grpc::ServerReadReactor<v1::UploadDatasetRequest> {
  public:
-  UploadReactor(DatasetStore* store, v1::Dataset* resp, common::RpcMetrics* metrics)
-      : store_(store), resp_(resp), metrics_(metrics) {
+  // `audit` hears the dataset's name and the outcome before the client.
+  using Audited = std::function<void(const std::string& name, const absl::Status& outcome)>;
+  UploadReactor(DatasetStore* store, v1::Dataset* resp, common::RpcMetrics* metrics, Audited audit)
+      : store_(store), resp_(resp), metrics_(metrics), audit_(std::move(audit)) {
     StartRead(&request_);
   }
 
@@ -256,12 +280,14 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadDatasetRequest> {
     // that a retry right after it is not refused as a concurrent upload.
     upload_.reset();
     Record(metrics_, "UploadDataset", status, start_);
+    audit_(request_name_, status);
     Finish(ToGrpcStatus(status));
   }
 
   DatasetStore* const store_;
   v1::Dataset* const resp_;
   common::RpcMetrics* const metrics_;
+  const Audited audit_;
   const absl::Time start_ = absl::Now();
   v1::UploadDatasetRequest request_;
   std::string request_name_;
@@ -269,6 +295,44 @@ class UploadReactor : public grpc::ServerReadReactor<v1::UploadDatasetRequest> {
 };
 
 }  // namespace
+
+absl::StatusOr<Caller> CoordinatorService::Authorize(grpc::CallbackServerContext* ctx,
+                                                     const char* method, Role needed,
+                                                     absl::string_view what) const {
+  if (tokens_ == nullptr) return Caller{.name = "anonymous", .role = Role::kAdmin, .aliases = {}};
+  const auto& metadata = ctx->client_metadata();
+  const auto header = metadata.find("authorization");
+  const std::string_view authorization =
+      header == metadata.end() ? std::string_view()
+                               : std::string_view(header->second.data(), header->second.size());
+  absl::StatusOr<Caller> caller = tokens_->Authenticate(authorization);
+  if (!caller.ok()) {
+    Audit(nullptr, ctx, method, "", caller.status());
+    return caller.status();
+  }
+  if (absl::Status st = Require(*caller, needed, what); !st.ok()) {
+    Audit(&*caller, ctx, method, "", st);
+    return st;
+  }
+  return caller;
+}
+
+absl::StatusOr<Caller> CoordinatorService::AuthorizeJobChange(grpc::CallbackServerContext* ctx,
+                                                              const char* method,
+                                                              const std::string& id,
+                                                              absl::string_view what) const {
+  TS_ASSIGN_OR_RETURN(Caller caller, Authorize(ctx, method, Role::kSubmitter, what));
+  TS_ASSIGN_OR_RETURN(const v1::Job job, manager_->Get(id));
+  absl::Status allowed = RequireOwner(caller, job.owner(), id, what);
+  if (allowed.ok() && std::string_view(method) == "PublishJob" && !job.spec().no_publish()) {
+    allowed = RequirePublish(caller, job.spec().alias());
+  }
+  if (!allowed.ok()) {
+    Audit(&caller, ctx, method, id, allowed);
+    return allowed;
+  }
+  return caller;
+}
 
 // Answers a unary call on the gRPC thread: the manager's calls take its
 // locks only briefly (Submit and Cancel save the job to the store, one
@@ -289,51 +353,96 @@ grpc::ServerUnaryReactor* CoordinatorService::Reply(const char* method,
 grpc::ServerUnaryReactor* CoordinatorService::SubmitJob(grpc::CallbackServerContext* ctx,
                                                         const v1::SubmitJobRequest* req,
                                                         v1::Job* resp) {
-  return Reply("SubmitJob", ctx, resp, [&] { return manager_->Submit(req->spec()); });
+  return Reply("SubmitJob", ctx, resp, [&]() -> absl::StatusOr<v1::Job> {
+    TS_ASSIGN_OR_RETURN(const Caller caller,
+                        Authorize(ctx, "SubmitJob", Role::kSubmitter, "submit jobs"));
+    const v1::JobSpec& spec = req->spec();
+    if (!spec.no_publish() && !spec.alias().empty()) {
+      if (absl::Status st = RequirePublish(caller, spec.alias()); !st.ok()) {
+        Audit(&caller, ctx, "SubmitJob", spec.alias(), st);
+        return st;
+      }
+    }
+    absl::StatusOr<v1::Job> job = manager_->Submit(spec, caller.name);
+    Audit(&caller, ctx, "SubmitJob", job.ok() ? job->id() : spec.alias(), job.status());
+    return job;
+  });
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetJob(grpc::CallbackServerContext* ctx,
                                                      const v1::GetJobRequest* req, v1::Job* resp) {
-  return Reply("GetJob", ctx, resp, [&] { return manager_->Get(req->id()); });
+  return Reply("GetJob", ctx, resp, [&]() -> absl::StatusOr<v1::Job> {
+    TS_RETURN_IF_ERROR(Authorize(ctx, "GetJob", Role::kReader, "read jobs").status());
+    return manager_->Get(req->id());
+  });
 }
 
 grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(grpc::CallbackServerContext* ctx,
                                                                 const v1::WatchJobRequest* req) {
+  if (auto caller = Authorize(ctx, "WatchJob", Role::kReader, "watch jobs"); !caller.ok()) {
+    return new Refused<grpc::ServerWriteReactor<v1::Job>>(caller.status());
+  }
   return new WatchReactor(manager_, req->id(), metrics_);
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::CancelJob(grpc::CallbackServerContext* ctx,
                                                         const v1::CancelJobRequest* req,
                                                         v1::Job* resp) {
-  return Reply("CancelJob", ctx, resp, [&] { return manager_->Cancel(req->id()); });
+  return Reply("CancelJob", ctx, resp, [&]() -> absl::StatusOr<v1::Job> {
+    TS_ASSIGN_OR_RETURN(const Caller caller,
+                        AuthorizeJobChange(ctx, "CancelJob", req->id(), "cancel"));
+    absl::StatusOr<v1::Job> job = manager_->Cancel(req->id());
+    Audit(&caller, ctx, "CancelJob", req->id(), job.status());
+    return job;
+  });
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::ListJobs(grpc::CallbackServerContext* ctx,
                                                        const v1::ListJobsRequest* req,
                                                        v1::ListJobsResponse* resp) {
-  return Reply("ListJobs", ctx, resp, [&] { return manager_->List(*req); });
+  return Reply("ListJobs", ctx, resp, [&]() -> absl::StatusOr<v1::ListJobsResponse> {
+    TS_RETURN_IF_ERROR(Authorize(ctx, "ListJobs", Role::kReader, "list jobs").status());
+    return manager_->List(*req);
+  });
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetKpis(grpc::CallbackServerContext* ctx,
                                                       const v1::GetKpisRequest* req,
                                                       v1::KpiTable* resp) {
-  return Reply("GetKpis", ctx, resp, [&] { return manager_->Kpis(req->id()); });
+  return Reply("GetKpis", ctx, resp, [&]() -> absl::StatusOr<v1::KpiTable> {
+    TS_RETURN_IF_ERROR(Authorize(ctx, "GetKpis", Role::kReader, "read KPIs").status());
+    return manager_->Kpis(req->id());
+  });
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::PublishJob(grpc::CallbackServerContext* ctx,
                                                          const v1::PublishJobRequest* req,
                                                          v1::Job* resp) {
+  auto caller = AuthorizeJobChange(ctx, "PublishJob", req->id(), "publish");
+  if (!caller.ok()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  Audit(&*caller, ctx, "PublishJob", req->id(), absl::OkStatus());
   return new PublishReactor(manager_, req->id(), resp, metrics_);
 }
 
 grpc::ServerWriteReactor<v1::ResultsChunk>* CoordinatorService::StreamResults(
     grpc::CallbackServerContext* ctx, const v1::StreamResultsRequest* req) {
+  if (auto caller = Authorize(ctx, "StreamResults", Role::kReader, "read results"); !caller.ok()) {
+    return new Refused<grpc::ServerWriteReactor<v1::ResultsChunk>>(caller.status());
+  }
   return new ResultsReactor(manager_, *req, metrics_);
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::LookupTier(grpc::CallbackServerContext* ctx,
                                                          const v1::LookupTierRequest* req,
                                                          v1::LookupTierResponse* resp) {
+  if (auto caller = Authorize(ctx, "LookupTier", Role::kReader, "look tiers up"); !caller.ok()) {
+    return Reply("LookupTier", ctx, resp,
+                 [&] { return absl::StatusOr<v1::LookupTierResponse>(caller.status()); });
+  }
   if (lookup_ == nullptr) {
     return Reply("LookupTier", ctx, resp,
                  [&] { return absl::StatusOr<v1::LookupTierResponse>(NoStore()); });
@@ -359,6 +468,11 @@ grpc::ServerUnaryReactor* CoordinatorService::LookupTier(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* CoordinatorService::BatchLookupTier(grpc::CallbackServerContext* ctx,
                                                               const v1::BatchLookupTierRequest* req,
                                                               v1::BatchLookupTierResponse* resp) {
+  if (auto caller = Authorize(ctx, "BatchLookupTier", Role::kReader, "look tiers up");
+      !caller.ok()) {
+    return Reply("BatchLookupTier", ctx, resp,
+                 [&] { return absl::StatusOr<v1::BatchLookupTierResponse>(caller.status()); });
+  }
   if (lookup_ == nullptr) {
     return Reply("BatchLookupTier", ctx, resp,
                  [&] { return absl::StatusOr<v1::BatchLookupTierResponse>(NoStore()); });
@@ -375,21 +489,22 @@ grpc::ServerUnaryReactor* CoordinatorService::BatchLookupTier(grpc::CallbackServ
 
 grpc::ServerReadReactor<v1::UploadDatasetRequest>* CoordinatorService::UploadDataset(
     grpc::CallbackServerContext* ctx, v1::Dataset* resp) {
-  if (datasets_ == nullptr) {
-    class Refused : public grpc::ServerReadReactor<v1::UploadDatasetRequest> {
-     public:
-      Refused() { Finish(ToGrpcStatus(NoDatasets())); }
-      void OnDone() override { delete this; }
-    };
-    return new Refused();
-  }
-  return new UploadReactor(datasets_, resp, metrics_);
+  using Reader = grpc::ServerReadReactor<v1::UploadDatasetRequest>;
+  auto caller = Authorize(ctx, "UploadDataset", Role::kSubmitter, "upload datasets");
+  if (!caller.ok()) return new Refused<Reader>(caller.status());
+  if (datasets_ == nullptr) return new Refused<Reader>(NoDatasets());
+  return new UploadReactor(
+      datasets_, resp, metrics_,
+      [caller = *caller, ctx](const std::string& name, const absl::Status& st) {
+        Audit(&caller, ctx, "UploadDataset", name, st);
+      });
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetDataset(grpc::CallbackServerContext* ctx,
                                                          const v1::GetDatasetRequest* req,
                                                          v1::Dataset* resp) {
   return Reply("GetDataset", ctx, resp, [&]() -> absl::StatusOr<v1::Dataset> {
+    TS_RETURN_IF_ERROR(Authorize(ctx, "GetDataset", Role::kReader, "read datasets").status());
     if (datasets_ == nullptr) return NoDatasets();
     return datasets_->Get(req->name());
   });
@@ -399,6 +514,7 @@ grpc::ServerUnaryReactor* CoordinatorService::ListDatasets(grpc::CallbackServerC
                                                            const v1::ListDatasetsRequest* req,
                                                            v1::ListDatasetsResponse* resp) {
   return Reply("ListDatasets", ctx, resp, [&]() -> absl::StatusOr<v1::ListDatasetsResponse> {
+    TS_RETURN_IF_ERROR(Authorize(ctx, "ListDatasets", Role::kReader, "list datasets").status());
     if (datasets_ == nullptr) return NoDatasets();
     v1::ListDatasetsResponse list;
     for (v1::Dataset& d : datasets_->List()) *list.add_datasets() = std::move(d);
@@ -410,8 +526,12 @@ grpc::ServerUnaryReactor* CoordinatorService::DeleteDataset(grpc::CallbackServer
                                                             const v1::DeleteDatasetRequest* req,
                                                             v1::DeleteDatasetResponse* resp) {
   return Reply("DeleteDataset", ctx, resp, [&]() -> absl::StatusOr<v1::DeleteDatasetResponse> {
+    TS_ASSIGN_OR_RETURN(const Caller caller,
+                        Authorize(ctx, "DeleteDataset", Role::kSubmitter, "delete datasets"));
     if (datasets_ == nullptr) return NoDatasets();
-    TS_RETURN_IF_ERROR(datasets_->Delete(req->name()));
+    const absl::Status deleted = datasets_->Delete(req->name());
+    Audit(&caller, ctx, "DeleteDataset", req->name(), deleted);
+    TS_RETURN_IF_ERROR(deleted);
     return v1::DeleteDatasetResponse();
   });
 }

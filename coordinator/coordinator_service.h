@@ -1,7 +1,11 @@
 #ifndef TIERSCORE_COORDINATOR_COORDINATOR_SERVICE_H_
 #define TIERSCORE_COORDINATOR_COORDINATOR_SERVICE_H_
 
+#include <string>
+#include <string_view>
+
 #include "common/metrics.h"
+#include "coordinator/access.h"
 #include "coordinator/dataset_store.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/tier_lookup.h"
@@ -24,14 +28,25 @@ namespace tierscore::coordinator {
 // UploadDataset writes each chunk to its file from the gRPC thread that
 // received it (DatasetStore).
 //
-// `manager`, `lookup`, `datasets` and `rpc_metrics` (the last three may be
-// null: no lookups, no datasets, no metrics) are borrowed and must outlive
-// the service.
+// Every call is authorized first (coordinator/access.h): its bearer token
+// is looked up in `tokens` (UNAUTHENTICATED) and its role checked against
+// the call (PERMISSION_DENIED); without `tokens` every caller is an admin
+// named "anonymous". Calls that change state (submit, cancel, publish,
+// upload, delete) and every refusal are logged as "audit" events: caller,
+// role, method, target, outcome (never the token).
+//
+// `manager`, `lookup`, `datasets`, `tokens` and `rpc_metrics` (the last
+// four may be null: no lookups, no datasets, no tokens, no metrics) are
+// borrowed and must outlive the service.
 class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
   CoordinatorService(JobManager* manager, TierLookup* lookup, DatasetStore* datasets,
-                     common::RpcMetrics* rpc_metrics = nullptr)
-      : manager_(manager), lookup_(lookup), datasets_(datasets), metrics_(rpc_metrics) {}
+                     const Tokens* tokens, common::RpcMetrics* rpc_metrics = nullptr)
+      : manager_(manager),
+        lookup_(lookup),
+        datasets_(datasets),
+        tokens_(tokens),
+        metrics_(rpc_metrics) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* ctx,
                                       const v1::SubmitJobRequest* req, v1::Job* resp) override;
@@ -81,9 +96,17 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
     return absl::FailedPreconditionError("this coordinator keeps no datasets (no --data-dir)");
   }
 
+  // The caller, allowed `needed` for `what`; a refusal is audited.
+  absl::StatusOr<Caller> Authorize(grpc::CallbackServerContext* ctx, const char* method,
+                                   Role needed, absl::string_view what) const;
+  // Who may change job `id` (cancel, publish): its owner or an admin.
+  absl::StatusOr<Caller> AuthorizeJobChange(grpc::CallbackServerContext* ctx, const char* method,
+                                            const std::string& id, absl::string_view what) const;
+
   JobManager* manager_;
   TierLookup* lookup_;
   DatasetStore* datasets_;
+  const Tokens* tokens_;
   common::RpcMetrics* metrics_;
 };
 

@@ -222,7 +222,7 @@ void JobManager::Update(const std::shared_ptr<Entry>& entry,
   if (changed_state.has_value()) Persist(*changed_state);
 }
 
-absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& submitted) {
+absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& submitted, const std::string& owner) {
   // Validate now, so a bad spec fails the call rather than the job.
   JobSpecChecks checks;
   checks.has_store = options_.runner.store != nullptr;
@@ -249,6 +249,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& submitted) {
       absl::MutexLock entry_lock(&entry->mu);
       entry->job.set_id(id);
       entry->job.set_state(v1::JOB_STATE_QUEUED);
+      entry->job.set_owner(owner);
       *entry->job.mutable_spec() = spec;
       entry->job.set_submitted_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
       if (options_.on_state_change) options_.on_state_change(entry->job, v1::JOB_STATE_UNSPECIFIED);

@@ -84,7 +84,8 @@ class JobManager {
   // Prepares the spec (PrepareJobSpec: texts parsed, everything checked,
   // errors naming the field or input), queues the job and returns its state
   // at once. RESOURCE_EXHAUSTED when the queue is full.
-  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& submitted);
+  // `owner` (Job.owner) names who submitted it: the caller's token name.
+  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& submitted, const std::string& owner = "");
   absl::StatusOr<v1::Job> Get(const std::string& id) const;  // NOT_FOUND
   // Newest first (submission time, then id), without specs and results.
   std::vector<v1::Job> List() const;

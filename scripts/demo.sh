@@ -5,7 +5,8 @@
 # KPI table, run the next period's base with downgrade protection to show
 # the migration between runs, look customers up, and stop the cluster.
 # Every connection is TLS (certificates from scripts/dev-certs.sh; the workers
-# accept only the coordinator's certificate).
+# accept only the coordinator's certificate), and every call carries a
+# bearer token (a submitter's, then a reader's).
 #   bash scripts/demo.sh BUILD_DIR [ROWS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,12 @@ echo "== making a private CA and certificates (scripts/dev-certs.sh $OUT/certs)"
 scripts/dev-certs.sh "$OUT/certs"
 CERTS="$OUT/certs"
 export TIERSCORE_TLS_CA="$CERTS/ca.pem"  # the CLI checks the coordinator with it
+# Bearer tokens: the demo submits as a submitter that may publish to
+# customers/default, and looks up as a reader.
+SUBMITTER_TOKEN=$(openssl rand -hex 16)
+READER_TOKEN=$(openssl rand -hex 16)
+(umask 077; printf '%s submitter demo customers/default\n%s reader lookups\n' \
+  "$SUBMITTER_TOKEN" "$READER_TOKEN" > "$OUT/tokens")
 
 echo "== starting Redis and a local cluster: two workers and a coordinator on 127.0.0.1"
 rm -f "$OUT"/*.port "$OUT/redis.sock"
@@ -60,14 +67,14 @@ for i in 1 2; do workers+=("127.0.0.1:$(wait_port "$OUT/worker$i.port")"); done
   --redis "$REDIS" --tls-cert "$CERTS/coordinator.pem" --tls-key "$CERTS/coordinator.key" \
   --worker-tls-ca "$CERTS/ca.pem" --worker-tls-cert "$CERTS/coordinator.pem" \
   --worker-tls-key "$CERTS/coordinator.key" --worker-tls-server-name tierscore-worker \
-  > "$OUT/coordinator.log" 2>&1 &
+  --tokens "$OUT/tokens" > "$OUT/coordinator.log" 2>&1 &
 pids+=($!)
 coordinator="127.0.0.1:$(wait_port "$OUT/coordinator.port")"
 echo "   workers ${workers[*]}, coordinator $coordinator"
 
 echo "== tierscore submit --wait"
 start=$(date +%s.%N)
-"$TS" submit --target "$coordinator" --input "$OUT/customers.csv" \
+TIERSCORE_TOKEN=$SUBMITTER_TOKEN "$TS" submit --target "$coordinator" --input "$OUT/customers.csv" \
   --policy examples/policies/loyalty.yaml \
   --kpis examples/kpis/by_tier_segment.yaml \
   --wait --out "$OUT/results.csv" --kpi-out "$OUT/kpis.csv"
@@ -79,10 +86,11 @@ echo "KPI table: $OUT/kpis.csv"
 echo
 echo "== the next period: the same customers with new figures, published over the first run"
 "$TS" gen --rows "$ROWS" --seed 43 --out "$OUT/customers_next.csv"
-"$TS" submit --target "$coordinator" --input "$OUT/customers_next.csv" \
+TIERSCORE_TOKEN=$SUBMITTER_TOKEN "$TS" submit --target "$coordinator" \
+  --input "$OUT/customers_next.csv" \
   --policy examples/policies/loyalty.yaml --wait --migration-out "$OUT/migration.csv" \
   | sed -n '/^migration of/,$p'
 echo
 echo "== online lookups"
-"$TS" lookup --target "$coordinator" C0000001 C0000002
+TIERSCORE_TOKEN=$READER_TOKEN "$TS" lookup --target "$coordinator" C0000001 C0000002
 echo "== stopping the cluster"

@@ -1,14 +1,17 @@
-// TLS on every endpoint, against real servers on 127.0.0.1:0 with
-// certificates made by scripts/dev-certs.sh: a cluster runs a job over TLS
-// and mutual TLS; plaintext, a foreign CA, a missing or wrong client
-// certificate are refused with the codes a caller acts on; renewed
-// certificates are picked up while serving; the binaries refuse to start
-// without a choice between TLS and --insecure.
+// Security against real servers on 127.0.0.1:0. TLS, with certificates
+// made by scripts/dev-certs.sh: a cluster runs a job over TLS and mutual
+// TLS; plaintext, a foreign CA, a missing or wrong client certificate are
+// refused with the codes a caller acts on; renewed certificates are picked
+// up while serving; the binaries refuse to start without a choice between
+// TLS and --insecure. Tokens: every role against every kind of call, through
+// the SDK, and through the binaries with the audit log read back.
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/memory_store.h"
 #include "coordinator/coordinator_server.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
@@ -16,6 +19,7 @@
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/testing/process.h"
+#include "tests/testing/redis_server.h"
 #include "tests/testing/temp_dir.h"
 #include "tierscore/client.h"
 #include "worker/worker_server.h"
@@ -24,6 +28,7 @@ namespace tierscore {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A CA and the cluster's certificates (see scripts/dev-certs.sh) in `dir`.
 void MakeCerts(const testing::TempDir& tmp, const std::string& dir) {
@@ -240,6 +245,176 @@ TEST(TlsReloadTest, ARenewedCertificateIsServedWithoutARestart) {
     now = reach(tmp.path() + "/new/ca.pem");
   }
   EXPECT_TRUE(now.ok()) << now;
+}
+
+constexpr char kTokens[] =
+    "reader-token-0123456789 reader dashboards\n"
+    "nightly-token-0123456789 submitter nightly customers/nightly\n"
+    "weekly-token-0123456789 submitter weekly customers/weekly\n"
+    "admin-token-0123456789 admin ops\n";
+
+class TokenTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto worker = worker::WorkerServer::Create({.threads = 1});
+    ASSERT_TRUE(worker.ok());
+    worker_ = *std::move(worker);
+    coordinator::CoordinatorServerOptions c;
+    c.pool.targets = {worker_->address()};
+    c.tokens_file = tmp_.Write("tokens", kTokens);
+    c.data_dir = tmp_.path() + "/data";
+    c.jobs.max_running = 0;  // jobs stay queued: cancellable
+    c.store = &store_;
+    auto coordinator = coordinator::CoordinatorServer::Create(c);
+    ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+    coordinator_ = *std::move(coordinator);
+    input_ = tmp_.Write("customers.csv", engine::GenerateCustomersCsv({.rows = 100}));
+  }
+
+  std::unique_ptr<client::Client> As(const std::string& token) {
+    return *client::Client::Create(
+        {.target = coordinator_->address(), .insecure = true, .token = token});
+  }
+
+  v1::JobSpec Spec(const std::string& alias, bool no_publish) const {
+    v1::JobSpec spec;
+    *spec.mutable_policy_text() = *client::ReadConfigFile(Policy());
+    spec.add_inputs(input_);
+    spec.set_alias(alias);
+    spec.set_no_publish(no_publish);
+    return spec;
+  }
+
+  testing::TempDir tmp_;
+  common::MemoryStore store_;
+  std::string input_;
+  std::unique_ptr<worker::WorkerServer> worker_;
+  std::unique_ptr<coordinator::CoordinatorServer> coordinator_;
+};
+
+TEST_F(TokenTest, NoOrUnknownTokenIsUnauthenticated) {
+  for (const std::string token : {"", "nightly-token-01234567", "nightly-token-0123456789x"}) {
+    auto client = As(token);
+    EXPECT_EQ(client->ListJobs().status().code(), absl::StatusCode::kUnauthenticated) << token;
+    EXPECT_EQ(client->Submit(Spec("", true)).status().code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_EQ(client->Lookup(client::RunRef::Alias("customers/nightly"), "C1").status().code(),
+              absl::StatusCode::kUnauthenticated);
+    EXPECT_EQ(client->Attach("job-1").Wait(nullptr, absl::Seconds(5)).status().code(),
+              absl::StatusCode::kUnauthenticated);
+  }
+}
+
+TEST_F(TokenTest, ReadersReadAndChangeNothing) {
+  auto reader = As("reader-token-0123456789");
+  EXPECT_TRUE(reader->ListJobs().ok());
+  EXPECT_TRUE(reader->ListDatasets().ok());
+  auto submit = reader->Submit(Spec("", true));
+  EXPECT_EQ(submit.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(submit.status().message(), HasSubstr("dashboards (reader) may not submit jobs"));
+  EXPECT_EQ(reader->UploadDataset("base", input_).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(reader->DeleteDataset("base").code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(TokenTest, SubmittersOwnTheirJobsAndPublishToTheirAliases) {
+  auto nightly = As("nightly-token-0123456789");
+  auto weekly = As("weekly-token-0123456789");
+  auto admin = As("admin-token-0123456789");
+  auto other_alias = nightly->Submit(Spec("customers/weekly", false));
+  EXPECT_EQ(other_alias.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(other_alias.status().message(), HasSubstr("may not publish to \"customers/weekly\""));
+  // A dry run against any alias publishes nothing: allowed.
+  EXPECT_TRUE(nightly->Submit(Spec("customers/weekly", true)).ok());
+
+  auto job = nightly->Submit(Spec("customers/nightly", false));
+  ASSERT_TRUE(job.ok()) << job.status();
+  auto state = admin->Attach(job->id()).Get();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->owner(), "nightly");
+  // Another submitter may read it but neither cancel nor publish it.
+  EXPECT_TRUE(weekly->Attach(job->id()).Get().ok());
+  auto cancel = weekly->Attach(job->id()).Cancel();
+  EXPECT_EQ(cancel.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(cancel.status().message(), HasSubstr("it is nightly's"));
+  EXPECT_EQ(weekly->Attach(job->id()).Publish().status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // Its owner may, and so may an admin.
+  EXPECT_TRUE(nightly->Attach(job->id()).Cancel().ok());
+  auto second = weekly->Submit(Spec("customers/weekly", false));
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(admin->Attach(second->id()).Cancel().ok());
+  // Datasets: submitters upload and delete.
+  EXPECT_TRUE(nightly->UploadDataset("base", input_).ok());
+  EXPECT_TRUE(weekly->DeleteDataset("base").ok());
+}
+
+// The binaries: tokens from a file or the environment (never argv), exit
+// code 8 when refused, and an audit line for every change and refusal that
+// names the caller and never shows a token.
+TEST(TokenProcessTest, TheCliAndTheAuditLog) {
+  testing::TempDir tmp;
+  const std::string tokens = tmp.Write("tokens", kTokens);
+  auto redis = testing::RedisServer::Start(tmp.path());
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  const std::string worker_port = tmp.path() + "/w.port";
+  auto worker = testing::ChildProcess::Start(
+      {std::string(TIERSCORE_BINARY_DIR) + "/worker/tierscore-worker", "--listen", "127.0.0.1:0",
+       "--port-file", worker_port, "--threads", "1", "--insecure", "--redis", (*redis)->address()},
+      tmp.path() + "/worker.log");
+  ASSERT_TRUE(worker.ok());
+  auto wport = testing::WaitForPortFile(worker_port, absl::Seconds(20));
+  ASSERT_TRUE(wport.ok());
+  const std::string port_file = tmp.path() + "/c.port";
+  const std::string log = tmp.path() + "/coordinator.log";
+  auto coordinator = testing::ChildProcess::Start(
+      {std::string(TIERSCORE_BINARY_DIR) + "/coordinator/tierscore-coordinator", "--listen",
+       "127.0.0.1:0", "--port-file", port_file, "--workers", absl::StrCat("127.0.0.1:", *wport),
+       "--insecure", "--tokens", tokens, "--log-format", "json", "--redis", (*redis)->address()},
+      log);
+  ASSERT_TRUE(coordinator.ok());
+  auto cport = testing::WaitForPortFile(port_file, absl::Seconds(20));
+  ASSERT_TRUE(cport.ok());
+  const std::string cli = std::string(TIERSCORE_BINARY_DIR) + "/client/tierscore";
+  const std::string input =
+      tmp.Write("customers.csv", engine::GenerateCustomersCsv({.rows = 200, .seed = 2}));
+  const std::vector<std::string> env = {absl::StrCat("TIERSCORE_TARGET=127.0.0.1:", *cport),
+                                        "TIERSCORE_INSECURE=1"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> all = env;
+    all.insert(all.end(), extra.begin(), extra.end());
+    return all;
+  };
+  const std::vector<std::string> submit = {cli,        "submit", "--input", input,
+                                           "--policy", Policy(), "--alias", "customers/nightly",
+                                           "--wait",   "--quiet"};
+
+  auto anonymous = testing::RunCommand(submit, tmp.path(), env);
+  EXPECT_EQ(anonymous.code, 8) << anonymous.err;
+  EXPECT_THAT(anonymous.err, HasSubstr("no bearer token"));
+  auto reader =
+      testing::RunCommand(submit, tmp.path(), with({"TIERSCORE_TOKEN=reader-token-0123456789"}));
+  EXPECT_EQ(reader.code, 8);
+  EXPECT_THAT(reader.err, HasSubstr("dashboards (reader) may not submit jobs"));
+  const std::string token_file = tmp.Write("nightly.token", "nightly-token-0123456789\n");
+  auto nightly =
+      testing::RunCommand(submit, tmp.path(), with({"TIERSCORE_TOKEN_FILE=" + token_file}));
+  ASSERT_EQ(nightly.code, 0) << nightly.err;
+  const std::string job_id = std::string(absl::StripAsciiWhitespace(nightly.out));
+  auto status = testing::RunCommand({cli, "status", job_id, "--format", "json"}, tmp.path(),
+                                    with({"TIERSCORE_TOKEN=reader-token-0123456789"}));
+  EXPECT_EQ(status.code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("\"owner\":\"nightly\""));
+
+  (*coordinator)->Signal(SIGTERM);
+  (*coordinator)->Wait(absl::Seconds(20));
+  const std::string text = testing::TempDir::Read(log);
+  EXPECT_THAT(text, HasSubstr(R"("event":"audit","caller":"nightly","role":"submitter")"));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat(R"("method":"SubmitJob","target":")", job_id,
+                                           R"(","code":"OK")")));
+  EXPECT_THAT(text, HasSubstr(R"x("caller":"(unauthenticated)")x"));
+  EXPECT_THAT(text, HasSubstr(R"("caller":"dashboards","role":"reader")"));
+  EXPECT_THAT(text, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(text, Not(HasSubstr("token-0123456789")));
 }
 
 }  // namespace
