@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
                  "File of bearer tokens, one per line: <token> <role> <name> [aliases] (roles: "
                  "reader, submitter, admin). Without it every caller may do everything")
       ->check(CLI::ExistingFile);
+  app.add_option("--data-root", options.data_roots,
+                 "A directory inputs may be read from (repeatable); paths elsewhere, through "
+                 "links out of it, or not regular files are refused. None: anywhere")
+      ->check(CLI::ExistingDirectory);
   std::string log_format = "text";
   app.add_flag("--reflection", options.reflection,
                "Serve gRPC server reflection (off: clients use the .proto files)");
@@ -89,6 +93,12 @@ int main(int argc, char** argv) {
   options.tls.require_client_cert = !options.tls.files.ca.empty();
   options.worker_tls.insecure = options.tls.insecure;
   tierscore::common::WarnIfInsecure(options.tls.insecure, "tierscore-coordinator");
+  if (options.data_roots.empty()) {
+    tierscore::common::LogEvent(
+        spdlog::level::warn, "server.unconfined",
+        {{"server", "tierscore-coordinator"},
+         {"detail", "no --data-root: inputs are read from anywhere this process can read"}});
+  }
   if (options.tokens_file.empty()) {
     tierscore::common::LogEvent(
         spdlog::level::warn, "server.open",

@@ -72,6 +72,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
   WorkerPoolOptions pool_options = options.pool;
   JobManagerOptions job_options = options.jobs;
+  TS_ASSIGN_OR_RETURN(job_options.data_roots, common::DataRoots::Create(options.data_roots));
   if (!options.metrics_listen.empty()) {
     TS_ASSIGN_OR_RETURN(s->metrics_, common::MetricsServer::Create(options.metrics_listen));
     s->coordinator_metrics_ = std::make_unique<Metrics>(s->metrics_->registry());

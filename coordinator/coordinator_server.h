@@ -44,6 +44,9 @@ struct CoordinatorServerOptions {
   // Bearer tokens and their roles (coordinator/access.h). Empty: every
   // caller may do everything.
   std::string tokens_file{};
+  // Directories inputs may be read from (common/data_roots.h); empty:
+  // anywhere. Uploaded datasets (data_dir) are the coordinator's own.
+  std::vector<std::string> data_roots{};
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC

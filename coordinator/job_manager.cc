@@ -227,6 +227,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& submitted, const s
   JobSpecChecks checks;
   checks.has_store = options_.runner.store != nullptr;
   checks.check_inputs = options_.check_inputs;
+  checks.data_roots = &options_.data_roots;
   if (DatasetStore* datasets = options_.datasets; datasets != nullptr) {
     checks.dataset_path = [datasets](const std::string& name, const std::string& field) {
       return datasets->PathOf(name, field);

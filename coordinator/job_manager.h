@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/data_roots.h"
 #include "common/store.h"
 #include "coordinator/dataset_store.h"
 #include "coordinator/job_runner.h"
@@ -39,6 +40,9 @@ struct JobManagerOptions {
   bool check_inputs = true;
   // Uploaded datasets jobs may name (borrowed; null: none).
   DatasetStore* datasets = nullptr;
+  // Where inputs may be read from (common/data_roots.h); unconfined by
+  // default.
+  common::DataRoots data_roots{};
   JobRunnerOptions runner;
   // Called on every change of a job's state (for metrics), with the job
   // after the change and its state before (UNSPECIFIED for a new job).

@@ -102,6 +102,10 @@ absl::Status CheckInput(int i, const std::string& path, const engine::CompiledJo
         field, ": ", Shown(path),
         " is not an absolute path (workers would resolve it against their own directory)"));
   }
+  if (checks.data_roots != nullptr) {
+    TS_RETURN_IF_ERROR(checks.check_inputs ? checks.data_roots->Check(path, field)
+                                           : checks.data_roots->CheckLexically(path, field));
+  }
   if (!checks.check_inputs) return absl::OkStatus();
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/data_roots.h"
 #include "tierscore/v1/job.pb.h"
 
 namespace tierscore::coordinator {
@@ -20,6 +21,9 @@ struct JobSpecChecks {
   // naming `field`; null: this coordinator keeps no datasets.
   std::function<absl::StatusOr<std::string>(const std::string& name, const std::string& field)>
       dataset_path;
+  // Where inputs may be read from (borrowed; null: anywhere). Checked in
+  // full with check_inputs, else lexically.
+  const common::DataRoots* data_roots = nullptr;
 };
 
 // A submitted spec made ready to run, or the first thing wrong with it:

@@ -440,7 +440,8 @@ std::unique_ptr<WorkerCore> WorkerCore::Create(const Options& options) {
   return std::unique_ptr<WorkerCore>(new WorkerCore(options));
 }
 
-WorkerCore::WorkerCore(const Options& options) : pool_(options.threads), store_(options.store) {}
+WorkerCore::WorkerCore(const Options& options)
+    : pool_(options.threads), store_(options.store), data_roots_(options.data_roots) {}
 
 size_t WorkerCore::JobCount() const {
   absl::MutexLock lock(&mu_);
@@ -474,6 +475,7 @@ absl::StatusOr<std::vector<std::shared_ptr<WorkerCore::Shard>>> WorkerCore::Shar
 }
 
 absl::StatusOr<v1::ScanResponse> WorkerCore::Scan(const v1::ScanRequest& request) {
+  TS_RETURN_IF_ERROR(data_roots_.Check(request.path(), "path"));
   TS_ASSIGN_OR_RETURN(engine::CsvHeader header, engine::ReadHeader(request.path()));
   v1::ScanResponse response;
   for (const std::string& c : header.columns) response.add_header(c);
@@ -525,6 +527,7 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
     absl::MutexLock lock(&job->mu);
     auto it = job->headers.find(split.path());
     if (it == job->headers.end()) {
+      TS_RETURN_IF_ERROR(data_roots_.Check(split.path(), "split.path"));
       TS_ASSIGN_OR_RETURN(engine::CsvHeader h, engine::ReadHeader(split.path()));
       TS_RETURN_IF_ERROR(engine::CheckHeader(compiled, split.path(), h.columns));
       it = job->headers.emplace(split.path(), std::move(h)).first;

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/data_roots.h"
 #include "common/store.h"
 #include "engine/csv.h"
 #include "engine/job.h"
@@ -42,6 +43,9 @@ class WorkerCore {
     // Where Publish writes records; borrowed, must outlive the core. Null:
     // Publish answers FAILED_PRECONDITION.
     common::Store* store = nullptr;
+    // Where Scan and Load may read (common/data_roots.h); unconfined by
+    // default. A path outside is PERMISSION_DENIED before it is opened.
+    common::DataRoots data_roots{};
   };
 
   static std::unique_ptr<WorkerCore> Create(const Options& options);
@@ -76,6 +80,7 @@ class WorkerCore {
 
   engine::ThreadPool pool_;
   common::Store* const store_;
+  const common::DataRoots data_roots_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
 };

@@ -37,6 +37,10 @@ int main(int argc, char** argv) {
   app.add_option("--tls-client-name", options.tls.client_name,
                  "Accept calls only from a client certificate carrying this name (a DNS name "
                  "or the common name of the coordinator's certificate)");
+  app.add_option("--data-root", options.data_roots,
+                 "A directory inputs may be read from (repeatable); paths elsewhere, through "
+                 "links out of it, or not regular files are refused. None: anywhere")
+      ->check(CLI::ExistingDirectory);
   std::string log_format = "text";
   app.add_flag("--reflection", options.reflection,
                "Serve gRPC server reflection (off: clients use the .proto files)");
@@ -51,6 +55,12 @@ int main(int argc, char** argv) {
   options.job_lease = absl::Seconds(lease_seconds);
   options.tls.require_client_cert = !options.tls.insecure;  // workers answer only the coordinator
   tierscore::common::WarnIfInsecure(options.tls.insecure, "tierscore-worker");
+  if (options.data_roots.empty()) {
+    tierscore::common::LogEvent(
+        spdlog::level::warn, "server.unconfined",
+        {{"server", "tierscore-worker"},
+         {"detail", "no --data-root: inputs are read from anywhere this process can read"}});
+  }
 
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::worker::WorkerServer::Create(options);

@@ -24,7 +24,10 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
     s->owned_store_ = *std::move(created);
     store = s->owned_store_.get();
   }
-  s->core_ = WorkerCore::Create({.threads = options.threads, .store = store});
+  auto roots = common::DataRoots::Create(options.data_roots);
+  if (!roots.ok()) return roots.status();
+  s->core_ = WorkerCore::Create(
+      {.threads = options.threads, .store = store, .data_roots = *std::move(roots)});
   const int cores = options.threads > 0
                         ? options.threads
                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

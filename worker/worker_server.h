@@ -34,6 +34,9 @@ struct WorkerServerOptions {
   // certificate. Plaintext here for tests and embedding; the binary makes
   // its user choose.
   common::ServerTls tls = common::ServerTls::Plaintext();
+  // Directories inputs may be read from (common/data_roots.h); empty:
+  // anywhere the process can read.
+  std::vector<std::string> data_roots{};
 };
 
 // A running worker: WorkerCore behind the Worker gRPC service, with the

@@ -5,6 +5,9 @@
 // up while serving; the binaries refuse to start without a choice between
 // TLS and --insecure. Tokens: every role against every kind of call, through
 // the SDK, and through the binaries with the audit log read back.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -346,6 +349,69 @@ TEST_F(TokenTest, SubmittersOwnTheirJobsAndPublishToTheirAliases) {
   // Datasets: submitters upload and delete.
   EXPECT_TRUE(nightly->UploadDataset("base", input_).ok());
   EXPECT_TRUE(weekly->DeleteDataset("base").ok());
+}
+
+// Confinement: the coordinator refuses inputs outside its data roots at
+// submit (the same words whether the file exists or not), and a worker
+// refuses them too, also when the coordinator cannot check (a link out of
+// the root on a volume only the workers see).
+TEST(ConfinementTest, InputsOutsideTheDataRootsAreRefusedEverywhere) {
+  testing::TempDir tmp;
+  const std::string root = tmp.path() + "/data";
+  ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+  const std::string good =
+      tmp.Write("data/customers.csv", engine::GenerateCustomersCsv({.rows = 50}));
+  const std::string secret =
+      tmp.Write("secret.csv", engine::GenerateCustomersCsv({.rows = 50, .seed = 3}));
+  const std::string link = root + "/link.csv";
+  ASSERT_EQ(symlink(secret.c_str(), link.c_str()), 0);
+
+  auto worker = worker::WorkerServer::Create({.threads = 1, .data_roots = {root}});
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  auto start = [&](bool check_inputs) {
+    coordinator::CoordinatorServerOptions c;
+    c.pool.targets = {(*worker)->address()};
+    c.data_roots = {root};
+    c.jobs.check_inputs = check_inputs;
+    return *coordinator::CoordinatorServer::Create(c);
+  };
+  auto coordinator = start(true);
+  auto client = *client::Client::Create({.target = coordinator->address(), .insecure = true});
+  auto submit = [&](const std::string& input) {
+    v1::JobSpec spec;
+    *spec.mutable_policy_text() = *client::ReadConfigFile(Policy());
+    spec.add_inputs(input);
+    spec.set_no_publish(true);
+    return client->Submit(spec).status();
+  };
+  const absl::Status outside = submit(secret);
+  EXPECT_EQ(outside.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(outside.message(), HasSubstr("is outside the data roots"));
+  const absl::Status missing = submit(tmp.path() + "/no-such.csv");
+  EXPECT_EQ(missing.code(), outside.code());
+  EXPECT_EQ(missing.message().substr(missing.message().find("\" is")),
+            outside.message().substr(outside.message().find("\" is")));
+  for (const std::string& path :
+       {link, root + "/../secret.csv", std::string("/etc/passwd"), std::string("/dev/zero")}) {
+    EXPECT_EQ(submit(path).code(), absl::StatusCode::kPermissionDenied) << path;
+  }
+  EXPECT_TRUE(submit(good).ok());
+
+  // A coordinator that does not look at files passes the link on; the
+  // worker refuses it and the job fails saying why.
+  auto blind = start(false);
+  auto blind_client = *client::Client::Create({.target = blind->address(), .insecure = true});
+  v1::JobSpec spec;
+  *spec.mutable_policy_text() = *client::ReadConfigFile(Policy());
+  spec.add_inputs(link);
+  spec.set_no_publish(true);
+  auto job = blind_client->Submit(spec);
+  ASSERT_TRUE(job.ok()) << job.status();
+  auto done = job->Wait(nullptr, absl::Seconds(60));
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state(), v1::JOB_STATE_FAILED);
+  EXPECT_EQ(done->error_code(), static_cast<int>(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(done->error(), HasSubstr("is outside the data roots"));
 }
 
 // The binaries: tokens from a file or the environment (never argv), exit
