@@ -135,6 +135,7 @@ struct RedisClient::Connection {
 
 absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(const RedisOptions& options) {
   TS_ASSIGN_OR_RETURN(RedisAddress address, ParseRedisAddress(options.address));
+  if (!options.password.empty()) address.password = options.password;
   return std::unique_ptr<RedisClient>(new RedisClient(options, std::move(address)));
 }
 

@@ -48,6 +48,9 @@ struct RedisOptions {
   absl::Duration connect_timeout = absl::Seconds(1);
   absl::Duration command_timeout = absl::Seconds(2);
   int pool_size = 64;  // idle connections kept open (lookups run concurrently)
+  // The password (AUTH); when set, it replaces one in the address. Read
+  // from a file or the environment by the binaries, never from argv.
+  std::string password{};
 };
 
 // A small client over hiredis: a pool of connections, each authenticated

@@ -4,8 +4,11 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -28,6 +31,29 @@ inline sigset_t BlockStopSignals() {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   return stop;
+}
+
+// The Redis password of a server binary: from `file` (its first line) or
+// $TIERSCORE_REDIS_PASSWORD, never from the command line, where every user
+// of the machine can read it; an address holding one is refused.
+inline absl::StatusOr<std::string> RedisPassword(const std::string& address,
+                                                 const std::string& file) {
+  if (address.find('@') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "--redis: the address holds a password, which every user of this machine can read on "
+        "the command line; give it in --redis-password-file or $TIERSCORE_REDIS_PASSWORD");
+  }
+  if (!file.empty()) {
+    std::ifstream in(file);
+    std::string password;
+    if (!in || !std::getline(in, password) || password.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--redis-password-file: no password in ", file));
+    }
+    return password;
+  }
+  const char* env = std::getenv("TIERSCORE_REDIS_PASSWORD");
+  return std::string(env == nullptr ? "" : env);
 }
 
 // Plaintext is allowed only when asked for, and said loudly.

@@ -31,8 +31,12 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", options.data_dir,
                  "Directory for uploaded datasets, shared with the workers at the same path");
   app.add_option("--redis", options.redis,
-                 "Store for published runs and lookups: redis://[:password@]host:port/db or "
+                 "Store for published runs and lookups: redis://host:port/db or "
                  "unix:///path?db=N (default: none, runs are not published)");
+  std::string redis_password_file;
+  app.add_option("--redis-password-file", redis_password_file,
+                 "File whose first line is the Redis password (else $TIERSCORE_REDIS_PASSWORD)")
+      ->check(CLI::ExistingFile);
   double wait_for_workers_seconds = 300;
   app.add_option("--wait-for-workers", wait_for_workers_seconds,
                  "Seconds a job waits in the queue for a healthy worker")
@@ -92,6 +96,13 @@ int main(int argc, char** argv) {
   options.lookup.alias_ttl = absl::Seconds(alias_ttl_seconds);
   options.tls.require_client_cert = !options.tls.files.ca.empty();
   options.worker_tls.insecure = options.tls.insecure;
+  if (auto password = tierscore::common::RedisPassword(options.redis, redis_password_file);
+      password.ok()) {
+    options.redis_password = *std::move(password);
+  } else {
+    std::fprintf(stderr, "%s\n", std::string(password.status().message()).c_str());
+    return 2;
+  }
   tierscore::common::WarnIfInsecure(options.tls.insecure, "tierscore-coordinator");
   if (options.data_roots.empty()) {
     tierscore::common::LogEvent(

@@ -86,6 +86,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   if (store == nullptr && !options.redis.empty()) {
     common::RedisStoreOptions redis;
     redis.redis.address = options.redis;
+    redis.redis.password = options.redis_password;
     TS_ASSIGN_OR_RETURN(s->owned_store_, common::RedisStore::Create(redis));
     store = s->owned_store_.get();
   }

@@ -28,6 +28,7 @@ struct CoordinatorServerOptions {
   // or unix://...), or a store of the caller's (borrowed; tests). Neither:
   // runs are not published and lookups are FAILED_PRECONDITION.
   std::string redis{};
+  std::string redis_password{};  // replaces one in `redis`
   common::Store* store = nullptr;
   TierLookupOptions lookup;
   // Where uploaded datasets are kept: a directory the workers see at the

@@ -26,7 +26,11 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-listen", options.metrics_listen,
                  "host:port to serve Prometheus /metrics on (default: none)");
   app.add_option("--redis", options.redis,
-                 "Store to publish runs to: redis://[:password@]host:port/db or unix:///path?db=N");
+                 "Store to publish runs to: redis://host:port/db or unix:///path?db=N");
+  std::string redis_password_file;
+  app.add_option("--redis-password-file", redis_password_file,
+                 "File whose first line is the Redis password (else $TIERSCORE_REDIS_PASSWORD)")
+      ->check(CLI::ExistingFile);
   double lease_seconds = 1800;
   app.add_option("--job-lease", lease_seconds,
                  "Seconds without a call after which a job's memory is freed")
@@ -54,6 +58,13 @@ int main(int argc, char** argv) {
   }
   options.job_lease = absl::Seconds(lease_seconds);
   options.tls.require_client_cert = !options.tls.insecure;  // workers answer only the coordinator
+  if (auto password = tierscore::common::RedisPassword(options.redis, redis_password_file);
+      password.ok()) {
+    options.redis_password = *std::move(password);
+  } else {
+    std::fprintf(stderr, "%s\n", std::string(password.status().message()).c_str());
+    return 2;
+  }
   tierscore::common::WarnIfInsecure(options.tls.insecure, "tierscore-worker");
   if (options.data_roots.empty()) {
     tierscore::common::LogEvent(

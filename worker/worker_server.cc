@@ -19,6 +19,7 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
   if (store == nullptr && !options.redis.empty()) {
     common::RedisStoreOptions redis;
     redis.redis.address = options.redis;
+    redis.redis.password = options.redis_password;
     auto created = common::RedisStore::Create(redis);
     if (!created.ok()) return created.status();
     s->owned_store_ = *std::move(created);

@@ -27,6 +27,7 @@ struct WorkerServerOptions {
   // Where Publish writes records: a Redis address, or a store of the
   // caller's (borrowed; tests). Neither: Publish is FAILED_PRECONDITION.
   std::string redis{};
+  std::string redis_password{};  // replaces one in `redis`
   common::Store* store = nullptr;
   // Serve gRPC server reflection (common/grpc_server.h).
   bool reflection = false;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
@@ -23,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/process.h"
+#include "tests/testing/redis_server.h"
 #include "tests/testing/temp_dir.h"
 #include "tierscore/client.h"
 
@@ -280,22 +282,61 @@ TEST(ClusterProcessTest, CoordinatorAndWorkersSurviveKillAndStop) {
   }
 }
 
-// A password in the Redis address never reaches the log, also when the
-// address is rejected; every line is JSON.
-TEST(ClusterProcessTest, LogsAreJsonAndKeepPasswordsOut) {
+// The Redis password comes from a file or the environment: an address
+// holding one is refused before anything is logged, the password never
+// appears in a log or an error, and a cluster given it by file (workers)
+// and by environment (coordinator) publishes to a Redis that requires it.
+TEST(ClusterProcessTest, RedisPasswordsStayOffCommandLinesAndLogs) {
   testing::TempDir dir;
+  const std::string coordinator_binary =
+      std::string(TIERSCORE_BINARY_DIR) + "/coordinator/tierscore-coordinator";
+  auto in_address = testing::RunCommand(
+      {coordinator_binary, "--listen", "127.0.0.1:0", "--workers", "127.0.0.1:1", "--insecure",
+       "--redis", "redis://:s3cret-pw@127.0.0.1:6379/0"},
+      dir.path());
+  EXPECT_EQ(in_address.code, 2);
+  EXPECT_THAT(in_address.err, HasSubstr("--redis-password-file"));
+  EXPECT_THAT(in_address.err + in_address.out, Not(HasSubstr("s3cret-pw")));
+
+  auto redis = testing::RedisServer::Start(dir.path(), /*tcp=*/true, "s3cret-pw");
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  const std::string password_file = dir.Write("redis.password", "s3cret-pw\n");
+  std::vector<std::unique_ptr<testing::ChildProcess>> children;
+  const std::vector<std::string> workers =
+      StartWorkers(dir, 1, &children,
+                   {"--redis", (*redis)->bare_address(), "--redis-password-file", password_file});
+  ASSERT_EQ(workers.size(), 1u);
+  const std::string port_file = dir.path() + "/c.port";
   const std::string log_path = dir.path() + "/coordinator.log";
+  setenv("TIERSCORE_REDIS_PASSWORD", "s3cret-pw", 1);
   auto coordinator = testing::ChildProcess::Start(
-      {std::string(TIERSCORE_BINARY_DIR) + "/coordinator/tierscore-coordinator", "--listen",
-       "127.0.0.1:0", "--workers", "127.0.0.1:1", "--log-format", "json", "--redis",
-       "redis://:s3cret-pw@127.0.0.1:notaport/0", "--insecure"},
+      {coordinator_binary, "--listen", "127.0.0.1:0", "--port-file", port_file, "--workers",
+       workers[0], "--insecure", "--redis", (*redis)->bare_address(), "--log-format", "json"},
       log_path);
+  unsetenv("TIERSCORE_REDIS_PASSWORD");
   ASSERT_TRUE(coordinator.ok());
-  EXPECT_NE((*coordinator)->Wait(absl::Seconds(20)), 0);  // refused to start
+  auto port = testing::WaitForPortFile(port_file, absl::Seconds(20));
+  ASSERT_TRUE(port.ok()) << port.status();
+  const std::string input = dir.Write("c.csv", engine::GenerateCustomersCsv({.rows = 300}));
+  const std::string cli = std::string(TIERSCORE_BINARY_DIR) + "/client/tierscore";
+  const std::vector<std::string> env = {absl::StrCat("TIERSCORE_TARGET=127.0.0.1:", *port),
+                                        "TIERSCORE_INSECURE=1"};
+  auto submitted = testing::RunCommand(
+      {cli, "submit", "--input", input, "--policy",
+       std::string(TIERSCORE_SOURCE_DIR) + "/examples/policies/value_ladder.yaml", "--alias",
+       "customers/x", "--wait", "--quiet"},
+      dir.path(), env);
+  ASSERT_EQ(submitted.code, 0) << submitted.err;
+  auto found =
+      testing::RunCommand({cli, "lookup", "--alias", "customers/x", "C0000001"}, dir.path(), env);
+  EXPECT_EQ(found.code, 0) << found.err;
+  EXPECT_THAT(found.out, HasSubstr("C0000001"));
+  (*coordinator)->Signal(SIGTERM);
+  (*coordinator)->Wait(absl::Seconds(20));
   std::ifstream in(log_path);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_THAT(text, Not(HasSubstr("s3cret-pw")));
-  EXPECT_THAT(text, HasSubstr("redis://***@127.0.0.1:notaport/0"));
+  EXPECT_THAT(text, HasSubstr("run.published"));
   EXPECT_FALSE(ReadJsonLog(log_path).empty());
 }
 

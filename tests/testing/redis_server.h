@@ -43,11 +43,16 @@ class RedisServer {
     return s;
   }
 
-  // The address for RedisOptions.
+  // The address for RedisOptions, with the password in it if there is one.
   std::string address() const {
     const std::string auth = password_.empty() ? "" : absl::StrCat(":", password_, "@");
     return tcp_ ? absl::StrCat("redis://", auth, "127.0.0.1:", port_, "/0")
                 : absl::StrCat("unix://", auth, socket_);
+  }
+  // The address without the password (the binaries take it apart).
+  std::string bare_address() const {
+    return tcp_ ? absl::StrCat("redis://127.0.0.1:", port_, "/0")
+                : absl::StrCat("unix://", socket_);
   }
 
   void Stop() { process_.reset(); }
