@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/names.h"
 #include "grpcpp/support/status.h"
 
 namespace tierscore::common {
@@ -12,7 +13,7 @@ namespace tierscore::common {
 // code and the message. Services convert once, at their edge.
 inline grpc::Status ToGrpcStatus(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), CutMessage(s.message()));
 }
 
 inline absl::Status FromGrpcStatus(const grpc::Status& s) {

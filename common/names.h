@@ -15,6 +15,18 @@
 namespace tierscore::common {
 
 inline constexpr size_t kMaxNameLength = 256;
+// Errors that reach a client or a job record are at most this long: a
+// message that repeats a client's input (a 3 MB column name) is cut.
+inline constexpr size_t kMaxErrorBytes = 2048;
+
+// `message`, cut to kMaxErrorBytes on a UTF-8 character boundary, with how
+// much was left out.
+inline std::string CutMessage(absl::string_view message) {
+  if (message.size() <= kMaxErrorBytes) return std::string(message);
+  size_t end = kMaxErrorBytes;
+  while (end > 0 && (static_cast<unsigned char>(message[end]) & 0xC0) == 0x80) --end;
+  return absl::StrCat(message.substr(0, end), "... (", message.size() - end, " more bytes)");
+}
 
 // OK when `value` is 1 to kMaxNameLength letters, digits and . _ - / :,
 // neither starting nor ending with '/' and without "//"; else

@@ -74,6 +74,23 @@ int main(int argc, char** argv) {
       app, &options.tls,
       "PEM CA of API clients' certificates; given, every client must present one");
   tierscore::common::AddChannelTlsFlags(app, &options.worker_tls, "worker-", "each worker");
+  tierscore::coordinator::JobLimits& limits = options.jobs.limits;
+  app.add_option("--max-criteria", limits.criteria, "Criteria a policy may have")
+      ->capture_default_str();
+  app.add_option("--max-tier-schemes", limits.tier_schemes, "Tier schemes a policy may have")
+      ->capture_default_str();
+  app.add_option("--max-grouping-sets", limits.grouping_sets, "Grouping sets a KPI spec may have")
+      ->capture_default_str();
+  app.add_option("--max-metrics", limits.metrics, "Metrics a KPI spec may have")
+      ->capture_default_str();
+  app.add_option("--max-inputs", limits.inputs, "Inputs and datasets a job may name")
+      ->capture_default_str();
+  app.add_option("--max-expression-bytes", limits.expression_bytes,
+                 "Length of one expression or filter")
+      ->capture_default_str();
+  app.add_option("--max-request-bytes", options.max_request_bytes,
+                 "Largest request accepted (a job spec with its policy and KPI texts)")
+      ->capture_default_str();
   app.add_option("--tokens", options.tokens_file,
                  "File of bearer tokens, one per line: <token> <role> <name> [aliases] (roles: "
                  "reader, submitter, admin). Without it every caller may do everything")

@@ -125,6 +125,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   grpc::ServerBuilder builder;
   common::SetReflection(builder, options.reflection);
   builder.AddListeningPort(options.listen, server_credentials, &s->port_);
+  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
   builder.RegisterService(s->service_.get());
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {

@@ -48,6 +48,7 @@ struct CoordinatorServerOptions {
   // Directories inputs may be read from (common/data_roots.h); empty:
   // anywhere. Uploaded datasets (data_dir) are the coordinator's own.
   std::vector<std::string> data_roots{};
+  int max_request_bytes = 4 << 20;  // gRPC's default; a spec is far smaller
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC

@@ -228,6 +228,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& submitted, const s
   checks.has_store = options_.runner.store != nullptr;
   checks.check_inputs = options_.check_inputs;
   checks.data_roots = &options_.data_roots;
+  checks.limits = options_.limits;
   if (DatasetStore* datasets = options_.datasets; datasets != nullptr) {
     checks.dataset_path = [datasets](const std::string& name, const std::string& field) {
       return datasets->PathOf(name, field);
@@ -651,7 +652,7 @@ bool JobManager::AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::
   Update(entry, [&](v1::Job& j) {
     j.set_state(cancelled ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
     j.set_error_code(static_cast<int32_t>(st.code()));
-    j.set_error(std::string(st.message()));
+    j.set_error(common::CutMessage(st.message()));
   });
   return false;
 }
@@ -694,7 +695,7 @@ void JobManager::FinishFailed(const std::shared_ptr<Entry>& entry, const absl::S
   Update(entry, [&](v1::Job& j) {
     j.set_state(absl::IsCancelled(st) ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
     j.set_error_code(static_cast<int32_t>(st.code()));
-    j.set_error(std::string(st.message()));
+    j.set_error(common::CutMessage(st.message()));
     j.mutable_progress()->set_elapsed_seconds(absl::ToDoubleSeconds(absl::Now() - started));
   });
 }

@@ -19,6 +19,7 @@
 #include "common/store.h"
 #include "coordinator/dataset_store.h"
 #include "coordinator/job_runner.h"
+#include "coordinator/job_spec.h"
 #include "tierscore/v1/coordinator.pb.h"
 
 namespace tierscore::coordinator {
@@ -43,6 +44,8 @@ struct JobManagerOptions {
   // Where inputs may be read from (common/data_roots.h); unconfined by
   // default.
   common::DataRoots data_roots{};
+  // How large a submitted job may be (coordinator/job_spec.h).
+  JobLimits limits{};
   JobRunnerOptions runner;
   // Called on every change of a job's state (for metrics), with the job
   // after the change and its state before (UNSPECIFIED for a new job).

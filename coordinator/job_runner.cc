@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/defaults.h"
 #include "common/logging.h"
+#include "common/names.h"
 #include "common/run_store.h"
 #include "common/status_macros.h"
 #include "engine/csv.h"
@@ -222,7 +223,9 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::AlignRanges(
     return absl::OkStatus();
   }));
   std::vector<v1::Split> splits;
-  for (const engine::Split& s : engine::AlignSplits(path, header, ranges, scans, first_index)) {
+  TS_ASSIGN_OR_RETURN(const std::vector<engine::Split> aligned,
+                      engine::AlignSplits(path, header, ranges, scans, first_index));
+  for (const engine::Split& s : aligned) {
     worker::ToWire(s, &splits.emplace_back());
   }
   return splits;
@@ -807,7 +810,7 @@ v1::Publication JobRunner::Publish(Job& job) {
       });
   if (!written.ok()) {
     publication.set_error_code(written.status().raw_code());
-    publication.set_error(std::string(written.status().message()));
+    publication.set_error(common::CutMessage(written.status().message()));
     return publication;
   }
   int64_t records = 0;
@@ -833,7 +836,7 @@ v1::Publication JobRunner::Publish(Job& job) {
   auto published = common::RunStore(options_.store).Publish(meta, options_.run_retention);
   if (!published.ok()) {
     publication.set_error_code(published.status().raw_code());
-    publication.set_error(std::string(published.status().message()));
+    publication.set_error(common::CutMessage(published.status().message()));
     return publication;
   }
   publication.set_published(true);

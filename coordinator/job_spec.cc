@@ -132,6 +132,46 @@ absl::Status CheckInput(int i, const std::string& path, const engine::CompiledJo
   return absl::OkStatus();
 }
 
+absl::Status CheckCount(const std::string& field, int count, int limit, const char* flag) {
+  if (count <= limit) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", count, " given, at most ", limit,
+                                                 " (the coordinator's ", flag, ")"));
+}
+
+absl::Status CheckExpression(const std::string& field, const std::string& text, int limit) {
+  if (static_cast<int>(text.size()) <= limit) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", text.size(), " characters, at most ",
+                                                 limit,
+                                                 " (the coordinator's --max-expression-bytes)"));
+}
+
+absl::Status CheckPolicySize(const v1::Policy& policy, const JobLimits& limits) {
+  TS_RETURN_IF_ERROR(
+      CheckCount("criteria", policy.criteria_size(), limits.criteria, "--max-criteria"));
+  TS_RETURN_IF_ERROR(
+      CheckCount("tiers", policy.tiers_size(), limits.tier_schemes, "--max-tier-schemes"));
+  for (int i = 0; i < policy.criteria_size(); ++i) {
+    TS_RETURN_IF_ERROR(CheckExpression(absl::StrCat("criteria[", i, "].expr"),
+                                       policy.criteria(i).expr(), limits.expression_bytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckKpiSize(const v1::KpiSpec& kpis, const JobLimits& limits) {
+  TS_RETURN_IF_ERROR(CheckCount("grouping_sets", kpis.grouping_sets_size(), limits.grouping_sets,
+                                "--max-grouping-sets"));
+  TS_RETURN_IF_ERROR(CheckCount("metrics", kpis.metrics_size(), limits.metrics, "--max-metrics"));
+  for (int i = 0; i < kpis.metrics_size(); ++i) {
+    const v1::Metric& m = kpis.metrics(i);
+    const std::string field = absl::StrCat("metrics[", i, "]");
+    TS_RETURN_IF_ERROR(CheckExpression(field + ".expr", m.expr(), limits.expression_bytes));
+    TS_RETURN_IF_ERROR(CheckExpression(field + ".num", m.num(), limits.expression_bytes));
+    TS_RETURN_IF_ERROR(CheckExpression(field + ".den", m.den(), limits.expression_bytes));
+    TS_RETURN_IF_ERROR(CheckExpression(field + ".filter", m.filter(), limits.expression_bytes));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 // An error of a part that came as text names the text first.
@@ -143,6 +183,10 @@ absl::Status In(const std::string& source, const absl::Status& status) {
 absl::StatusOr<v1::JobSpec> PrepareJobSpec(v1::JobSpec spec, const JobSpecChecks& checks) {
   Sources sources;
   TS_RETURN_IF_ERROR(ResolveTexts(spec, sources));
+  TS_RETURN_IF_ERROR(In(sources.policy, CheckPolicySize(spec.policy(), checks.limits)));
+  TS_RETURN_IF_ERROR(In(sources.kpis, CheckKpiSize(spec.kpis(), checks.limits)));
+  TS_RETURN_IF_ERROR(CheckCount("inputs", spec.inputs_size() + spec.datasets_size(),
+                                checks.limits.inputs, "--max-inputs"));
   if (!spec.has_policy()) {
     return absl::InvalidArgumentError("policy: is required (as a message or as policy_text)");
   }

@@ -10,6 +10,17 @@
 
 namespace tierscore::coordinator {
 
+// How large a job may be; each is a coordinator flag (coordinator_main.cc).
+// Larger specs are INVALID_ARGUMENT naming the field and the limit.
+struct JobLimits {
+  int criteria = 64;            // criteria per policy
+  int tier_schemes = 16;        // tier schemes per policy
+  int grouping_sets = 64;       // grouping sets per KPI spec
+  int metrics = 256;            // metrics per KPI spec
+  int inputs = 4096;            // inputs and datasets per job
+  int expression_bytes = 4096;  // one expression or filter
+};
+
 struct JobSpecChecks {
   // The coordinator has a store, so a job may publish.
   bool has_store = false;
@@ -24,6 +35,7 @@ struct JobSpecChecks {
   // Where inputs may be read from (borrowed; null: anywhere). Checked in
   // full with check_inputs, else lexically.
   const common::DataRoots* data_roots = nullptr;
+  JobLimits limits{};
 };
 
 // A submitted spec made ready to run, or the first thing wrong with it:

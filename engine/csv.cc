@@ -607,8 +607,11 @@ absl::StatusOr<CsvHeader> ReadHeader(const std::string& path) {
   if (stat(path.c_str(), &st) == 0) {
     header.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   }
+  const absl::Status endless = absl::InvalidArgumentError(
+      absl::StrCat(path, ":1: the header has no end within ", kMaxHeaderBytes >> 20,
+                   " MiB (a missing newline or an unclosed quote?)"));
   // Read a growing prefix until the header record is complete.
-  for (int64_t want = 64 << 10;; want *= 4) {
+  for (int64_t want = 64 << 10;; want = std::min(want * 4, kMaxHeaderBytes + 1)) {
     std::string prefix;
     if (header.gzip) {
       TS_ASSIGN_OR_RETURN(prefix, ReadGzip(path, want));
@@ -622,8 +625,12 @@ absl::StatusOr<CsvHeader> ReadHeader(const std::string& path) {
     auto names = ParseHeaderRecord(reader, path);
     // An unfinished header in a partial prefix looks like an unclosed quote
     // or a record that runs to the end: read more.
-    if (!whole && (!names.ok() || reader.done())) continue;
+    if (!whole && (!names.ok() || reader.done())) {
+      if (want > kMaxHeaderBytes) return endless;
+      continue;
+    }
     if (!names.ok()) return names.status();
+    if (static_cast<int64_t>(reader.pos()) > kMaxHeaderBytes) return endless;
     header.columns = *std::move(names);
     header.data_begin = static_cast<int64_t>(reader.pos());
     return header;
@@ -687,9 +694,10 @@ absl::StatusOr<RangeScan> ScanRange(const std::string& path, int64_t begin, int6
   return scan;
 }
 
-std::vector<Split> AlignSplits(const std::string& path, const CsvHeader& header,
-                               const std::vector<ByteRange>& ranges,
-                               const std::vector<RangeScan>& scans, int first_index) {
+absl::StatusOr<std::vector<Split>> AlignSplits(const std::string& path, const CsvHeader& header,
+                                               const std::vector<ByteRange>& ranges,
+                                               const std::vector<RangeScan>& scans,
+                                               int first_index) {
   std::vector<int64_t> starts;
   int64_t quotes = 0;
   for (size_t j = 0; j < ranges.size(); ++j) {
@@ -702,6 +710,13 @@ std::vector<Split> AlignSplits(const std::string& path, const CsvHeader& header,
   for (size_t k = 0; k < starts.size(); ++k) {
     const int64_t end = k + 1 < starts.size() ? starts[k + 1] : header.file_size;
     if (end <= starts[k]) continue;
+    // A split is about one range long; much longer, a record never ended.
+    const int64_t range_bytes = ranges.empty() ? 0 : ranges[0].end - ranges[0].begin;
+    if (end - starts[k] > range_bytes + kMaxRecordBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": no record starts between bytes ", starts[k], " and ", end, " (more than ",
+          kMaxRecordBytes >> 20, " MiB past a split): a missing newline or an unclosed quote?"));
+    }
     Split split;
     split.index = first_index + static_cast<int>(splits.size());
     split.path = path;
@@ -714,9 +729,15 @@ std::vector<Split> AlignSplits(const std::string& path, const CsvHeader& header,
 
 absl::StatusOr<Table> ParseSplit(const Split& split, const CsvHeader& header,
                                  const std::string& id_column,
-                                 const std::vector<ColumnRequest>& columns) {
+                                 const std::vector<ColumnRequest>& columns,
+                                 int64_t max_decompressed_bytes) {
   if (split.gzip) {
-    TS_ASSIGN_OR_RETURN(std::string data, ReadGzip(split.path, -1));
+    TS_ASSIGN_OR_RETURN(std::string data, ReadGzip(split.path, max_decompressed_bytes + 1));
+    if (static_cast<int64_t>(data.size()) > max_decompressed_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(split.path, ": decompresses to more than ", max_decompressed_bytes,
+                       " bytes (the workers' --max-decompressed-bytes)"));
+    }
     // Line numbers count from the start of the decompressed text.
     return ParseBuffer(data, static_cast<size_t>(header.data_begin), split.path, LineOne,
                        header.columns, id_column, columns);

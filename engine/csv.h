@@ -64,7 +64,18 @@ struct Split {
 // strings and come back in CSV and JSON.
 bool IsUtf8(std::string_view text);
 
-// Reads and validates the header row (non-empty, unique, UTF-8 names).
+// A header row longer than this is refused (a missing newline would
+// otherwise have the whole file read to find its end).
+inline constexpr int64_t kMaxHeaderBytes = 1 << 20;
+// A record longer than this is refused when a file is planned (a missing
+// newline or an unclosed quote would otherwise make one split of the rest
+// of the file).
+inline constexpr int64_t kMaxRecordBytes = 16 << 20;
+// What a gzip input may decompress to by default (ParseSplit).
+inline constexpr int64_t kDefaultMaxDecompressedBytes = int64_t{4} << 30;
+
+// Reads and validates the header row (non-empty, unique, UTF-8 names, at
+// most kMaxHeaderBytes).
 absl::StatusOr<CsvHeader> ReadHeader(const std::string& path);
 
 // Scans raw range [begin, end) of an uncompressed file; begin >= data_begin.
@@ -75,9 +86,12 @@ std::vector<ByteRange> RawRanges(const CsvHeader& header, int64_t split_bytes);
 
 // Turns the scans of consecutive raw ranges (as from RawRanges) into splits
 // on record starts. Empty splits are dropped; indices start at `first_index`.
-std::vector<Split> AlignSplits(const std::string& path, const CsvHeader& header,
-                               const std::vector<ByteRange>& ranges,
-                               const std::vector<RangeScan>& scans, int first_index);
+// INVALID_ARGUMENT when no record starts for more than kMaxRecordBytes past
+// a range (a record that long is a missing newline or an unclosed quote).
+absl::StatusOr<std::vector<Split>> AlignSplits(const std::string& path, const CsvHeader& header,
+                                               const std::vector<ByteRange>& ranges,
+                                               const std::vector<RangeScan>& scans,
+                                               int first_index);
 
 // The columns a job needs from the input.
 struct ColumnRequest {
@@ -87,10 +101,13 @@ struct ColumnRequest {
 
 // Parses one split into a table holding the id column and the requested
 // columns. INVALID_ARGUMENT on bad input, naming file:line:column, the column
-// and what was expected; NOT_FOUND if a column is missing from the header.
+// and what was expected; NOT_FOUND if a column is missing from the header;
+// RESOURCE_EXHAUSTED when a gzip input decompresses to more than
+// `max_decompressed_bytes`.
 absl::StatusOr<Table> ParseSplit(const Split& split, const CsvHeader& header,
                                  const std::string& id_column,
-                                 const std::vector<ColumnRequest>& columns);
+                                 const std::vector<ColumnRequest>& columns,
+                                 int64_t max_decompressed_bytes = kDefaultMaxDecompressedBytes);
 
 // Parses a whole in-memory CSV text (tests and small uploads).
 absl::StatusOr<Table> ParseCsvText(const std::string& text, const std::string& source_name,

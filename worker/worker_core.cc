@@ -441,7 +441,10 @@ std::unique_ptr<WorkerCore> WorkerCore::Create(const Options& options) {
 }
 
 WorkerCore::WorkerCore(const Options& options)
-    : pool_(options.threads), store_(options.store), data_roots_(options.data_roots) {}
+    : pool_(options.threads),
+      store_(options.store),
+      data_roots_(options.data_roots),
+      max_decompressed_bytes_(options.max_decompressed_bytes) {}
 
 size_t WorkerCore::JobCount() const {
   absl::MutexLock lock(&mu_);
@@ -542,9 +545,10 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
     const size_t k = static_cast<size_t>(i);
     auto shard = std::make_shared<Shard>();
     shard->split = request.splits(i);
-    TS_ASSIGN_OR_RETURN(shard->table,
-                        engine::ParseSplit(FromWire(shard->split), headers[k],
-                                           compiled.policy.id_column, compiled.columns));
+    TS_ASSIGN_OR_RETURN(
+        shard->table,
+        engine::ParseSplit(FromWire(shard->split), headers[k], compiled.policy.id_column,
+                           compiled.columns, max_decompressed_bytes_));
     engine::AccumulateStats(compiled.policy, shard->table, &stats[k]);
     shards[k] = std::move(shard);
     return absl::OkStatus();

@@ -46,6 +46,8 @@ class WorkerCore {
     // Where Scan and Load may read (common/data_roots.h); unconfined by
     // default. A path outside is PERMISSION_DENIED before it is opened.
     common::DataRoots data_roots{};
+    // What one gzip input may decompress to; more is RESOURCE_EXHAUSTED.
+    int64_t max_decompressed_bytes = engine::kDefaultMaxDecompressedBytes;
   };
 
   static std::unique_ptr<WorkerCore> Create(const Options& options);
@@ -81,6 +83,7 @@ class WorkerCore {
   engine::ThreadPool pool_;
   common::Store* const store_;
   const common::DataRoots data_roots_;
+  const int64_t max_decompressed_bytes_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
 };

@@ -41,6 +41,12 @@ int main(int argc, char** argv) {
   app.add_option("--tls-client-name", options.tls.client_name,
                  "Accept calls only from a client certificate carrying this name (a DNS name "
                  "or the common name of the coordinator's certificate)");
+  app.add_option("--max-request-bytes", options.max_request_bytes,
+                 "Largest request accepted from the coordinator")
+      ->capture_default_str();
+  app.add_option("--max-decompressed-bytes", options.max_decompressed_bytes,
+                 "What one gzip input may decompress to (it is held in memory while loaded)")
+      ->capture_default_str();
   app.add_option("--data-root", options.data_roots,
                  "A directory inputs may be read from (repeatable); paths elsewhere, through "
                  "links out of it, or not regular files are refused. None: anywhere")

@@ -27,8 +27,10 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
   }
   auto roots = common::DataRoots::Create(options.data_roots);
   if (!roots.ok()) return roots.status();
-  s->core_ = WorkerCore::Create(
-      {.threads = options.threads, .store = store, .data_roots = *std::move(roots)});
+  s->core_ = WorkerCore::Create({.threads = options.threads,
+                                 .store = store,
+                                 .data_roots = *std::move(roots),
+                                 .max_decompressed_bytes = options.max_decompressed_bytes});
   const int cores = options.threads > 0
                         ? options.threads
                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -48,8 +50,8 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
   common::SetReflection(builder, options.reflection);
   builder.AddListeningPort(options.listen, *credentials, &s->port_);
   builder.RegisterService(s->service_.get());
-  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
-  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  builder.SetMaxSendMessageSize(-1);
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));

@@ -20,7 +20,10 @@ struct WorkerServerOptions {
   std::string listen = "127.0.0.1:0";  // port 0: any free port (see port())
   int threads = 0;                     // cores for phase work; <= 0: all
   int call_threads = 0;                // calls run at once; <= 0: 2 x threads
-  int max_message_bytes = 1 << 30;     // results of one split can be large
+  // Requests are small (specs, splits, cuts); replies, a split's results,
+  // can be large and are not limited.
+  int max_request_bytes = 64 << 20;
+  int64_t max_decompressed_bytes = engine::kDefaultMaxDecompressedBytes;
   // A job's shards are freed when no call for it came for this long.
   absl::Duration job_lease = absl::Minutes(30);
   std::string metrics_listen{};  // "host:port" for /metrics; empty: none

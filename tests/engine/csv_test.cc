@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -153,7 +154,9 @@ std::vector<std::string> ParseInSplits(const std::string& path, int64_t split_by
     EXPECT_TRUE(s.ok()) << s.status();
     scans.push_back(*s);
   }
-  auto splits = AlignSplits(path, *header, ranges, scans, 0);
+  auto aligned = AlignSplits(path, *header, ranges, scans, 0);
+  EXPECT_TRUE(aligned.ok()) << aligned.status();
+  const std::vector<Split> splits = aligned.ok() ? *aligned : std::vector<Split>();
   *nsplits = static_cast<int>(splits.size());
   std::vector<std::string> rows;
   for (const auto& split : splits) {
@@ -194,7 +197,7 @@ TEST(CsvTest, ErrorLineIsTheSameWhateverTheSplit) {
     auto ranges = RawRanges(*header, split);
     std::vector<RangeScan> scans;
     for (const auto& r : ranges) scans.push_back(*ScanRange(path, r.begin, r.end));
-    auto splits = AlignSplits(path, *header, ranges, scans, 0);
+    auto splits = *AlignSplits(path, *header, ranges, scans, 0);
     absl::Status st;
     for (const auto& s : splits) {
       auto t = ParseSplit(s, *header, "id", kCols);
@@ -306,6 +309,47 @@ TEST(CsvTest, TextDictionariesOfAnySize) {
   for (size_t i = 0; i < notes.size(); ++i) {
     ASSERT_EQ(note.dictionary[static_cast<size_t>(note.codes[i])], notes[i]) << i;
   }
+}
+
+}  // namespace
+}  // namespace tierscore::engine
+
+namespace tierscore::engine {
+namespace {
+
+// Inputs that would otherwise be read whole: a header without an end, a
+// record without an end, a gzip bomb. Each is refused saying so.
+TEST(CsvLimitsTest, EndlessHeadersRecordsAndBombsAreRefused) {
+  TempDir dir;
+  const std::string endless_header = dir.Write("h.csv", std::string(3 << 20, 'x'));
+  auto header = ReadHeader(endless_header);
+  EXPECT_EQ(header.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(header.status().message(), ::testing::HasSubstr("h.csv:1: the header has no end"));
+
+  const std::string endless_record =
+      dir.Write("r.csv", "id,value,name\nA,1," + std::string(kMaxRecordBytes + (2 << 20), 'y'));
+  auto h = ReadHeader(endless_record);
+  ASSERT_TRUE(h.ok()) << h.status();
+  const std::vector<ByteRange> ranges = RawRanges(*h, 1 << 20);
+  std::vector<RangeScan> scans;
+  for (const auto& r : ranges) scans.push_back(*ScanRange(endless_record, r.begin, r.end));
+  auto splits = AlignSplits(endless_record, *h, ranges, scans, 0);
+  EXPECT_EQ(splits.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(splits.status().message(), ::testing::HasSubstr("no record starts between bytes"));
+
+  std::string big = "id,value,name\n";
+  for (int i = 0; i < 5000; ++i) big += absl::StrCat("C", i, ",1,x\n");
+  const std::string bomb = dir.Write("b.csv.gz", big);
+  auto gz_header = ReadHeader(bomb);
+  ASSERT_TRUE(gz_header.ok());
+  Split whole;
+  whole.path = bomb;
+  whole.gzip = true;
+  const std::vector<ColumnRequest> cols = {{"value", ColumnType::kNumber}};
+  EXPECT_TRUE(ParseSplit(whole, *gz_header, "id", cols).ok());
+  auto refused = ParseSplit(whole, *gz_header, "id", cols, /*max_decompressed_bytes=*/1000);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("decompresses to more than 1000"));
 }
 
 }  // namespace
