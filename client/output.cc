@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/results_csv.h"
 
 namespace tierscore::client {
 
@@ -19,13 +20,9 @@ std::string Number(double v) {
 }
 
 std::string Field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
+  std::string out;
+  engine::AppendCsvField(s, &out);
+  return out;
 }
 
 std::string Human(double v) {

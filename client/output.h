@@ -14,7 +14,8 @@ namespace tierscore::client {
 // A number as the shortest text that reads back the same, whole numbers in
 // full (100000, not 1e+05); "" for NaN.
 std::string Number(double v);
-// A CSV field, quoted (RFC 4180) only when it must be.
+// A CSV field (engine::AppendCsvField: quoted only when it must be; text a
+// spreadsheet would run as a formula gets a leading ').
 std::string Field(const std::string& s);
 // A number for people: 1.23M, 45.6K, 12, 0.125; "-" for NaN.
 std::string Human(double v);

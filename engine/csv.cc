@@ -523,6 +523,18 @@ bool AppendText(std::string_view value, absl::flat_hash_map<std::string, int32_t
   return true;
 }
 
+// What is wrong with a customer id, or null. Ids come back in files, keys,
+// logs and terminals: no control characters (NUL, escapes, newlines).
+const char* IdProblem(std::string_view id) {
+  if (id.empty()) return "is empty";
+  if (id.size() > kMaxIdBytes) return "is longer than 1024 bytes";
+  for (char c : id) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "holds a control character";
+  }
+  if (!IsUtf8(id)) return "is not valid UTF-8";
+  return nullptr;
+}
+
 // Appends a number (NaN: null); false when the value is not a finite number.
 bool AppendNumber(std::string_view value, Column& col) {
   if (value.empty()) {
@@ -563,13 +575,13 @@ absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin, const std
     const Slot slot = slots[static_cast<size_t>(index)];
     if (slot.kind == Slot::kSkip) return true;
     if (slot.kind == Slot::kId) {
-      if (!value.empty() && IsUtf8(value)) {
+      const char* wrong = IdProblem(value);
+      if (wrong == nullptr) {
         table.ids.Append(value);
         return true;
       }
       reader.Fail(absl::InvalidArgumentError(
-          absl::StrCat(reader.Where(offset), ": column \"", id_column, "\": customer id is ",
-                       value.empty() ? "empty" : "not valid UTF-8")));
+          absl::StrCat(reader.Where(offset), ": column \"", id_column, "\": customer id ", wrong)));
       return false;
     }
     Column& col = table.columns[static_cast<size_t>(slot.column)];

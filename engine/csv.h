@@ -71,6 +71,8 @@ inline constexpr int64_t kMaxHeaderBytes = 1 << 20;
 // newline or an unclosed quote would otherwise make one split of the rest
 // of the file).
 inline constexpr int64_t kMaxRecordBytes = 16 << 20;
+// A customer id is 1 to this many bytes of UTF-8 without control characters.
+inline constexpr size_t kMaxIdBytes = 1024;
 // What a gzip input may decompress to by default (ParseSplit).
 inline constexpr int64_t kDefaultMaxDecompressedBytes = int64_t{4} << 30;
 

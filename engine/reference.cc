@@ -254,7 +254,7 @@ absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job, cons
   AccumulateStats(policy, table, &stats);
   Scorer scorer(policy, NormalizationParams(policy, stats));
   out.scores.resize(n);
-  scorer.Score(table, 0, table.rows, out.scores.data(), nullptr);
+  TS_RETURN_IF_ERROR(scorer.Score(table, 0, table.rows, out.scores.data(), nullptr));
   std::vector<int64_t> values;
   TS_RETURN_IF_ERROR(ComputeValues(policy, table, &values));
   int128 total = 0;

@@ -2,10 +2,12 @@
 #define TIERSCORE_ENGINE_RESULTS_CSV_H_
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/policy.h"
 
@@ -16,15 +18,30 @@ namespace tierscore::engine {
 // writes it so that the same customer always reads the same. Inline: they
 // run once per customer and field.
 
-// A field, quoted (RFC 4180) only when it must be.
+// Whether a spreadsheet would run `field` as a formula: it starts with
+// = + - @, a tab or a carriage return and is not a plain number.
+inline bool LooksLikeFormula(std::string_view field) {
+  if (field.empty()) return false;
+  const char c = field.front();
+  if (c != '=' && c != '+' && c != '-' && c != '@' && c != '\t' && c != '\r') return false;
+  double number;
+  return !absl::SimpleAtod(absl::string_view(field.data(), field.size()), &number) ||
+         !std::isfinite(number);
+}
+
+// A field, quoted (RFC 4180) only when it must be. A field a spreadsheet
+// would run as a formula (LooksLikeFormula) gets a leading ' and quotes,
+// so that opening the file shows the text instead of running it.
 inline void AppendCsvField(std::string_view field, std::string* out) {
-  bool plain = true;
+  const bool formula = LooksLikeFormula(field);
+  bool plain = !formula;
   for (char c : field) plain &= c != ',' && c != '"' && c != '\r' && c != '\n';
   if (plain) {
     out->append(field);
     return;
   }
   out->push_back('"');
+  if (formula) out->push_back('\'');
   for (char c : field) {
     if (c == '"') out->push_back('"');
     out->push_back(c);

@@ -95,8 +95,8 @@ Scorer::Scorer(const CompiledPolicy& policy, const std::vector<CriterionParams>&
   }
 }
 
-void Scorer::Score(const Table& table, int64_t begin, int64_t count, double* scores,
-                   double* contributions) const {
+absl::Status Scorer::Score(const Table& table, int64_t begin, int64_t count, double* scores,
+                           double* contributions) const {
   const size_t nc = criteria_.size();
   std::vector<double> raw(kBatch);
   for (int64_t b = 0; b < count; b += kBatch) {
@@ -129,9 +129,9 @@ void Scorer::Score(const Table& table, int64_t begin, int64_t count, double* sco
           }
           if (crit.lower_is_better) v = flip_to_one ? 1.0 - v : -v;
           contribution = crit.weight * v;
-          if (!std::isfinite(contribution)) contribution = 0;
         }
         out[i] += contribution;
+        if (!std::isfinite(out[i])) return Overflow(table, begin + b + i, c, x);
         if (contributions != nullptr) {
           contributions[static_cast<size_t>(b + i) * nc + c] = contribution;
         }
@@ -139,6 +139,15 @@ void Scorer::Score(const Table& table, int64_t begin, int64_t count, double* sco
     }
     for (int64_t i = 0; i < n; ++i) out[i] = CanonicalScore(out[i]);
   }
+  return absl::OkStatus();
+}
+
+absl::Status Scorer::Overflow(const Table& table, int64_t row, size_t criterion, double raw) const {
+  const CompiledCriterion& crit = *criteria_[criterion].criterion;
+  return absl::InvalidArgumentError(
+      absl::StrCat("customer ", std::string(table.ids[static_cast<size_t>(row)]), ": criterion \"",
+                   crit.name, "\": the score overflows (weight ", crit.weight, ", value ", raw,
+                   "); use smaller weights or normalize the criterion"));
 }
 
 absl::Status ComputeValues(const CompiledPolicy& policy, const Table& table,

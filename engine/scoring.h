@@ -58,13 +58,17 @@ class Scorer {
   Scorer(const CompiledPolicy& policy, const std::vector<CriterionParams>& params);
 
   // Scores rows [begin, begin + count). `contributions`, when not null,
-  // receives count * criteria values, row-major.
-  void Score(const Table& table, int64_t begin, int64_t count, double* scores,
-             double* contributions) const;
+  // receives count * criteria values, row-major. INVALID_ARGUMENT naming the
+  // customer and the criterion when a weighted value or the sum is not a
+  // finite number (a weight of 1e308): never a silent zero.
+  absl::Status Score(const Table& table, int64_t begin, int64_t count, double* scores,
+                     double* contributions) const;
 
   size_t criteria() const { return criteria_.size(); }
 
  private:
+  absl::Status Overflow(const Table& table, int64_t row, size_t criterion, double raw) const;
+
   struct Prepared {
     const CompiledCriterion* criterion;
     double offset;

@@ -589,8 +589,8 @@ absl::StatusOr<v1::ScoreResponse> WorkerCore::Score(const v1::ScoreRequest& requ
   TS_RETURN_IF_ERROR(ParallelStatus(pool_, n, [&](int i) -> absl::Status {
     Shard& shard = *shards[static_cast<size_t>(i)];
     shard.scores.resize(static_cast<size_t>(shard.table.rows));
-    scorer->Score(shard.table, 0, shard.table.rows, shard.scores.data(), nullptr);
-    absl::Status st = engine::ComputeValues(policy, shard.table, &shard.values);
+    absl::Status st = scorer->Score(shard.table, 0, shard.table.rows, shard.scores.data(), nullptr);
+    if (st.ok()) st = engine::ComputeValues(policy, shard.table, &shard.values);
     if (!st.ok()) {
       return absl::Status(st.code(), absl::StrCat(shard.split.path(), ": ", st.message()));
     }
@@ -739,7 +739,8 @@ absl::StatusOr<v1::ExportResponse> WorkerCore::Export(const v1::ExportRequest& r
   std::vector<double> scores(kBatch), contributions(kBatch * nc);
   for (int64_t b = 0; b < shard.table.rows; b += kBatch) {
     const int64_t n = std::min(kBatch, shard.table.rows - b);
-    if (nc > 0) scorer->Score(shard.table, b, n, scores.data(), contributions.data());
+    if (nc > 0)
+      TS_RETURN_IF_ERROR(scorer->Score(shard.table, b, n, scores.data(), contributions.data()));
     for (int64_t i = 0; i < n; ++i) {
       const size_t row = static_cast<size_t>(b + i);
       engine::AppendResultsRow(
@@ -799,7 +800,8 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
         const size_t nc = scorer->criteria();
         std::vector<common::RunStore::Entry> entries(rows);
         std::vector<double> scores(rows), contributions(rows * nc);
-        scorer->Score(shard.table, 0, shard.table.rows, scores.data(), contributions.data());
+        TS_RETURN_IF_ERROR(
+            scorer->Score(shard.table, 0, shard.table.rows, scores.data(), contributions.data()));
         for (size_t row = 0; row < rows; ++row) {
           common::RunStore::Entry& e = entries[row];
           e.customer_id = std::string(shard.table.ids[row]);

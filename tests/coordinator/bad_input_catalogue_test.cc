@@ -15,6 +15,7 @@
 #include "common/memory_store.h"
 #include "common/names.h"
 #include "coordinator/coordinator_server.h"
+#include "engine/csv.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -199,6 +200,58 @@ TEST_F(BadInputCatalogueTest, EveryBadSubmissionIsRefusedNamingWhatAndWhere) {
   auto done = job->Wait(nullptr, absl::Minutes(1));
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->state(), v1::JOB_STATE_SUCCEEDED) << done->error();
+}
+
+// Inputs whose content is bad: the job is accepted, then fails with the
+// code and a message naming file, line and column (or the customer).
+TEST_F(BadInputCatalogueTest, EveryBadInputFailsItsJobNamingThePlace) {
+  const std::string header =
+      "customer_id,revenue_12m,margin_12m,days_since_last_order,segment,region,nps\n";
+  struct BadFile {
+    std::string what;
+    std::string content;
+    std::string policy;  // empty: the example
+    std::string error;
+  };
+  const std::vector<BadFile> catalogue = {
+      {"a NUL inside an id",
+       header + "C1,1,1,1,a,b,1\nC" + std::string(1, '\0') + "2,1,1,1,a,b,1\n", "",
+       ":3:1: column \"customer_id\": customer id holds a control character"},
+      {"an escape sequence in an id", header + "C\x1b[2J,1,1,1,a,b,1\n", "",
+       ":2:1: column \"customer_id\": customer id holds a control character"},
+      {"an empty id", header + ",1,1,1,a,b,1\n", "",
+       ":2:1: column \"customer_id\": customer id is empty"},
+      {"an id of 2000 bytes", header + std::string(2000, 'c') + ",1,1,1,a,b,1\n", "",
+       "customer id is longer than 1024 bytes"},
+      {"an id that is not UTF-8", header + "C\xff,1,1,1,a,b,1\n", "",
+       "customer id is not valid UTF-8"},
+      {"a number that is not one", header + "C1,12x,1,1,a,b,1\n", "",
+       ":2:4: column \"revenue_12m\": expected a number, got \"12x\""},
+      {"too many fields", header + "C1,1,1,1,a,b,1,extra\n", "", ":2:"},
+      {"weights whose sum overflows the score", header + "C1,1,1,1,a,b,1\nC2,2,2,1,a,b,1\n",
+       absl::StrReplaceAll(PolicyWith("    weight: 0.3", "    weight: 1e308"),
+                           {{"weight: 0.5", "weight: 1e308"}}),
+       "customer C2: criterion \"margin\": the score overflows"},
+      {"a record without an end",
+       header + "C1,1,1,1,a,b,\"" + std::string(engine::kMaxRecordBytes + (2 << 20), 'q'), "",
+       "no record starts between bytes"},
+  };
+  int n = 0;
+  for (const BadFile& bad : catalogue) {
+    const std::string path = dir_.Write(absl::StrCat("data/bad", n++, ".csv"), bad.content);
+    v1::JobSpec spec = Good();
+    spec.set_inputs(0, path);
+    spec.set_split_bytes(1 << 20);
+    if (!bad.policy.empty()) Policy(spec, bad.policy);
+    auto job = client_->Submit(spec);
+    ASSERT_TRUE(job.ok()) << bad.what << ": " << job.status();
+    auto done = job->Wait(nullptr, absl::Minutes(1));
+    ASSERT_TRUE(done.ok()) << bad.what;
+    EXPECT_EQ(done->state(), v1::JOB_STATE_FAILED) << bad.what;
+    EXPECT_EQ(done->error_code(), static_cast<int>(absl::StatusCode::kInvalidArgument))
+        << bad.what << ": " << done->error();
+    EXPECT_THAT(done->error(), HasSubstr(bad.error)) << bad.what;
+  }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "engine/results_csv.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -350,6 +351,35 @@ TEST(CsvLimitsTest, EndlessHeadersRecordsAndBombsAreRefused) {
   auto refused = ParseSplit(whole, *gz_header, "id", cols, /*max_decompressed_bytes=*/1000);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("decompresses to more than 1000"));
+}
+
+}  // namespace
+}  // namespace tierscore::engine
+
+namespace tierscore::engine {
+namespace {
+
+// Output fields a spreadsheet would run as formulas are escaped; numbers,
+// negative ones too, are left alone.
+TEST(CsvOutputTest, FormulasAreEscapedNumbersAreNot) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"C1", "C1"},
+      {"=cmd|' /C calc'!A0", "\"'=cmd|' /C calc'!A0\""},
+      {"+SUM(A1)", "\"'+SUM(A1)\""},
+      {"-2+3+cmd|x", "\"'-2+3+cmd|x\""},
+      {"@IMPORT", "\"'@IMPORT\""},
+      {"\tTAB", "\"'\tTAB\""},
+      {"-12.5", "-12.5"},
+      {"+7", "+7"},
+      {"a,b", "\"a,b\""},
+      {"say \"hi\"", "\"say \"\"hi\"\"\""},
+      {"", ""},
+  };
+  for (const auto& [field, expected] : cases) {
+    std::string out;
+    AppendCsvField(field, &out);
+    EXPECT_EQ(out, expected) << field;
+  }
 }
 
 }  // namespace
