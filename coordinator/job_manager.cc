@@ -156,11 +156,38 @@ void JobManager::LoadJobs() {
 
 void JobManager::Persist(const v1::Job& job) {
   if (options_.job_store == nullptr) return;
-  absl::Status st = options_.job_store->Set(JobKey(job.id()), job.SerializeAsString());
-  if (st.ok()) st = options_.job_store->HashSet({{kJobIndex, job.id(), ""}});
-  if (!st.ok()) {
-    common::LogEvent(spdlog::level::warn, "job.not_saved",
-                     {{"job", job.id()}, {"error", st.message()}});
+  absl::MutexLock lock(&save_mu_);
+  auto [it, added] = to_save_.insert_or_assign(job.id(), job);
+  if (added) save_order_.push_back(job.id());
+}
+
+void JobManager::SaveLoop() {
+  // On shutdown, what is queued is still saved, for a bounded time.
+  absl::Time give_up = absl::InfiniteFuture();
+  while (true) {
+    v1::Job job;
+    {
+      absl::MutexLock lock(&save_mu_);
+      save_mu_.Await(absl::Condition(
+          +[](JobManager* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->save_mu_) {
+            return !m->save_order_.empty() || m->saving_stopped_;
+          },
+          this));
+      if (saving_stopped_ && give_up == absl::InfiniteFuture()) {
+        give_up = absl::Now() + absl::Seconds(10);
+      }
+      if (save_order_.empty() || absl::Now() > give_up) return;
+      auto it = to_save_.find(save_order_.front());
+      save_order_.pop_front();
+      job = std::move(it->second);
+      to_save_.erase(it);
+    }
+    absl::Status st = options_.job_store->Set(JobKey(job.id()), job.SerializeAsString());
+    if (st.ok()) st = options_.job_store->HashSet({{kJobIndex, job.id(), ""}});
+    if (!st.ok()) {
+      common::LogEvent(spdlog::level::warn, "job.not_saved",
+                       {{"job", job.id()}, {"error", st.message()}});
+    }
   }
 }
 
@@ -174,6 +201,7 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(
 
 JobManager::JobManager(WorkerProvider provider, const JobManagerOptions& options)
     : provider_(std::move(provider)), options_(options) {
+  if (options_.job_store != nullptr) saver_ = std::thread([this] { SaveLoop(); });
   for (int i = 0; i < std::max(1, options_.max_running); ++i) {
     threads_.emplace_back([this] { RunLoop(); });
   }
@@ -188,6 +216,11 @@ JobManager::~JobManager() {
   }
   for (auto& entry : entries) entry->cancel.Cancel();
   for (auto& t : threads_) t.join();
+  {
+    absl::MutexLock lock(&save_mu_);
+    saving_stopped_ = true;
+  }
+  if (saver_.joinable()) saver_.join();
 }
 
 absl::StatusOr<std::shared_ptr<JobManager::Entry>> JobManager::FindJob(

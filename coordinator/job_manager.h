@@ -145,7 +145,11 @@ class JobManager {
   // Keeps the job's results on the workers, releasing the oldest kept ones.
   void KeepResults(const std::shared_ptr<Entry>& entry);
   void LoadJobs();
+  // Queues the job's state for the saver thread (SaveLoop), which writes
+  // each job's newest state in order: no call waits for the store, so a
+  // slow or stopped Redis delays only the saving.
   void Persist(const v1::Job& job);
+  void SaveLoop();
   // ExportResults from the job's published run.
   absl::Status ExportPublished(const v1::Job& job, bool explain,
                                const std::function<absl::Status(const std::string&)>& sink);
@@ -172,6 +176,13 @@ class JobManager {
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
+
+  // Job states waiting to be saved: the newest per job, oldest job first.
+  absl::Mutex save_mu_;
+  std::map<std::string, v1::Job> to_save_ ABSL_GUARDED_BY(save_mu_);
+  std::deque<std::string> save_order_ ABSL_GUARDED_BY(save_mu_);
+  bool saving_stopped_ ABSL_GUARDED_BY(save_mu_) = false;
+  std::thread saver_;
 };
 
 }  // namespace tierscore::coordinator

@@ -27,8 +27,9 @@ struct TierLookupOptions {
   // free in one pipelined round trip, so that under load the store sees few
   // large requests rather than many small ones, with no wait when idle.
   // 0: each lookup is answered on the calling thread (its gRPC thread),
-  // which costs fewer thread switches when the store is near.
-  int lanes = 0;
+  // which costs fewer thread switches, but a slow or stopped store then
+  // holds gRPC's threads and stalls every other call: keep lanes.
+  int lanes = 2;
   int max_keys_per_trip = 4096;
 };
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -22,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/http.h"
 #include "tests/testing/job_harness.h"
+#include "tests/testing/redis_server.h"
 #include "tests/testing/temp_dir.h"
 #include "tierscore/client.h"
 #include "worker/worker_server.h"
@@ -556,9 +558,9 @@ TEST(MetricsTest, WorkersAndCoordinatorExportPrometheusMetrics) {
 // A store whose writes take a while, as a distant Redis's would.
 class SlowStore : public common::MemoryStore {
  public:
-  absl::Status Set(const std::string& key, const std::string& value, absl::Duration ttl) override {
+  absl::StatusOr<std::optional<std::string>> Get(const std::string& key) override {
     absl::SleepFor(absl::Milliseconds(300));
-    return common::MemoryStore::Set(key, value, ttl);
+    return common::MemoryStore::Get(key);
   }
 };
 
@@ -579,25 +581,81 @@ TEST(MetricsTest, SlowCallsShowInTheLatencyHistogram) {
   CoordinatorServerOptions options;
   options.pool.targets = {(*worker)->address()};
   options.metrics_listen = "127.0.0.1:0";
-  options.store = &store;  // SubmitJob saves the job: one slow write
+  options.store = &store;  // a lookup reads the alias: one slow read
   auto coordinator = CoordinatorServer::Create(options);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
   auto client = *client::Client::Create({.target = (*coordinator)->address(), .insecure = true});
-  testing::TempDir dir;
-  v1::JobSpec spec;
-  spec.add_inputs(dir.Write("c.csv", "id,v\na,1\n"));
-  spec.set_no_publish(true);
-  *spec.mutable_policy() = testing::PolicyFromYaml(
-      "id_column: id\nvalue: v\ncriteria: [{name: v, expr: v, normalize: none, weight: 1, "
-      "direction: higher}]\n"
-      "tiers: [{name: abc, abc: {}}]\n");
-  ASSERT_TRUE(client->Submit(spec).ok());
+  auto found = client->Lookup(client::RunRef::Alias("customers/none"), "C1");
+  EXPECT_EQ(found.status().code(), absl::StatusCode::kNotFound) << found.status();
 
   auto c = testing::HttpGet((*coordinator)->metrics_port(), "/metrics");
   ASSERT_TRUE(c.ok()) << c.status();
-  const std::string labels = "{method=\"SubmitJob\",service=\"Coordinator\"}";
+  const std::string labels = "{method=\"LookupTier\",service=\"Coordinator\"}";
   EXPECT_EQ(MetricValue(*c, "tierscore_rpc_seconds_count" + labels), 1);
   EXPECT_GE(MetricValue(*c, "tierscore_rpc_seconds_sum" + labels), 0.3) << *c;
+}
+
+// A stopped Redis (SIGSTOP: connections hang, nothing answers) blocks only
+// the calls that need it: with lookups hanging on it, submitting a job that
+// does not publish, following it, listing, cancelling and health checks all
+// answer at once (each well within 1 s; the store's timeout is 2 s).
+TEST(RedisOutageTest, AStoppedRedisBlocksOnlyTheCallsThatNeedIt) {
+  testing::TempDir dir;
+  auto redis = testing::RedisServer::Start(dir.path());
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  auto worker = worker::WorkerServer::Create({.threads = 1});
+  ASSERT_TRUE(worker.ok());
+  CoordinatorServerOptions options;
+  options.pool.targets = {(*worker)->address()};
+  options.redis = (*redis)->address();
+  auto coordinator = CoordinatorServer::Create(options);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  const std::string target = (*coordinator)->address();
+  auto client = *client::Client::Create({.target = target, .insecure = true, .max_attempts = 1});
+  const std::string input = dir.Write("c.csv", engine::GenerateCustomersCsv({.rows = 200}));
+  v1::JobSpec spec;
+  *spec.mutable_policy_text() = *client::ReadConfigFile(Example("policies/value_ladder.yaml"));
+  spec.add_inputs(input);
+  spec.set_no_publish(true);
+  spec.set_no_cache(true);
+  auto warm = client->Submit(spec);  // connections to Redis exist before it stops
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  ASSERT_TRUE(warm->Wait(nullptr, absl::Seconds(30)).ok());
+
+  (*redis)->Pause();
+  std::vector<std::thread> lookups;
+  for (int i = 0; i < 16; ++i) {
+    lookups.emplace_back([&] {
+      auto c = *client::Client::Create({.target = target, .insecure = true, .max_attempts = 1});
+      (void)c->Lookup(client::RunRef::Alias("customers/default"), "C0000001");
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(100));  // the lookups are waiting on Redis
+  auto quick = [](const char* what, auto&& call) {
+    const absl::Time start = absl::Now();
+    const bool ok = call();
+    const absl::Duration took = absl::Now() - start;
+    EXPECT_TRUE(ok) << what;
+    EXPECT_LT(took, absl::Seconds(1)) << what << " took " << took;
+  };
+  absl::StatusOr<client::Job> job = absl::UnknownError("not submitted");
+  quick("submit", [&] { return (job = client->Submit(spec)).ok(); });
+  ASSERT_TRUE(job.ok()) << job.status();
+  quick("status", [&] { return job->Get().ok(); });
+  quick("list", [&] { return client->ListJobs().ok(); });
+  quick("cancel", [&] { return job->Cancel().ok(); });
+  quick("health", [&] {
+    auto stub = grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    grpc::health::v1::HealthCheckRequest req;
+    grpc::health::v1::HealthCheckResponse resp;
+    return stub->Check(&ctx, req, &resp).ok() &&
+           resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  });
+  (*redis)->Resume();
+  for (std::thread& t : lookups) t.join();
 }
 
 }  // namespace

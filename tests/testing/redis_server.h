@@ -56,6 +56,9 @@ class RedisServer {
   }
 
   void Stop() { process_.reset(); }
+  // SIGSTOP: the server holds its connections and answers nothing.
+  void Pause() { process_->Signal(SIGSTOP); }
+  void Resume() { process_->Signal(SIGCONT); }
   absl::Status Restart() {
     Stop();
     return Launch();
