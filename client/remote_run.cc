@@ -42,9 +42,18 @@ absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
   spec.set_summary_only(options.results_path.empty());
   TS_ASSIGN_OR_RETURN(auto client, Client::Create(options.client));
   TS_ASSIGN_OR_RETURN(Job handle, client->Submit(spec));
+  if (options.on_submitted) options.on_submitted(handle.id());
   if (!options.wait) return handle.Get();
 
-  TS_ASSIGN_OR_RETURN(v1::Job job, handle.Wait(options.on_update, options.timeout));
+  // The wait follows the job across dropped connections and coordinator
+  // restarts; if it still ends, the job may be running: say which it is.
+  absl::StatusOr<v1::Job> waited = handle.Wait(options.on_update, options.timeout);
+  if (!waited.ok()) {
+    return absl::Status(waited.status().code(),
+                        absl::StrCat("job ", handle.id(), ": ", waited.status().message(),
+                                     " (it may still run: tierscore watch ", handle.id(), ")"));
+  }
+  v1::Job job = *std::move(waited);
   if (job.state() != v1::JOB_STATE_SUCCEEDED) return job;  // no outputs
   TS_ASSIGN_OR_RETURN(v1::KpiTable kpis, handle.Kpis());
   *job.mutable_result()->mutable_kpis() = kpis;

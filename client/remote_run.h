@@ -30,6 +30,8 @@ struct RemoteRunOptions {
   bool no_publish = false;         // publish nowhere; with an alias, a dry run
   absl::Duration timeout = absl::Hours(24);
   std::function<void(const v1::Job&)> on_update;  // progress while waiting
+  // Called with the job's id as soon as it is queued, before any wait.
+  std::function<void(const std::string& id)> on_submitted;
 };
 
 // Submits the job and, with `wait`, follows it to the end and writes the

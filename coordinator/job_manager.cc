@@ -682,11 +682,8 @@ bool JobManager::AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::
           ? absl::CancelledError(absl::StrCat("job ", id, " was cancelled"))
           : absl::UnavailableError(absl::StrCat("no healthy worker within ",
                                                 absl::FormatDuration(options_.wait_for_workers)));
-  Update(entry, [&](v1::Job& j) {
-    j.set_state(cancelled ? v1::JOB_STATE_CANCELLED : v1::JOB_STATE_FAILED);
-    j.set_error_code(static_cast<int32_t>(st.code()));
-    j.set_error(common::CutMessage(st.message()));
-  });
+  // As a run's end: a shutdown while the job waits saves it as queued.
+  FinishFailed(entry, st, absl::Now());
   return false;
 }
 

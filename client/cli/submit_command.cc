@@ -66,6 +66,12 @@ int Run(JobFlags& f) {
     ProgressBar bar;
     if (!f.quiet && f.remote.output() == Format::kTable) {
       s.on_update = [&bar](const v1::Job& j) { bar.Update(j); };
+      if (s.wait) {
+        s.on_submitted = [](const std::string& id) {
+          std::fprintf(stderr, "submitted job %s (tierscore watch %s follows it)\n", id.c_str(),
+                       id.c_str());
+        };
+      }
     }
     job = SubmitJob(s);
   }

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/memory_store.h"
 #include "coordinator/coordinator_server.h"
 #include "engine/generator.h"
 #include "gmock/gmock.h"
@@ -257,6 +258,49 @@ TEST(CliQueueTest, ACancelledJobExitsSeven) {
   auto watch = testing::RunCommand({kCli, "watch", id, "--format", "csv"}, dir.path(), env);
   EXPECT_EQ(watch.code, 7);
   EXPECT_THAT(watch.out, HasSubstr(id + ",cancelled"));
+}
+
+// `submit --wait` names the job before it waits, and follows it across a
+// coordinator restart: the first coordinator has no healthy worker and is
+// stopped with the job queued; a second one on the same port, with the
+// same job store and a worker, runs it, and the command ends with its
+// result.
+TEST(CliRestartTest, SubmitWaitFollowsTheJobAcrossACoordinatorRestart) {
+  testing::TempDir dir;
+  common::MemoryStore store;  // the job store both coordinators share
+  coordinator::CoordinatorServerOptions first;
+  first.pool.targets = {"127.0.0.1:1"};  // never healthy: the job stays queued
+  first.jobs.wait_for_workers = absl::Minutes(5);
+  first.store = &store;
+  auto coordinator = coordinator::CoordinatorServer::Create(first);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  const std::string address = (*coordinator)->address();
+  const std::string input = dir.Write("c.csv", engine::GenerateCustomersCsv({.rows = 300}));
+  const std::string err = dir.path() + "/submit.err";
+  setenv("TIERSCORE_INSECURE", "1", 1);
+  auto submit = testing::ChildProcess::Start({kCli, "submit", "--target", address, "--input", input,
+                                              "--policy", kPolicy, "--no-publish", "--wait"},
+                                             err);
+  unsetenv("TIERSCORE_INSECURE");
+  ASSERT_TRUE(submit.ok());
+  std::string said;
+  for (int i = 0; i < 200 && !absl::StrContains(said, "submitted job"); ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    said = testing::TempDir::Read(err);
+  }
+  ASSERT_THAT(said, HasSubstr("submitted job job-"));
+  absl::SleepFor(absl::Milliseconds(300));  // persisted, and watched
+  coordinator->reset();                     // the coordinator goes away with the job queued
+
+  auto worker = worker::WorkerServer::Create({.threads = 1});
+  ASSERT_TRUE(worker.ok());
+  coordinator::CoordinatorServerOptions second;
+  second.listen = address;
+  second.pool.targets = {(*worker)->address()};
+  second.store = &store;
+  auto restarted = coordinator::CoordinatorServer::Create(second);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_EQ((*submit)->Wait(absl::Seconds(60)), 0) << testing::TempDir::Read(err);
 }
 
 }  // namespace
