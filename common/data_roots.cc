@@ -58,7 +58,7 @@ absl::StatusOr<DataRoots> DataRoots::Create(const std::vector<std::string>& root
 
 absl::Status DataRoots::CheckLexically(const std::string& path, absl::string_view field) const {
   if (!confined()) return absl::OkStatus();
-  const absl::Status outside = absl::PermissionDeniedError(
+  absl::Status outside = absl::PermissionDeniedError(
       absl::StrCat(field, ": ", Shown(path), " is outside the data roots"));
   if (path.empty() || path.front() != '/' || path.find('\0') != std::string::npos) return outside;
   for (absl::string_view part : absl::StrSplit(path, '/')) {

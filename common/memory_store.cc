@@ -118,6 +118,20 @@ absl::Status MemoryStore::HashSet(const std::vector<HashField>& fields) {
   return absl::OkStatus();
 }
 
+absl::Status MemoryStore::HashDelete(
+    const std::vector<std::pair<std::string, std::string>>& key_fields) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [key, field] : key_fields) {
+    Entry* e = Find(key);
+    if (e == nullptr) continue;
+    if (!e->is_hash)
+      return absl::FailedPreconditionError(absl::StrCat("key ", key, " holds a string"));
+    e->hash.erase(field);
+    if (e->hash.empty()) entries_.erase(key);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Store::Fields>> MemoryStore::HashGetAllMany(
     const std::vector<std::string>& keys) {
   absl::MutexLock lock(&mu_);

@@ -123,6 +123,27 @@ absl::Status RedisStore::HashSet(const std::vector<HashField>& fields) {
   return absl::OkStatus();
 }
 
+absl::Status RedisStore::HashDelete(
+    const std::vector<std::pair<std::string, std::string>>& key_fields) {
+  std::vector<std::vector<std::string>> commands;
+  for (size_t i = 0; i < key_fields.size();) {
+    std::vector<std::string> cmd = {"HDEL", Key(key_fields[i].first)};
+    const std::string& key = key_fields[i].first;
+    for (size_t n = 0; i < key_fields.size() && key_fields[i].first == key && n < 512; ++i, ++n) {
+      cmd.push_back(key_fields[i].second);
+    }
+    commands.push_back(std::move(cmd));
+  }
+  if (commands.empty()) return absl::OkStatus();
+  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].type == RedisReply::Type::kError) {
+      return ReplyError(replies[i], commands[i][1].substr(prefix_.size()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Store::Fields>> RedisStore::HashGetAllMany(
     const std::vector<std::string>& keys) {
   std::vector<std::vector<std::string>> commands;

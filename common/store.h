@@ -53,6 +53,10 @@ class Store {
   };
   // Writes many fields of many hashes in one round trip.
   virtual absl::Status HashSet(const std::vector<HashField>& fields) = 0;
+  // Removes (key, field) pairs in one round trip; missing ones are fine. A
+  // hash left without fields is gone.
+  virtual absl::Status HashDelete(
+      const std::vector<std::pair<std::string, std::string>>& key_fields) = 0;
   using Fields = std::vector<std::pair<std::string, std::string>>;
   // Every field of each hash, sorted by field (empty for a key that does
   // not exist), in one round trip.

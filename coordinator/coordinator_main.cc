@@ -43,6 +43,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-running", options.jobs.max_running, "Jobs run at once")
       ->capture_default_str();
+  app.add_option("--keep-jobs", options.jobs.keep_finished,
+                 "Finished jobs remembered (status, KPIs, result cache); older ones are forgotten")
+      ->capture_default_str();
+  double keep_jobs_hours = absl::ToDoubleHours(options.jobs.keep_finished_for);
+  app.add_option("--keep-jobs-hours", keep_jobs_hours, "Hours a finished job is remembered at most")
+      ->capture_default_str();
   app.add_option("--max-queued", options.jobs.max_queued, "Jobs waiting at most")
       ->capture_default_str();
   app.add_option("--check-inputs", options.jobs.check_inputs,
@@ -139,6 +145,7 @@ int main(int argc, char** argv) {
   options.jobs.runner.call_timeout = absl::Seconds(call_timeout_seconds);
   options.jobs.wait_for_workers = absl::Seconds(wait_for_workers_seconds);
   options.jobs.job_timeout = absl::Seconds(job_timeout_seconds);
+  options.jobs.keep_finished_for = absl::Hours(keep_jobs_hours);
 
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::coordinator::CoordinatorServer::Create(options);

@@ -50,12 +50,12 @@ void StartCall(Request request, const CallOptions& options, Reply<Response> done
 }  // namespace
 
 std::unique_ptr<GrpcWorkerClient> GrpcWorkerClient::Create(
-    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+    const std::string& address, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
     grpc::ChannelArguments args) {
   args.SetMaxReceiveMessageSize(-1);  // a split's results can be large
   args.SetMaxSendMessageSize(-1);
-  return std::unique_ptr<GrpcWorkerClient>(new GrpcWorkerClient(
-      address, grpc::CreateCustomChannel(address, std::move(credentials), args)));
+  return std::unique_ptr<GrpcWorkerClient>(
+      new GrpcWorkerClient(address, grpc::CreateCustomChannel(address, credentials, args)));
 }
 
 GrpcWorkerClient::GrpcWorkerClient(std::string address, std::shared_ptr<grpc::Channel> channel)

@@ -25,7 +25,7 @@ class GrpcWorkerClient : public WorkerClient {
   // `credentials` and `args` come from common::MakeChannelCredentials
   // (shared by every worker's channel).
   static std::unique_ptr<GrpcWorkerClient> Create(
-      const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+      const std::string& address, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
       grpc::ChannelArguments args);
 
   std::string name() const override { return address_; }

@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(WorkerProvider pr
   if (!provider) return absl::InvalidArgumentError("no worker provider");
   std::unique_ptr<JobManager> m(new JobManager(std::move(provider), options));
   m->LoadJobs();
+  m->ForgetOldJobs();
   return m;
 }
 
@@ -165,7 +166,8 @@ void JobManager::SaveLoop() {
   // On shutdown, what is queued is still saved, for a bounded time.
   absl::Time give_up = absl::InfiniteFuture();
   while (true) {
-    v1::Job job;
+    std::string id;
+    std::optional<v1::Job> job;
     {
       absl::MutexLock lock(&save_mu_);
       save_mu_.Await(absl::Condition(
@@ -177,16 +179,23 @@ void JobManager::SaveLoop() {
         give_up = absl::Now() + absl::Seconds(10);
       }
       if (save_order_.empty() || absl::Now() > give_up) return;
-      auto it = to_save_.find(save_order_.front());
+      id = save_order_.front();
+      auto it = to_save_.find(id);
       save_order_.pop_front();
       job = std::move(it->second);
       to_save_.erase(it);
     }
-    absl::Status st = options_.job_store->Set(JobKey(job.id()), job.SerializeAsString());
-    if (st.ok()) st = options_.job_store->HashSet({{kJobIndex, job.id(), ""}});
+    absl::Status st;
+    if (job.has_value()) {
+      st = options_.job_store->Set(JobKey(id), job->SerializeAsString());
+      if (st.ok()) st = options_.job_store->HashSet({{kJobIndex, id, ""}});
+    } else {
+      st = options_.job_store->Delete({JobKey(id)});
+      if (st.ok()) st = options_.job_store->HashDelete({{kJobIndex, id}});
+    }
     if (!st.ok()) {
       common::LogEvent(spdlog::level::warn, "job.not_saved",
-                       {{"job", job.id()}, {"error", st.message()}});
+                       {{"job", id}, {"error", st.message()}});
     }
   }
 }
@@ -617,6 +626,63 @@ void JobManager::RunLoop() {
       queue_.pop_front();
     }
     Execute(entry);
+    ForgetOldJobs();
+  }
+}
+
+void JobManager::ForgetOldJobs() {
+  std::vector<std::string> forgotten;
+  std::vector<std::pair<std::string, std::string>> cache_fields;
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::pair<double, std::string>> finished;  // newest first
+    for (const auto& [id, entry] : jobs_) {
+      absl::MutexLock entry_lock(&entry->mu);
+      const v1::JobState s = entry->job.state();
+      if (s == v1::JOB_STATE_SUCCEEDED || s == v1::JOB_STATE_FAILED ||
+          s == v1::JOB_STATE_CANCELLED) {
+        finished.emplace_back(entry->job.submitted_unix(), id);
+      }
+    }
+    std::sort(finished.begin(), finished.end(), std::greater<>());
+    const double cutoff =
+        absl::ToDoubleSeconds(absl::Now() - options_.keep_finished_for - absl::UnixEpoch());
+    for (size_t i = 0; i < finished.size(); ++i) {
+      const auto& [submitted, id] = finished[i];
+      if (static_cast<int>(i) < options_.keep_finished && submitted >= cutoff) continue;
+      auto it = jobs_.find(id);
+      // A job whose results the workers keep goes once they are released.
+      if (std::find(with_results_.begin(), with_results_.end(), it->second) !=
+          with_results_.end()) {
+        continue;
+      }
+      jobs_.erase(it);
+      forgotten.push_back(id);
+    }
+    if (forgotten.empty()) return;
+    const std::set<std::string> gone(forgotten.begin(), forgotten.end());
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      if (gone.count(it->second) == 0) {
+        ++it;
+        continue;
+      }
+      cache_fields.emplace_back(kCacheIndex, it->first);
+      it = cache_.erase(it);
+    }
+  }
+  common::LogEvent(spdlog::level::info, "jobs.forgotten",
+                   {{"jobs", static_cast<int64_t>(forgotten.size())}});
+  if (options_.job_store == nullptr) return;
+  {
+    absl::MutexLock lock(&save_mu_);
+    for (const std::string& id : forgotten) {
+      auto [it, added] = to_save_.insert_or_assign(id, std::nullopt);
+      if (added) save_order_.push_back(id);
+    }
+  }
+  absl::Status st = options_.job_store->HashDelete(cache_fields);
+  if (!st.ok()) {
+    common::LogEvent(spdlog::level::warn, "jobs.cache_not_forgotten", {{"error", st.message()}});
   }
 }
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +31,12 @@ struct JobManagerOptions {
   // Finished jobs whose per-customer results stay on the workers (for
   // StreamResults); older ones are released, keeping their summary and KPIs.
   int keep_results = 4;
+  // Finished jobs remembered (in memory, in the job store and in the result
+  // cache): the newest `keep_finished`, none submitted longer than
+  // `keep_finished_for` ago. Older ones are forgotten (NOT_FOUND), so that
+  // memory and the store stay flat over any number of jobs.
+  int keep_finished = 1000;
+  absl::Duration keep_finished_for = absl::Hours(24 * 7);
   // How long a job waits in the queue for a healthy worker before it fails
   // UNAVAILABLE.
   absl::Duration wait_for_workers = absl::Minutes(5);
@@ -150,6 +157,8 @@ class JobManager {
   // slow or stopped Redis delays only the saving.
   void Persist(const v1::Job& job);
   void SaveLoop();
+  // Forgets finished jobs beyond keep_finished / keep_finished_for.
+  void ForgetOldJobs();
   // ExportResults from the job's published run.
   absl::Status ExportPublished(const v1::Job& job, bool explain,
                                const std::function<absl::Status(const std::string&)>& sink);
@@ -179,7 +188,8 @@ class JobManager {
 
   // Job states waiting to be saved: the newest per job, oldest job first.
   absl::Mutex save_mu_;
-  std::map<std::string, v1::Job> to_save_ ABSL_GUARDED_BY(save_mu_);
+  // A job's newest state, or nullopt: delete it (forgotten).
+  std::map<std::string, std::optional<v1::Job>> to_save_ ABSL_GUARDED_BY(save_mu_);
   std::deque<std::string> save_order_ ABSL_GUARDED_BY(save_mu_);
   bool saving_stopped_ ABSL_GUARDED_BY(save_mu_) = false;
   std::thread saver_;

@@ -67,6 +67,9 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
       return s_->PersistMany(k);
     }
     absl::Status HashSet(const std::vector<HashField>& f) override { return s_->HashSet(f); }
+    absl::Status HashDelete(const std::vector<std::pair<std::string, std::string>>& f) override {
+      return s_->HashDelete(f);
+    }
     absl::StatusOr<std::vector<Fields>> HashGetAllMany(const std::vector<std::string>& k) override {
       return s_->HashGetAllMany(k);
     }
@@ -144,6 +147,27 @@ TEST_P(StoreContractTest, KeysExpire) {
   EXPECT_EQ((*store->HashGet({{"m2", "f"}}))[0], std::nullopt);
   EXPECT_EQ(store->Set("bad", "x", absl::ZeroDuration()).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, HashFieldsAreDeletedManyAtOnce) {
+  auto store = make_("d:");
+  std::vector<Store::HashField> fields;
+  for (int i = 0; i < 1200; ++i) fields.push_back({"h", "f" + std::to_string(i), "v"});
+  fields.push_back({"g", "only", "v"});
+  ASSERT_TRUE(store->HashSet(fields).ok());
+  std::vector<std::pair<std::string, std::string>> gone;
+  for (int i = 0; i < 1100; ++i) gone.emplace_back("h", "f" + std::to_string(i));
+  gone.emplace_back("h", "never-set");
+  gone.emplace_back("no-such-hash", "f");
+  gone.emplace_back("g", "only");
+  ASSERT_TRUE(store->HashDelete(gone).ok());
+  auto left = store->HashGetAll("h");
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->size(), 100u);
+  EXPECT_TRUE(store->HashGetAll("g")->empty());
+  EXPECT_FALSE(store->Get("g")->has_value());
+  ASSERT_TRUE(store->Set("plain", "x").ok());
+  EXPECT_FALSE(store->HashDelete({{"plain", "f"}}).ok());  // a string is not a hash
 }
 
 TEST_P(StoreContractTest, HashesManyFieldsInOneCall) {

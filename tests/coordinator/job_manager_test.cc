@@ -171,6 +171,55 @@ TEST_F(JobManagerTest, AnEqualJobReturnsTheFinishedJobsResultAtOnce) {
   EXPECT_NE(changed.result().total_value(), first.result().total_value());
 }
 
+// Retention: over many jobs, only the newest keep_finished are remembered,
+// in memory, in the job store and in the result cache; the others are
+// NOT_FOUND, also after a restart.
+TEST_F(JobManagerTest, FinishedJobsBeyondTheRetentionAreForgotten) {
+  common::MemoryStore store;
+  auto core = worker::WorkerCore::Create({.threads = 1});
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
+  JobManagerOptions options;
+  options.job_store = &store;
+  options.keep_finished = 3;
+  options.keep_results = 1;
+  options.max_running = 1;
+  std::vector<std::string> ids;
+  {
+    auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+    ASSERT_TRUE(manager.ok());
+    for (int i = 0; i < 12; ++i) {
+      v1::JobSpec spec = Spec();
+      spec.mutable_policy()->mutable_criteria(0)->set_weight(1 + i);  // no cache hit
+      auto job = (*manager)->Submit(spec);
+      ASSERT_TRUE(job.ok()) << job.status();
+      ids.push_back(job->id());
+      ASSERT_EQ(WaitFinal(**manager, job->id()).state(), v1::JOB_STATE_SUCCEEDED);
+    }
+    // The newest three, and the one whose results the workers keep.
+    EXPECT_LE((*manager)->List().size(), 4u);
+    EXPECT_TRUE((*manager)->Get(ids.back()).ok());
+    EXPECT_TRUE((*manager)->Get(ids[ids.size() - 3]).ok());
+    EXPECT_EQ((*manager)->Get(ids[0]).status().code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ((*manager)->Get(ids[5]).status().code(), absl::StatusCode::kNotFound);
+  }  // the saver drains
+  auto index = store.HashGetAll("jobs");
+  ASSERT_TRUE(index.ok());
+  EXPECT_LE(index->size(), 4u);
+  EXPECT_FALSE(store.Get("job:" + ids[0])->has_value());
+  auto cache = store.HashGetAll("cache");
+  ASSERT_TRUE(cache.ok());
+  EXPECT_LE(cache->size(), 4u);
+  for (const auto& [fingerprint, id] : *cache) {
+    EXPECT_NE(std::find(ids.end() - 4, ids.end(), id), ids.end()) << id;
+  }
+  // A restarted manager remembers the same few, and forgets by age too.
+  options.keep_finished_for = absl::ZeroDuration();
+  auto restarted = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  ASSERT_TRUE(restarted.ok());
+  EXPECT_EQ((*restarted)->Get(ids[0]).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE((*restarted)->List().empty());
+}
+
 TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   common::MemoryStore store;  // the job store, and where runs are published
   auto core = worker::WorkerCore::Create({.threads = 1, .store = &store});
