@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DEMO_ROWS ?= 1000000
 
-.PHONY: deps configure build test demo bench format clean check check-deps check-format check-protos check-threads check-tidy
+.PHONY: deps configure build test demo bench format clean check check-deps check-format check-protos check-threads check-tidy check-fuzz
 
 deps:
 	bash scripts/install-deps.sh
@@ -34,7 +34,7 @@ format:
 CLANG_BUILD_DIR ?= build-clang
 TIDY_DIRS := engine|worker|coordinator|common|client|tests|bench
 
-check: check-format check-protos check-threads check-tidy
+check: check-format check-protos check-threads check-tidy check-fuzz
 
 check-deps:
 	bash scripts/install-deps.sh check
@@ -58,3 +58,16 @@ check-tidy: check-threads
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# libFuzzer targets (fuzz/) under ASan and UBSan, each run for FUZZ_SECONDS
+# from the seed corpus in fuzz/corpus (scripts/fuzz.sh); a crash fails the
+# check and leaves its input in $(FUZZ_BUILD_DIR).
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := csv_fuzz expr_fuzz policy_fuzz job_spec_fuzz worker_request_fuzz
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check-fuzz: check-deps
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DTIERSCORE_FUZZ=ON -DCMAKE_CXX_FLAGS="$(SANITIZE) -fsanitize=fuzzer-no-link -O1"
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $(FUZZ_TARGETS)
+	bash scripts/fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
