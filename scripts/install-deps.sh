@@ -24,7 +24,7 @@ PACKAGES=(
 )
 
 if [ "${1:-}" = "check" ]; then
-  PACKAGES+=(clang-14 clang-format-14 clang-tidy-14)
+  PACKAGES+=(clang-14 clang-format-14 clang-tidy-14 libclang-rt-14-dev)  # rt: sanitizers, libFuzzer
 fi
 
 missing=()
