@@ -335,8 +335,8 @@ absl::StatusOr<Caller> CoordinatorService::AuthorizeJobChange(grpc::CallbackServ
 }
 
 // Answers a unary call on the gRPC thread: the manager's calls take its
-// locks only briefly (Submit and Cancel save the job to the store, one
-// bounded round trip, outside them).
+// locks only briefly and never wait on the store (its saver thread writes
+// job states).
 template <typename Response, typename Fn>
 grpc::ServerUnaryReactor* CoordinatorService::Reply(const char* method,
                                                     grpc::CallbackServerContext* ctx,
