@@ -101,6 +101,17 @@ absl::Status RedisStore::PersistMany(const std::vector<std::string>& keys) {
   return client_->Pipeline(commands).status();
 }
 
+absl::Status RedisStore::RunKeyedCommands(const std::vector<std::vector<std::string>>& commands) {
+  if (commands.empty()) return absl::OkStatus();
+  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].type == RedisReply::Type::kError) {
+      return ReplyError(replies[i], commands[i][1].substr(prefix_.size()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RedisStore::HashSet(const std::vector<HashField>& fields) {
   // One HSET per run of fields of the same key (at most 512 fields each).
   std::vector<std::vector<std::string>> commands;
@@ -113,14 +124,7 @@ absl::Status RedisStore::HashSet(const std::vector<HashField>& fields) {
     }
     commands.push_back(std::move(cmd));
   }
-  if (commands.empty()) return absl::OkStatus();
-  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
-  for (size_t i = 0; i < replies.size(); ++i) {
-    if (replies[i].type == RedisReply::Type::kError) {
-      return ReplyError(replies[i], commands[i][1].substr(prefix_.size()));
-    }
-  }
-  return absl::OkStatus();
+  return RunKeyedCommands(commands);
 }
 
 absl::Status RedisStore::HashDelete(
@@ -134,14 +138,7 @@ absl::Status RedisStore::HashDelete(
     }
     commands.push_back(std::move(cmd));
   }
-  if (commands.empty()) return absl::OkStatus();
-  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
-  for (size_t i = 0; i < replies.size(); ++i) {
-    if (replies[i].type == RedisReply::Type::kError) {
-      return ReplyError(replies[i], commands[i][1].substr(prefix_.size()));
-    }
-  }
-  return absl::OkStatus();
+  return RunKeyedCommands(commands);
 }
 
 absl::StatusOr<std::vector<Store::Fields>> RedisStore::HashGetAllMany(

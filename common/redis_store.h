@@ -43,6 +43,9 @@ class RedisStore : public Store {
   RedisStore(std::unique_ptr<RedisClient> client, std::string prefix)
       : client_(std::move(client)), prefix_(std::move(prefix)) {}
   std::string Key(const std::string& key) const { return prefix_ + key; }
+  // Pipelines commands whose second word is a prefixed key; an error reply
+  // names that key.
+  absl::Status RunKeyedCommands(const std::vector<std::vector<std::string>>& commands);
 
   std::unique_ptr<RedisClient> client_;
   const std::string prefix_;

@@ -64,6 +64,23 @@ inline void WarnIfInsecure(bool insecure, const std::string& what) {
             {"detail", "--insecure: no TLS; anyone on the network can read and make calls"}});
 }
 
+// The security checks both server binaries make after parsing their flags:
+// the Redis password read (RedisPassword), and plaintext (`insecure`) or
+// unconfined inputs (`confined` false) logged as warnings.
+inline absl::StatusOr<std::string> CheckServerSecurity(const std::string& what, bool insecure,
+                                                       bool confined, const std::string& redis,
+                                                       const std::string& redis_password_file) {
+  absl::StatusOr<std::string> password = RedisPassword(redis, redis_password_file);
+  if (!password.ok()) return password.status();
+  WarnIfInsecure(insecure, what);
+  if (!confined) {
+    LogEvent(spdlog::level::warn, "server.unconfined",
+             {{"server", what},
+              {"detail", "no --data-root: inputs are read from anywhere this process can read"}});
+  }
+  return password;
+}
+
 // Writes the bound port to `port_file` (if any), serves until a stop
 // signal, then drains for up to `grace`. Returns the process exit code.
 // `Server` has port(), address(), Shutdown(absl::Duration) and Wait().

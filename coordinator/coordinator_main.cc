@@ -119,19 +119,14 @@ int main(int argc, char** argv) {
   options.lookup.alias_ttl = absl::Seconds(alias_ttl_seconds);
   options.tls.require_client_cert = !options.tls.files.ca.empty();
   options.worker_tls.insecure = options.tls.insecure;
-  if (auto password = tierscore::common::RedisPassword(options.redis, redis_password_file);
+  if (auto password = tierscore::common::CheckServerSecurity(
+          "tierscore-coordinator", options.tls.insecure, !options.data_roots.empty(), options.redis,
+          redis_password_file);
       password.ok()) {
     options.redis_password = *std::move(password);
   } else {
     std::fprintf(stderr, "%s\n", std::string(password.status().message()).c_str());
     return 2;
-  }
-  tierscore::common::WarnIfInsecure(options.tls.insecure, "tierscore-coordinator");
-  if (options.data_roots.empty()) {
-    tierscore::common::LogEvent(
-        spdlog::level::warn, "server.unconfined",
-        {{"server", "tierscore-coordinator"},
-         {"detail", "no --data-root: inputs are read from anywhere this process can read"}});
   }
   if (options.tokens_file.empty()) {
     tierscore::common::LogEvent(

@@ -64,19 +64,14 @@ int main(int argc, char** argv) {
   }
   options.job_lease = absl::Seconds(lease_seconds);
   options.tls.require_client_cert = !options.tls.insecure;  // workers answer only the coordinator
-  if (auto password = tierscore::common::RedisPassword(options.redis, redis_password_file);
+  if (auto password = tierscore::common::CheckServerSecurity(
+          "tierscore-worker", options.tls.insecure, !options.data_roots.empty(), options.redis,
+          redis_password_file);
       password.ok()) {
     options.redis_password = *std::move(password);
   } else {
     std::fprintf(stderr, "%s\n", std::string(password.status().message()).c_str());
     return 2;
-  }
-  tierscore::common::WarnIfInsecure(options.tls.insecure, "tierscore-worker");
-  if (options.data_roots.empty()) {
-    tierscore::common::LogEvent(
-        spdlog::level::warn, "server.unconfined",
-        {{"server", "tierscore-worker"},
-         {"detail", "no --data-root: inputs are read from anywhere this process can read"}});
   }
 
   const sigset_t stop = tierscore::common::BlockStopSignals();
