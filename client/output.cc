@@ -60,6 +60,9 @@ std::string KpiTableCsv(const v1::KpiTable& table) {
 std::string FormatTierSummary(const v1::JobResult& result) {
   std::string out = absl::StrFormat("%d customers, total value %s\n", result.customers(),
                                     Human(result.total_value()));
+  if (const int64_t dropped = result.stats().duplicates_dropped(); dropped > 0) {
+    absl::StrAppendFormat(&out, "%d rows dropped as repeats of an earlier customer id\n", dropped);
+  }
   for (const auto& scheme : result.tiers()) {
     absl::StrAppendFormat(&out, "\n%s\n  %-12s %12s %8s %14s %8s\n", scheme.scheme(), "tier",
                           "customers", "%cust", "value", "%value");
@@ -151,7 +154,7 @@ std::string MigrationCsv(const v1::KpiTable& table) {
 std::string FormatStats(const v1::JobStats& stats) {
   std::string out;
   for (const auto& p : stats.phases())
-    absl::StrAppendFormat(&out, "phase %-7s %8.3fs\n", p.name(), p.seconds());
+    absl::StrAppendFormat(&out, "phase %-9s %8.3fs\n", p.name(), p.seconds());
   absl::StrAppendFormat(&out, "splits %d, %.1f MB, cut search %d rounds, %d items fetched\n",
                         stats.splits(), stats.bytes() / 1048576.0, stats.search_rounds(),
                         stats.search_items_fetched());

@@ -76,6 +76,7 @@ GrpcWorkerClient::GrpcWorkerClient(std::string address, std::shared_ptr<grpc::Ch
 
 TS_WORKER_CALL(Scan, ScanRequest, ScanResponse)
 TS_WORKER_CALL(Load, LoadRequest, LoadResponse)
+TS_WORKER_CALL(CheckIds, CheckIdsRequest, CheckIdsResponse)
 TS_WORKER_CALL(Score, ScoreRequest, ScoreResponse)
 TS_WORKER_CALL(Probe, ProbeRequest, ProbeResponse)
 TS_WORKER_CALL(Assign, AssignRequest, AssignResponse)

@@ -32,6 +32,8 @@ class GrpcWorkerClient : public WorkerClient {
 
   void Scan(v1::ScanRequest r, const CallOptions& o, Reply<v1::ScanResponse> done) override;
   void Load(v1::LoadRequest r, const CallOptions& o, Reply<v1::LoadResponse> done) override;
+  void CheckIds(v1::CheckIdsRequest r, const CallOptions& o,
+                Reply<v1::CheckIdsResponse> done) override;
   void Score(v1::ScoreRequest r, const CallOptions& o, Reply<v1::ScoreResponse> done) override;
   void Probe(v1::ProbeRequest r, const CallOptions& o, Reply<v1::ProbeResponse> done) override;
   void Assign(v1::AssignRequest r, const CallOptions& o, Reply<v1::AssignResponse> done) override;

@@ -41,6 +41,10 @@ void InProcessWorkerClient::Load(v1::LoadRequest r, const CallOptions& o,
                                  Reply<v1::LoadResponse> done) {
   Run(std::move(r), o, std::move(done), &worker::WorkerCore::Load);
 }
+void InProcessWorkerClient::CheckIds(v1::CheckIdsRequest r, const CallOptions& o,
+                                     Reply<v1::CheckIdsResponse> done) {
+  Run(std::move(r), o, std::move(done), &worker::WorkerCore::CheckIds);
+}
 void InProcessWorkerClient::Score(v1::ScoreRequest r, const CallOptions& o,
                                   Reply<v1::ScoreResponse> done) {
   Run(std::move(r), o, std::move(done), &worker::WorkerCore::Score);

@@ -19,6 +19,7 @@
 #include "common/run_store.h"
 #include "common/status_macros.h"
 #include "engine/csv.h"
+#include "engine/duplicates.h"
 #include "engine/kpi.h"
 #include "engine/position.h"
 #include "engine/scoring.h"
@@ -493,15 +494,18 @@ absl::StatusOr<std::vector<Response>> JobRunner::RunPhase(
   }
 }
 
-absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job) {
+absl::Status JobRunner::LoadSplits(Job& job,
+                                   std::vector<std::optional<v1::LoadResponse>>& per_split,
+                                   std::vector<std::vector<v1::IdList>>* ids) {
   // One call per split, several at a time per worker, so that progress is
   // per split and a split is the unit of any retry.
   JobOutcome& outcome = job.outcome;
-  std::vector<std::optional<v1::LoadResponse>> per_split(outcome.splits.size());
+  const int32_t split_count = static_cast<int32_t>(outcome.splits.size());
   while (true) {
     TS_RETURN_IF_ERROR(job.CheckStopped());
     FanOut fan(workers_, Limits(LoadCallsPerWorker()), Calls(job.control, outcome.traffic.get()));
     std::vector<absl::Status> worker_error(workers_.size());
+    absl::Status bad_reply;
     bool any = false;
     for (size_t s = 0; s < outcome.splits.size(); ++s) {
       if (job.merged[s] >= kLoaded) continue;
@@ -511,12 +515,23 @@ absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job)
       req.set_job_id(outcome.job_id);
       *req.mutable_spec() = outcome.spec;
       *req.add_splits() = outcome.splits[s];
+      if (ids != nullptr) req.set_split_count(split_count);
       fan.Call<v1::LoadRequest, v1::LoadResponse>(
           w, &WorkerClient::Load, std::move(req), [&, s, w](absl::StatusOr<v1::LoadResponse> resp) {
             if (!resp.ok()) {
               if (worker_error[w].ok()) worker_error[w] = resp.status();
               fan.Forget(w);  // stop feeding a failing worker
               return;
+            }
+            if (ids != nullptr) {
+              absl::Status taken = TakeIds(static_cast<int32_t>(s), *resp, *ids);
+              if (!taken.ok()) {
+                if (bad_reply.ok()) {
+                  bad_reply = absl::InternalError(
+                      absl::StrCat(workers_[w]->name(), ": Load: ", taken.message()));
+                }
+                return;
+              }
             }
             ++job.progress.splits_done;
             job.progress.rows += resp->rows();
@@ -526,15 +541,129 @@ absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job)
             if (job.progress_fn) job.progress_fn(job.progress);
           });
     }
-    if (!any) break;
+    if (!any) return absl::OkStatus();
     const absl::Status ran = fan.Run();
     TS_RETURN_IF_ERROR(job.CheckStopped());
     TS_RETURN_IF_ERROR(ran);
+    TS_RETURN_IF_ERROR(bad_reply);
     for (size_t w = 0; w < workers_.size(); ++w) {
       if (worker_error[w].ok()) continue;
       TS_RETURN_IF_ERROR(OnWorkerFailure(outcome, job.control, w, worker_error[w]));
       TS_RETURN_IF_ERROR(Rebuild(outcome, job.control, w, job.merged));
     }
+  }
+}
+
+absl::Status JobRunner::TakeIds(int32_t split, v1::LoadResponse& response,
+                                std::vector<std::vector<v1::IdList>>& ids) {
+  for (v1::IdList& list : *response.mutable_ids()) {
+    if (list.split() != split || list.target() < 0 ||
+        static_cast<size_t>(list.target()) >= ids.size() || list.ends_size() != list.rows_size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a malformed id list for split ", split, " (target ", list.target(), ")"));
+    }
+    ids[static_cast<size_t>(list.target())].push_back(std::move(list));
+  }
+  response.clear_ids();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<engine::DuplicateId>> JobRunner::CheckIds(
+    Job& job, const std::vector<std::vector<v1::IdList>>& ids) {
+  const JobOutcome& outcome = job.outcome;
+  TS_ASSIGN_OR_RETURN(
+      std::vector<v1::CheckIdsResponse> checked,
+      (RunPhase<v1::CheckIdsRequest, v1::CheckIdsResponse>(
+          job, kChecked, &WorkerClient::CheckIds, [&](const std::vector<int32_t>& splits) {
+            v1::CheckIdsRequest req;
+            req.set_job_id(outcome.job_id);
+            for (int32_t t : splits) {
+              req.add_splits(t);
+              for (const v1::IdList& list : ids[static_cast<size_t>(t)]) {
+                *req.add_ids() = list;
+              }
+            }
+            return req;
+          })));
+  std::vector<engine::DuplicateId> duplicates;
+  for (v1::CheckIdsResponse& r : checked) {
+    for (v1::DuplicateId& d : *r.mutable_duplicates()) {
+      engine::DuplicateId& out = duplicates.emplace_back();
+      out.id = std::move(*d.mutable_id());
+      for (const v1::IdPlace& p : d.places()) {
+        if (p.split() < 0 || static_cast<size_t>(p.split()) >= outcome.splits.size() ||
+            p.row() < 0) {
+          return absl::InternalError(absl::StrCat("CheckIds named split ", p.split(), " row ",
+                                                  p.row(), ", which the job does not have"));
+        }
+        out.places.push_back({p.split(), p.row()});
+      }
+      std::sort(out.places.begin(), out.places.end());
+      if (out.places.size() < 2) return absl::InternalError("CheckIds named a single place");
+    }
+  }
+  std::sort(duplicates.begin(), duplicates.end(),
+            [](const engine::DuplicateId& a, const engine::DuplicateId& b) {
+              return a.places.front() < b.places.front();
+            });
+  return duplicates;
+}
+
+absl::Status JobRunner::DropLaterRows(Job& job, const std::vector<engine::DuplicateId>& duplicates,
+                                      std::vector<std::optional<v1::LoadResponse>>& per_split) {
+  JobOutcome& outcome = job.outcome;
+  for (auto& [s, rows] : engine::LaterRows(duplicates)) {
+    const size_t k = static_cast<size_t>(s);
+    for (int32_t r : rows) {
+      if (r >= per_split[k]->rows()) {
+        return absl::InternalError(absl::StrCat("CheckIds named row ", r, " of split ", s,
+                                                ", which has ", per_split[k]->rows()));
+      }
+    }
+    *outcome.splits[k].mutable_skip_rows() = {rows.begin(), rows.end()};
+    // Loaded again without them (the statistics must not count them).
+    job.merged[k] = kPlanned;
+    --job.progress.splits_done;
+    job.progress.rows -= per_split[k]->rows();
+    job.progress.bytes -= per_split[k]->bytes();
+  }
+  const int64_t dropped = engine::ExtraRows(duplicates);
+  outcome.result.mutable_stats()->set_duplicates_dropped(dropped);
+  common::LogEvent(spdlog::level::warn, "job.duplicates_dropped",
+                   {{"job", outcome.job_id},
+                    {"ids", std::to_string(duplicates.size())},
+                    {"rows", std::to_string(dropped)}});
+  return LoadSplits(job, per_split, nullptr);
+}
+
+std::string JobRunner::Where(const Job& job,
+                             const std::vector<std::optional<v1::LoadResponse>>& per_split,
+                             const engine::IdPlace& place) const {
+  // Rows of the file's earlier splits (a file's splits are consecutive).
+  const std::vector<v1::Split>& splits = job.outcome.splits;
+  const size_t s = static_cast<size_t>(place.split);
+  int64_t before = 0;
+  for (size_t t = s; t > 0 && splits[t - 1].path() == splits[s].path(); --t) {
+    before += per_split[t - 1]->rows();
+  }
+  return absl::StrCat(splits[s].path(), " row ", before + place.row + 1);
+}
+
+absl::StatusOr<std::vector<engine::CriterionStatsAcc>> JobRunner::Load(Job& job) {
+  JobOutcome& outcome = job.outcome;
+  std::vector<std::optional<v1::LoadResponse>> per_split(outcome.splits.size());
+  {
+    // Each split's ids, by the split that checks them (engine/duplicates.h).
+    std::vector<std::vector<v1::IdList>> ids(outcome.splits.size());
+    TS_RETURN_IF_ERROR(LoadSplits(job, per_split, &ids));
+    TS_RETURN_IF_ERROR(job.StartPhase("check_ids"));
+    TS_ASSIGN_OR_RETURN(const std::vector<engine::DuplicateId> duplicates, CheckIds(job, ids));
+    ids.clear();
+    if (!duplicates.empty() && !outcome.compiled->policy.keep_first) {
+      return engine::DuplicateIdsError(
+          duplicates, [&](const engine::IdPlace& p) { return Where(job, per_split, p); });
+    }
+    if (!duplicates.empty()) TS_RETURN_IF_ERROR(DropLaterRows(job, duplicates, per_split));
   }
   // Merged per split, once, in split order.
   std::vector<engine::CriterionStatsAcc> stats(outcome.compiled->policy.criteria.size());

@@ -14,6 +14,7 @@
 #include "coordinator/cut_search.h"
 #include "coordinator/fan_out.h"
 #include "coordinator/worker_client.h"
+#include "engine/duplicates.h"
 #include "engine/int128.h"
 #include "engine/job.h"
 #include "engine/scoring.h"
@@ -45,7 +46,7 @@ struct JobRunnerOptions {
 };
 
 struct JobProgress {
-  std::string phase;  // plan, load, score, search, assign, publish, done
+  std::string phase;  // plan, load, check_ids, score, search, locate, assign, publish, done
   int splits_done = 0;
   int splits_total = 0;
   int64_t rows = 0;
@@ -187,7 +188,27 @@ class JobRunner {
                                                      const std::vector<engine::ByteRange>& ranges,
                                                      int first_index);
   void PlaceSplits(JobOutcome& outcome);
+  // Loads every split, checks the ids for duplicates (engine/duplicates.h)
+  // and, as the policy says, fails or loads again without later repeats;
+  // returns the criteria statistics of what is loaded.
   absl::StatusOr<std::vector<engine::CriterionStatsAcc>> Load(Job& job);
+  // Loads the splits not loaded yet into `per_split`; with `ids`, also takes
+  // their ids, by the split that checks them.
+  absl::Status LoadSplits(Job& job, std::vector<std::optional<v1::LoadResponse>>& per_split,
+                          std::vector<std::vector<v1::IdList>>* ids);
+  // Moves a Load reply's id lists into `ids` (by target), checking them.
+  static absl::Status TakeIds(int32_t split, v1::LoadResponse& response,
+                              std::vector<std::vector<v1::IdList>>& ids);
+  // Hands each split's owner the ids it checks; the ids seen more than once.
+  absl::StatusOr<std::vector<engine::DuplicateId>> CheckIds(
+      Job& job, const std::vector<std::vector<v1::IdList>>& ids);
+  // Marks the later rows of each duplicate skipped and loads their splits
+  // again without them.
+  absl::Status DropLaterRows(Job& job, const std::vector<engine::DuplicateId>& duplicates,
+                             std::vector<std::optional<v1::LoadResponse>>& per_split);
+  // "path row N" for people: N counts the file's data rows from 1.
+  std::string Where(const Job& job, const std::vector<std::optional<v1::LoadResponse>>& per_split,
+                    const engine::IdPlace& place) const;
   absl::StatusOr<ScoreTotals> Score(Job& job);
   absl::StatusOr<std::vector<v1::CutKey>> Search(Job& job, const ScoreTotals& totals);
   // Positions of customers from a fine score histogram (engine/position.h).
@@ -209,7 +230,7 @@ class JobRunner {
 
   // Recovery (see the class comment). `merged[s]` is the last phase whose
   // result for split s has been merged.
-  enum Stage { kPlanned = 0, kLoaded, kScored, kAssigned, kPublished };
+  enum Stage { kPlanned = 0, kLoaded, kChecked, kScored, kAssigned, kPublished };
   // OK when the failure of worker `w` with `status` can be recovered from
   // (and marks a lost worker dead); the error to fail the job with if not.
   // A job cancelled or past its deadline fails with that, whatever the call.

@@ -79,6 +79,8 @@ class WorkerClient {
                     Reply<v1::ScanResponse> done) = 0;
   virtual void Load(v1::LoadRequest request, const CallOptions& options,
                     Reply<v1::LoadResponse> done) = 0;
+  virtual void CheckIds(v1::CheckIdsRequest request, const CallOptions& options,
+                        Reply<v1::CheckIdsResponse> done) = 0;
   virtual void Score(v1::ScoreRequest request, const CallOptions& options,
                      Reply<v1::ScoreResponse> done) = 0;
   virtual void Probe(v1::ProbeRequest request, const CallOptions& options,

@@ -106,6 +106,7 @@ absl::StatusOr<v1::Policy> ApplyPreset(const v1::Policy& policy) {
     if (!replaced) *out.add_criteria() = c;
   }
   if (policy.tiers_size() > 0) *out.mutable_tiers() = policy.tiers();
+  out.set_duplicate_ids(policy.duplicate_ids());
   return out;
 }
 
@@ -122,6 +123,11 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::Policy& input) {
   const v1::Policy& p = out.policy;
   if (p.id_column().empty()) return FieldError("id_column", "is required");
   out.id_column = p.id_column();
+  if (p.duplicate_ids() != v1::DUPLICATE_IDS_UNSPECIFIED) {
+    TS_RETURN_IF_ERROR(
+        common::CheckEnumSet(v1::DuplicateIds_descriptor(), p.duplicate_ids(), "duplicate_ids"));
+  }
+  out.keep_first = p.duplicate_ids() == v1::DUPLICATE_IDS_KEEP_FIRST;
   TS_ASSIGN_OR_RETURN(out.value, ParseField("value", p.value()));
   if (p.criteria_size() == 0) {
     return FieldError("criteria", "at least one criterion is required");

@@ -62,6 +62,8 @@ struct CompiledScheme {
 struct CompiledPolicy {
   v1::Policy policy;  // with the preset applied
   std::string id_column;
+  // duplicate_ids: keep_first (else a repeated id fails the job).
+  bool keep_first = false;
   std::shared_ptr<Expr> value;
   std::vector<CompiledCriterion> criteria;
   std::vector<CompiledScheme> schemes;

@@ -5,6 +5,7 @@
 
 #include "common/status_macros.h"
 #include "engine/csv.h"
+#include "engine/duplicates.h"
 #include "engine/scoring.h"
 #include "engine/standing.h"
 #include "engine/tiering.h"
@@ -240,11 +241,66 @@ void ReferenceKpis(const CompiledJob& job, const Table& table, ReferenceResult& 
   *out.result.mutable_kpis() = std::move(table_out);
 }
 
+// The rows of `table` where `keep` is true, in order.
+Table KeepRows(const Table& table, const std::vector<bool>& keep) {
+  Table out;
+  for (const Column& c : table.columns)
+    out.columns.push_back({c.name, c.type, {}, {}, c.dictionary});
+  for (size_t i = 0; i < keep.size(); ++i) {
+    if (!keep[i]) continue;
+    out.ids.Append(table.ids[i]);
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      const Column& src = table.columns[c];
+      if (src.type == ColumnType::kNumber) {
+        out.columns[c].numbers.push_back(src.numbers[i]);
+      } else {
+        out.columns[c].codes.push_back(src.codes[i]);
+      }
+    }
+    ++out.rows;
+  }
+  return out;
+}
+
+// Every id's rows, by a sorted map: the ids seen more than once, ordered by
+// their first row.
+std::vector<DuplicateId> ReferenceDuplicates(const Table& table) {
+  std::map<std::string_view, std::vector<int32_t>> rows;
+  for (size_t i = 0; i < table.ids.size(); ++i)
+    rows[table.ids[i]].push_back(static_cast<int32_t>(i));
+  std::vector<DuplicateId> out;
+  for (const auto& [id, r] : rows) {
+    if (r.size() < 2) continue;
+    DuplicateId& d = out.emplace_back();
+    d.id = std::string(id);
+    for (int32_t row : r) d.places.push_back({0, row});
+  }
+  std::sort(out.begin(), out.end(), [](const DuplicateId& a, const DuplicateId& b) {
+    return a.places.front().row < b.places.front().row;
+  });
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<ReferenceResult> RunReferenceOnTable(const CompiledJob& job, const Table& table,
                                                     const PriorRun* prior) {
   const CompiledPolicy& policy = job.policy;
+  if (const std::vector<DuplicateId> dups = ReferenceDuplicates(table); !dups.empty()) {
+    if (!policy.keep_first) {
+      return DuplicateIdsError(dups,
+                               [](const IdPlace& p) { return absl::StrCat("row ", p.row + 1); });
+    }
+    std::vector<bool> keep(static_cast<size_t>(table.rows), true);
+    for (const DuplicateId& d : dups) {
+      for (size_t i = 1; i < d.places.size(); ++i)
+        keep[static_cast<size_t>(d.places[i].row)] = false;
+    }
+    TS_ASSIGN_OR_RETURN(ReferenceResult out,
+                        RunReferenceOnTable(job, KeepRows(table, keep), prior));
+    out.result.mutable_stats()->set_duplicates_dropped(ExtraRows(dups));
+    return out;
+  }
   const size_t n = static_cast<size_t>(table.rows);
   ReferenceResult out;
   for (size_t i = 0; i < n; ++i) out.ids.emplace_back(table.ids[i]);

@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t* body = data + 1;
   const size_t n = size - 1;
-  switch (data[0] % 8) {
+  switch (data[0] % 9) {
     case 0:
       Call<v1::ScanRequest>(body, n, [](auto& r) { return core->Scan(r); });
       break;
@@ -54,6 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 6:
       Call<v1::PublishRequest>(body, n, [](auto& r) { return core->Publish(r); });
+      break;
+    case 7:
+      Call<v1::CheckIdsRequest>(body, n, [](auto& r) { return core->CheckIds(r); });
       break;
     default:
       Call<v1::ReleaseRequest>(body, n, [](auto& r) { return core->Release(r); });

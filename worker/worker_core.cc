@@ -4,11 +4,14 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "common/run_store.h"
 #include "common/status_macros.h"
+#include "engine/duplicates.h"
 #include "engine/int128.h"
 #include "engine/kpi.h"
 #include "engine/position.h"
@@ -78,6 +81,72 @@ absl::Status ParallelStatus(engine::ThreadPool& pool, int n,
   pool.ParallelFor(n, [&](int i) { statuses[static_cast<size_t>(i)] = fn(i); });
   for (const absl::Status& st : statuses) TS_RETURN_IF_ERROR(st);
   return absl::OkStatus();
+}
+
+// The most splits a job's duplicate-id check cuts ids for (LoadRequest.
+// split_count): a Load keeps a counter per target.
+constexpr int32_t kMaxSplitCount = 1 << 20;
+
+// Removes the rows the split leaves out, checked to be ascending rows of it.
+absl::Status DropSkippedRows(const v1::Split& split, engine::Table* table) {
+  const std::vector<int32_t> rows(split.skip_rows().begin(), split.skip_rows().end());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || rows[i] >= table->rows || (i > 0 && rows[i] <= rows[i - 1])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("split ", split.index(), ": skip_rows[", i, "] = ", rows[i],
+                       " is not an ascending row of the split (", table->rows, " rows)"));
+    }
+  }
+  engine::RemoveRows(rows, table);
+  return absl::OkStatus();
+}
+
+// INVALID_ARGUMENT unless `list` has a row per id and its ends ascend
+// within its ids.
+absl::Status CheckIdList(const v1::IdList& list, const std::string& field) {
+  if (list.ends_size() != list.rows_size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", list.ends_size(), " ends but ", list.rows_size(), " rows"));
+  }
+  size_t begin = 0;
+  for (int i = 0; i < list.ends_size(); ++i) {
+    const size_t end = list.ends(i);
+    if (end < begin || end > list.ids().size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".ends[", i, "]: ", end, " is not within [", begin, ", ", list.ids().size(), "]"));
+    }
+    begin = end;
+  }
+  return absl::OkStatus();
+}
+
+// A split's ids cut into one list per target split that has any.
+std::vector<v1::IdList> CutIds(int32_t split, const engine::IdColumn& ids, int32_t targets) {
+  const size_t n = ids.size();
+  std::vector<int32_t> target(n);
+  std::vector<int32_t> slot(static_cast<size_t>(targets), -1);
+  std::vector<v1::IdList> lists;
+  std::vector<size_t> bytes;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t t = engine::IdTarget(ids[i], targets);
+    target[i] = t;
+    int32_t& k = slot[static_cast<size_t>(t)];
+    if (k < 0) {
+      k = static_cast<int32_t>(lists.size());
+      lists.emplace_back().set_split(split);
+      lists.back().set_target(t);
+      bytes.push_back(0);
+    }
+    bytes[static_cast<size_t>(k)] += ids[i].size();
+  }
+  for (size_t k = 0; k < lists.size(); ++k) lists[k].mutable_ids()->reserve(bytes[k]);
+  for (size_t i = 0; i < n; ++i) {
+    v1::IdList& list = lists[static_cast<size_t>(slot[static_cast<size_t>(target[i])])];
+    list.mutable_ids()->append(ids[i]);
+    list.add_ends(static_cast<uint32_t>(list.ids().size()));
+    list.add_rows(static_cast<int32_t>(i));
+  }
+  return lists;
 }
 
 bool InRange(const v1::KeyRange& r, double score, std::string_view id) {
@@ -539,8 +608,14 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
   }
 
   const int n = request.splits_size();
+  const int32_t targets = request.split_count();
+  if (targets < 0 || targets > kMaxSplitCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("split_count: ", targets, " is not within [0, ", kMaxSplitCount, "]"));
+  }
   std::vector<std::shared_ptr<Shard>> shards(static_cast<size_t>(n));
   std::vector<std::vector<engine::CriterionStatsAcc>> stats(static_cast<size_t>(n));
+  std::vector<std::vector<v1::IdList>> ids(static_cast<size_t>(n));
   TS_RETURN_IF_ERROR(ParallelStatus(pool_, n, [&](int i) -> absl::Status {
     const size_t k = static_cast<size_t>(i);
     auto shard = std::make_shared<Shard>();
@@ -549,6 +624,8 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
         shard->table,
         engine::ParseSplit(FromWire(shard->split), headers[k], compiled.policy.id_column,
                            compiled.columns, max_decompressed_bytes_));
+    TS_RETURN_IF_ERROR(DropSkippedRows(shard->split, &shard->table));
+    if (targets > 0) ids[k] = CutIds(shard->split.index(), shard->table.ids, targets);
     engine::AccumulateStats(compiled.policy, shard->table, &stats[k]);
     shards[k] = std::move(shard);
     return absl::OkStatus();
@@ -570,6 +647,53 @@ absl::StatusOr<v1::LoadResponse> WorkerCore::Load(const v1::LoadRequest& request
   response.set_rows(rows);
   response.set_bytes(bytes);
   for (const auto& s : merged) ToWire(s, response.add_stats());
+  for (auto& lists : ids) {
+    for (v1::IdList& list : lists) *response.add_ids() = std::move(list);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::CheckIdsResponse> WorkerCore::CheckIds(const v1::CheckIdsRequest& request) {
+  // An id's every occurrence is in lists of one target, so targets are
+  // checked apart, in parallel.
+  std::map<int32_t, std::vector<const v1::IdList*>> by_target;
+  for (int l = 0; l < request.ids_size(); ++l) {
+    const v1::IdList& list = request.ids(l);
+    TS_RETURN_IF_ERROR(CheckIdList(list, absl::StrCat("ids[", l, "]")));
+    by_target[list.target()].push_back(&list);
+  }
+  std::vector<std::vector<const v1::IdList*>> groups;
+  for (auto& [target, lists] : by_target) groups.push_back(std::move(lists));
+  std::vector<std::vector<engine::DuplicateId>> found(groups.size());
+  pool_.ParallelFor(static_cast<int>(groups.size()), [&](int g) {
+    size_t n = 0;
+    for (const v1::IdList* list : groups[static_cast<size_t>(g)]) n += list->rows_size();
+    engine::DuplicateFinder finder(n);
+    for (const v1::IdList* list : groups[static_cast<size_t>(g)]) {
+      const std::string_view all = list->ids();
+      size_t begin = 0;
+      for (int i = 0; i < list->ends_size(); ++i) {
+        finder.Add(all.substr(begin, list->ends(i) - begin), {list->split(), list->rows(i)});
+        begin = list->ends(i);
+      }
+    }
+    found[static_cast<size_t>(g)] = finder.Finish();
+  });
+  std::vector<engine::DuplicateId> all;
+  for (auto& f : found) std::move(f.begin(), f.end(), std::back_inserter(all));
+  std::sort(all.begin(), all.end(), [](const engine::DuplicateId& a, const engine::DuplicateId& b) {
+    return a.places.front() < b.places.front();
+  });
+  v1::CheckIdsResponse response;
+  for (engine::DuplicateId& d : all) {
+    v1::DuplicateId& out = *response.add_duplicates();
+    out.set_id(std::move(d.id));
+    for (const engine::IdPlace& p : d.places) {
+      v1::IdPlace& place = *out.add_places();
+      place.set_split(p.split);
+      place.set_row(p.row);
+    }
+  }
   return response;
 }
 

@@ -54,6 +54,8 @@ class WorkerCore {
 
   absl::StatusOr<v1::ScanResponse> Scan(const v1::ScanRequest& request);
   absl::StatusOr<v1::LoadResponse> Load(const v1::LoadRequest& request);
+  // Stateless: needs no loaded job (engine/duplicates.h).
+  absl::StatusOr<v1::CheckIdsResponse> CheckIds(const v1::CheckIdsRequest& request);
   absl::StatusOr<v1::ScoreResponse> Score(const v1::ScoreRequest& request);
   absl::StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest& request);
   absl::StatusOr<v1::AssignResponse> Assign(const v1::AssignRequest& request);

@@ -64,6 +64,13 @@ grpc::ServerUnaryReactor* WorkerService::Load(grpc::CallbackServerContext* ctx,
   return Run("Load", ctx, req, resp, [this](const v1::LoadRequest& r) { return core_->Load(r); });
 }
 
+grpc::ServerUnaryReactor* WorkerService::CheckIds(grpc::CallbackServerContext* ctx,
+                                                  const v1::CheckIdsRequest* req,
+                                                  v1::CheckIdsResponse* resp) {
+  return Run("CheckIds", ctx, req, resp,
+             [this](const v1::CheckIdsRequest& r) { return core_->CheckIds(r); });
+}
+
 grpc::ServerUnaryReactor* WorkerService::Score(grpc::CallbackServerContext* ctx,
                                                const v1::ScoreRequest* req,
                                                v1::ScoreResponse* resp) {

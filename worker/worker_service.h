@@ -34,6 +34,9 @@ class WorkerService final : public v1::Worker::CallbackService {
                                  v1::ScanResponse* resp) override;
   grpc::ServerUnaryReactor* Load(grpc::CallbackServerContext* ctx, const v1::LoadRequest* req,
                                  v1::LoadResponse* resp) override;
+  grpc::ServerUnaryReactor* CheckIds(grpc::CallbackServerContext* ctx,
+                                     const v1::CheckIdsRequest* req,
+                                     v1::CheckIdsResponse* resp) override;
   grpc::ServerUnaryReactor* Score(grpc::CallbackServerContext* ctx, const v1::ScoreRequest* req,
                                   v1::ScoreResponse* resp) override;
   grpc::ServerUnaryReactor* Probe(grpc::CallbackServerContext* ctx, const v1::ProbeRequest* req,

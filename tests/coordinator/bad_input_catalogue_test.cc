@@ -232,6 +232,8 @@ TEST_F(BadInputCatalogueTest, EveryBadInputFailsItsJobNamingThePlace) {
        absl::StrReplaceAll(PolicyWith("    weight: 0.3", "    weight: 1e308"),
                            {{"weight: 0.5", "weight: 1e308"}}),
        "customer C2: criterion \"margin\": the score overflows"},
+      {"a customer id twice", header + "C1,1,1,1,a,b,1\nC2,2,2,1,a,b,1\nC1,3,3,1,a,b,1\n", "",
+       "customer ids must be unique: 1 id appears more than once (1 extra row), e.g. \"C1\" at "},
       {"a record without an end",
        header + "C1,1,1,1,a,b,\"" + std::string(engine::kMaxRecordBytes + (2 << 20), 'q'), "",
        "no record starts between bytes"},

@@ -12,6 +12,7 @@
 #include "engine/generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/duplicate_data.h"
 #include "tests/testing/job_harness.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/worker_fakes.h"
@@ -127,6 +128,13 @@ void PrintTo(const Case& c, std::ostream* os) {
                                      : "restarts");
 }
 
+std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
+  const char* fault = info.param.fault == Fault::kDies    ? "dies"
+                      : info.param.fault == Fault::kHangs ? "hangs"
+                                                          : "restarts";
+  return std::string(info.param.phase) + "_" + std::to_string(info.param.nth) + "_" + fault;
+}
+
 class FaultTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(FaultTest, JobEqualsTheReferenceDespiteTheFault) {
@@ -161,17 +169,46 @@ INSTANTIATE_TEST_SUITE_P(
     EveryPhase, FaultTest,
     ::testing::Values(Case{"scan", 1, Fault::kDies}, Case{"scan", 1, Fault::kHangs},
                       Case{"load", 2, Fault::kDies}, Case{"load", 1, Fault::kHangs},
-                      Case{"score", 1, Fault::kDies}, Case{"score", 1, Fault::kRestarts},
-                      Case{"probe", 1, Fault::kDies}, Case{"probe", 3, Fault::kHangs},
-                      Case{"probe", 2, Fault::kRestarts}, Case{"assign", 1, Fault::kDies},
-                      Case{"assign", 1, Fault::kRestarts}, Case{"export", 2, Fault::kDies},
-                      Case{"export", 1, Fault::kRestarts}),
-    [](const ::testing::TestParamInfo<Case>& info) {
-      const char* fault = info.param.fault == Fault::kDies    ? "dies"
-                          : info.param.fault == Fault::kHangs ? "hangs"
-                                                              : "restarts";
-      return std::string(info.param.phase) + "_" + std::to_string(info.param.nth) + "_" + fault;
-    });
+                      Case{"check_ids", 1, Fault::kDies}, Case{"check_ids", 1, Fault::kHangs},
+                      Case{"check_ids", 1, Fault::kRestarts}, Case{"score", 1, Fault::kDies},
+                      Case{"score", 1, Fault::kRestarts}, Case{"probe", 1, Fault::kDies},
+                      Case{"probe", 3, Fault::kHangs}, Case{"probe", 2, Fault::kRestarts},
+                      Case{"assign", 1, Fault::kDies}, Case{"assign", 1, Fault::kRestarts},
+                      Case{"export", 2, Fault::kDies}, Case{"export", 1, Fault::kRestarts}),
+    CaseName);
+
+// With `duplicate_ids: keep_first`, splits are loaded again without their
+// later repeats; a split rebuilt on another worker after that must skip the
+// same rows.
+class KeepFirstFaultTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(KeepFirstFaultTest, JobEqualsTheReferenceDespiteTheFault) {
+  const Case c = GetParam();
+  testing::TempDir dir;
+  const testing::DuplicateInputs data = testing::WriteDuplicateInputs(dir);
+  v1::JobSpec spec;
+  for (const std::string& in : data.inputs) spec.add_inputs(in);
+  *spec.mutable_policy() = testing::PolicyFromYaml(kPolicy);
+  spec.mutable_policy()->set_duplicate_ids(v1::DUPLICATE_IDS_KEEP_FIRST);
+  *spec.mutable_kpis() = testing::KpisFromYaml(kKpis);
+  spec.set_split_bytes(150000);
+
+  auto healthy = worker::WorkerCore::Create({.threads = 1});
+  InProcessWorkerClient a(healthy.get(), testing::TestExecutor(), "a");
+  FaultyWorker faulty(c.phase, c.nth, c.fault);
+  auto run = testing::RunOnWorkers(spec, {&faulty, &a});
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(faulty.tripped()) << "the fault was never injected";
+  EXPECT_EQ(run->outcome.result.stats().duplicates_dropped(), data.extra_rows);
+  testing::ExpectSameAsReference(spec, *run);
+}
+
+INSTANTIATE_TEST_SUITE_P(AfterTheReload, KeepFirstFaultTest,
+                         ::testing::Values(Case{"check_ids", 1, Fault::kDies},
+                                           Case{"score", 1, Fault::kDies},
+                                           Case{"score", 1, Fault::kRestarts},
+                                           Case{"assign", 1, Fault::kDies}),
+                         CaseName);
 
 // The same with a previous run under the alias: a worker lost while reading
 // it (assign) or while writing the new run (publish) must not change the

@@ -40,6 +40,7 @@ class WorkerDecorator : public WorkerClient {
   }
   TS_DECORATE(Scan, "scan", ScanRequest, ScanResponse)
   TS_DECORATE(Load, "load", LoadRequest, LoadResponse)
+  TS_DECORATE(CheckIds, "check_ids", CheckIdsRequest, CheckIdsResponse)
   TS_DECORATE(Score, "score", ScoreRequest, ScoreResponse)
   TS_DECORATE(Probe, "probe", ProbeRequest, ProbeResponse)
   TS_DECORATE(Assign, "assign", AssignRequest, AssignResponse)

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "engine/duplicates.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -134,6 +135,102 @@ TEST_F(WorkerCoreTest, IdleJobsExpireAfterTheirLease) {
   EXPECT_EQ(core->JobCount(), 0u);
   // The coordinator's next call learns that the job is gone.
   EXPECT_EQ(core->Probe(Request({{0, 20}})).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(WorkerCoreTest, LoadCutsIdsForTheCheckAndSkipsRowsItIsTold) {
+  auto core = WorkerCore::Create({.threads = 1});
+  v1::LoadRequest load;
+  load.set_job_id("j");
+  load.set_split_count(3);
+  *load.mutable_spec()->mutable_policy() = testing::PolicyFromYaml(kPolicy);
+  const std::string text = testing::TempDir::Read(high_);
+  v1::Split* split = load.add_splits();
+  split->set_index(1);
+  split->set_path(high_);
+  split->set_begin(static_cast<int64_t>(text.find('\n') + 1));
+  split->set_end(static_cast<int64_t>(text.size()));
+  auto loaded = core->Load(load);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  // Every row once, in the list of its id's target, with its row.
+  int rows = 0;
+  for (const v1::IdList& list : loaded->ids()) {
+    EXPECT_EQ(list.split(), 1);
+    ASSERT_EQ(list.ends_size(), list.rows_size());
+    size_t begin = 0;
+    for (int i = 0; i < list.ends_size(); ++i) {
+      const std::string id = list.ids().substr(begin, list.ends(i) - begin);
+      EXPECT_EQ(id, "H" + std::to_string(list.rows(i)));
+      EXPECT_EQ(engine::IdTarget(id, 3), list.target());
+      begin = list.ends(i);
+      ++rows;
+    }
+  }
+  EXPECT_EQ(rows, 200);
+
+  // Checked with a list of another split that repeats H5 and H7 (twice).
+  v1::CheckIdsRequest check;
+  check.set_job_id("j");
+  for (const v1::IdList& list : loaded->ids()) *check.add_ids() = list;
+  for (const auto& [id, row] :
+       std::vector<std::pair<std::string, int>>{{"H7", 3}, {"H5", 9}, {"H7", 4}}) {
+    v1::IdList* other = check.add_ids();
+    other->set_split(0);
+    other->set_target(engine::IdTarget(id, 3));
+    other->set_ids(id);
+    other->add_ends(static_cast<uint32_t>(id.size()));
+    other->add_rows(row);
+  }
+  auto checked = core->CheckIds(check);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  ASSERT_EQ(checked->duplicates_size(), 2);
+  EXPECT_EQ(checked->duplicates(0).id(), "H7");  // first at split 0 row 3
+  EXPECT_EQ(checked->duplicates(0).places_size(), 3);
+  EXPECT_EQ(checked->duplicates(0).places(2).split(), 1);
+  EXPECT_EQ(checked->duplicates(0).places(2).row(), 7);
+  EXPECT_EQ(checked->duplicates(1).id(), "H5");
+
+  // Loaded again without rows 5 and 7: 198 rows, neither id among them.
+  load.set_split_count(0);
+  load.mutable_splits(0)->add_skip_rows(5);
+  load.mutable_splits(0)->add_skip_rows(7);
+  auto reloaded = core->Load(load);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  EXPECT_EQ(reloaded->rows(), 198);
+  EXPECT_EQ(reloaded->ids_size(), 0);
+}
+
+TEST_F(WorkerCoreTest, MalformedIdListsAndSkipsAreRefused) {
+  auto core = WorkerCore::Create({.threads = 1});
+  v1::CheckIdsRequest check;
+  v1::IdList* list = check.add_ids();
+  list->set_ids("abc");
+  list->add_ends(2);
+  list->add_ends(9);  // past the ids
+  list->add_rows(0);
+  list->add_rows(1);
+  EXPECT_THAT(core->CheckIds(check).status().message(),
+              HasSubstr("ids[0].ends[1]: 9 is not within [2, 3]"));
+  list->add_ends(3);  // ends without rows
+  EXPECT_THAT(core->CheckIds(check).status().message(), HasSubstr("3 ends but 2 rows"));
+
+  v1::LoadRequest load;
+  load.set_job_id("j");
+  *load.mutable_spec()->mutable_policy() = testing::PolicyFromYaml(kPolicy);
+  const std::string text = testing::TempDir::Read(high_);
+  v1::Split* split = load.add_splits();
+  split->set_path(high_);
+  split->set_begin(static_cast<int64_t>(text.find('\n') + 1));
+  split->set_end(static_cast<int64_t>(text.size()));
+  split->add_skip_rows(9);
+  split->add_skip_rows(3);  // not ascending
+  EXPECT_THAT(core->Load(load).status().message(),
+              HasSubstr("skip_rows[1] = 3 is not an ascending row of the split (200 rows)"));
+  split->clear_skip_rows();
+  split->add_skip_rows(200);
+  EXPECT_EQ(core->Load(load).status().code(), absl::StatusCode::kInvalidArgument);
+  split->clear_skip_rows();
+  load.set_split_count(-1);
+  EXPECT_THAT(core->Load(load).status().message(), HasSubstr("split_count: -1"));
 }
 
 }  // namespace
