@@ -21,7 +21,8 @@ absl::StatusOr<v1::Job> SubmitJob(const RemoteRunOptions& options) {
   std::vector<std::string> inputs;
   for (const std::string& in : options.inputs) {
     std::error_code ec;
-    const auto absolute = std::filesystem::absolute(in, ec);
+    // Absolute and without `.` or `..` parts, which data roots refuse.
+    const auto absolute = std::filesystem::absolute(in, ec).lexically_normal();
     inputs.push_back(ec ? in : absolute.string());
   }
   // The policy and KPI spec go as text: the coordinator reads them as this

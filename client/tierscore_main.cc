@@ -7,11 +7,14 @@
 #include "CLI/CLI.hpp"
 #include "client/cli/commands.h"
 #include "common/files.h"
+#include "common/logging.h"
 
 int main(int argc, char** argv) {
   namespace cli = tierscore::client::cli;
   // An interrupted command leaves no half-written temporary behind.
   tierscore::common::InstallTemporaryFileCleanup();
+  // Log lines (a local run's warnings) go to stderr, never into output.
+  tierscore::common::ConfigureLogging("text", /*to_stderr=*/true).IgnoreError();
   CLI::App app{"tierscore: classify customer bases into value tiers and compute KPIs"};
   app.require_subcommand(1);
   app.footer(

@@ -47,6 +47,22 @@ extern "C" void RemoveTemporaries(int sig) {
   raise(sig);
 }
 
+// INVALID_ARGUMENT unless `path` is absent or a regular file: a rename would
+// replace a device, a pipe or a link with a plain file.
+absl::Status CheckReplaceable(const std::string& path, const std::string& what) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return absl::OkStatus();
+  const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                     : S_ISLNK(st.st_mode)  ? "a symbolic link"
+                     : S_ISFIFO(st.st_mode) ? "a pipe"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                                            : "a device";
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, path, " is ", kind,
+                   ", not a regular file: give the path of a new or a "
+                   "regular file (results are written beside it and renamed over it)"));
+}
+
 }  // namespace
 
 void InstallTemporaryFileCleanup() {
@@ -59,6 +75,7 @@ void InstallTemporaryFileCleanup() {
 }
 
 absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string& path) {
+  TS_RETURN_IF_ERROR(CheckReplaceable(path, "cannot write "));
   const std::filesystem::path p(path);
   const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
   std::string tmp = absl::StrCat(dir, "/.", p.filename().string(), ".tmp-XXXXXX");
@@ -108,6 +125,11 @@ absl::Status AtomicFile::Commit() {
   const bool synced = std::fflush(file_) == 0 && fsync(fileno(file_)) == 0;
   const bool closed = std::fclose(file_) == 0;
   file_ = nullptr;
+  // Checked again: the path may have become a link or a device meanwhile.
+  if (absl::Status st = CheckReplaceable(path_, "cannot write "); !st.ok()) {
+    Forget();
+    return st;
+  }
   if (!synced || !closed || std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const std::string error = std::strerror(errno);
     Forget();
@@ -130,9 +152,7 @@ absl::Status AtomicFile::Commit() {
 absl::Status CheckWritable(const std::string& path, const std::string& what) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": ", path, " is a directory"));
-  }
+  TS_RETURN_IF_ERROR(CheckReplaceable(path, absl::StrCat(what, ": ")));
   const fs::path parent = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : ".";
   if (!fs::is_directory(parent, ec)) {
     return absl::NotFoundError(

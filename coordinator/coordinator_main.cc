@@ -94,6 +94,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-expression-bytes", limits.expression_bytes,
                  "Length of one expression or filter")
       ->capture_default_str();
+  app.add_option("--max-splits", options.jobs.runner.max_splits,
+                 "Splits a job may be cut into (bounds a tiny split_bytes)")
+      ->capture_default_str();
   app.add_option("--max-request-bytes", options.max_request_bytes,
                  "Largest request accepted (a job spec with its policy and KPI texts)")
       ->capture_default_str();

@@ -72,7 +72,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
   WorkerPoolOptions pool_options = options.pool;
   JobManagerOptions job_options = options.jobs;
-  TS_ASSIGN_OR_RETURN(job_options.data_roots, common::DataRoots::Create(options.data_roots));
+  std::vector<std::string> roots = options.data_roots;
+  if (!options.data_dir.empty()) {
+    TS_ASSIGN_OR_RETURN(s->datasets_, DatasetStore::Create(options.data_dir));
+    job_options.datasets = s->datasets_.get();
+    // Uploaded datasets are the coordinator's own: readable when confined.
+    if (!roots.empty()) roots.push_back(s->datasets_->directory());
+  }
+  TS_ASSIGN_OR_RETURN(job_options.data_roots, common::DataRoots::Create(roots));
   if (!options.metrics_listen.empty()) {
     TS_ASSIGN_OR_RETURN(s->metrics_, common::MetricsServer::Create(options.metrics_listen));
     s->coordinator_metrics_ = std::make_unique<Metrics>(s->metrics_->registry());
@@ -96,10 +103,6 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
     s->lookup_ = std::make_unique<TierLookup>(store, options.lookup);
     TierLookup* lookup = s->lookup_.get();
     job_options.on_published = [lookup](const std::string& alias) { lookup->Invalidate(alias); };
-  }
-  if (!options.data_dir.empty()) {
-    TS_ASSIGN_OR_RETURN(s->datasets_, DatasetStore::Create(options.data_dir));
-    job_options.datasets = s->datasets_.get();
   }
   TS_ASSIGN_OR_RETURN(auto server_credentials,
                       common::MakeServerCredentials(options.tls, "coordinator"));

@@ -91,7 +91,8 @@ absl::Status DatasetStore::CheckName(const std::string& name, const std::string&
 }
 
 absl::StatusOr<std::unique_ptr<DatasetStore>> DatasetStore::Create(const std::string& dir) {
-  const std::string datasets = (fs::path(dir) / "datasets").string();
+  // Absolute and without `.` or `..`: the paths it hands out are inputs.
+  const std::string datasets = (fs::absolute(dir).lexically_normal() / "datasets").string();
   std::error_code ec;
   fs::create_directories(fs::path(datasets) / kPartial, ec);
   if (ec) {

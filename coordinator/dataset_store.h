@@ -27,6 +27,9 @@ class DatasetStore {
   // Creates the directories. FAILED_PRECONDITION naming `dir` if it cannot.
   static absl::StatusOr<std::unique_ptr<DatasetStore>> Create(const std::string& dir);
 
+  // `<dir>/datasets`, absolute and normal: where complete datasets are.
+  const std::string& directory() const { return dir_; }
+
   // An upload in progress: chunks appended in order. Destroyed without
   // Finish, it keeps what it received for a resume.
   class Upload {

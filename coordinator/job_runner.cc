@@ -252,6 +252,17 @@ absl::StatusOr<std::vector<v1::Split>> JobRunner::PlanSplits(Job& job) {
                                       std::max<int64_t>(options_.split_bytes, int64_t{4} << 20));
   }
 
+  int64_t planned = 0;
+  for (const engine::CsvHeader& h : headers) {
+    planned += h.gzip ? 1 : (h.file_size - h.data_begin + split_bytes - 1) / split_bytes;
+  }
+  if (planned > options_.max_splits) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("split_bytes: ", split_bytes, " cuts the inputs (", splittable_bytes,
+                     " bytes) into ", planned, " splits, more than the ", options_.max_splits,
+                     " allowed (--max-splits); leave it 0 for the default"));
+  }
+
   std::vector<v1::Split> splits;
   for (int f = 0; f < spec.inputs_size(); ++f) {
     const std::string& path = spec.inputs(f);

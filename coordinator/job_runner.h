@@ -26,6 +26,9 @@ struct JobRunnerOptions {
   // Largest split when the spec sets none; smaller ones are chosen so that
   // each load lane gets about four splits (at least 4 MiB each).
   int64_t split_bytes = 64 << 20;
+  // Most splits one job may be cut into (a tiny spec.split_bytes would
+  // otherwise make millions); more is INVALID_ARGUMENT naming split_bytes.
+  int64_t max_splits = 65536;
   int load_calls_per_worker = 0;                    // concurrent Load calls; <= 0: cores
   int export_calls_per_worker = 2;                  // concurrent Export calls
   int max_calls_per_job = 256;                      // worker calls in flight for one job

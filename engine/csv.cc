@@ -235,8 +235,13 @@ class RecordReader {
     return false;
   }
 
-  // "file:line:column" of a byte offset on the current line.
+  // "file:line:column" of a byte offset on the current line, or of the
+  // current field's start (a quoted field may span lines).
   std::string Where(size_t offset) const {
+    if (offset < line_start_) {
+      return absl::StrCat(source_, ":", first_line_() + field_line_, ":",
+                          offset - field_line_start_ + 1);
+    }
     return absl::StrCat(source_, ":", first_line_() + line_, ":", offset - line_start_ + 1);
   }
   // "file:line" of the current record's first line.
@@ -255,6 +260,8 @@ class RecordReader {
     while (true) {
       std::string_view value;
       const size_t field_start = pos_;
+      field_line_ = line_;
+      field_line_start_ = line_start_;
       if (pos_ < size && base[pos_] == '"') {
         if (!ReadQuoted(&value)) return false;
       } else {
@@ -347,6 +354,8 @@ class RecordReader {
   size_t line_start_ = 0;
   int64_t line_ = 0;  // newlines before pos_ in data_
   int64_t record_line_ = 0;
+  int64_t field_line_ = 0;  // line_ and line_start_ where the field began
+  size_t field_line_start_ = 0;
   std::string scratch_;
   absl::Status error_;
 };

@@ -7,6 +7,7 @@
 #include "client/local_run.h"
 #include "client/output.h"
 #include "client/progress.h"
+#include "spdlog/spdlog.h"
 
 namespace tierscore::client::cli {
 
@@ -28,11 +29,13 @@ Command AddRunCommand(CLI::App& app) {
                 "Add each criterion's contribution to the score to the results");
   cmd->add_option("--threads", f->run.threads, "Worker threads (default: one per core)");
   cmd->add_option("--split-bytes", f->run.split_bytes,
-                  "Split size in bytes (default: about four splits per thread, 4 to 64 MiB)");
+                  "Split size in bytes (default: about four splits per thread, 4 to 64 MiB)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", f->quiet, "Print nothing but errors");
   cmd->add_flag("--timings", f->timings, "Print the duration of each phase");
 
   return {cmd, [f] {
+            if (f->quiet) spdlog::set_level(spdlog::level::err);
             const absl::Time start = absl::Now();
             absl::StatusOr<v1::JobResult> result;
             {

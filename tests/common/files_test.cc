@@ -64,6 +64,41 @@ TEST(AtomicFileTest, APlantedLinkIsNeverFollowed) {
   EXPECT_EQ(testing::TempDir::Read(out), "results\n");
 }
 
+TEST(AtomicFileTest, ADevicePipeOrLinkAtThePathIsNeverReplaced) {
+  testing::TempDir dir;
+  const std::string real = dir.Write("real.csv", "kept\n");
+  const std::string link = dir.path() + "/link.csv", pipe = dir.path() + "/pipe.csv";
+  ASSERT_EQ(symlink(real.c_str(), link.c_str()), 0);
+  ASSERT_EQ(mkfifo(pipe.c_str(), 0600), 0);
+  for (const auto& [path, kind] : std::vector<std::pair<std::string, std::string>>{
+           {link, "a symbolic link"}, {pipe, "a pipe"}, {"/dev/null", "a device"}}) {
+    EXPECT_THAT(CheckWritable(path, "--out").message(),
+                ::testing::HasSubstr("--out: " + path + " is " + kind + ", not a regular file"));
+    auto file = AtomicFile::Create(path);
+    ASSERT_FALSE(file.ok()) << path;
+    EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  // Made a link between Create and Commit: still not replaced.
+  const std::string late = dir.path() + "/late.csv";
+  auto file = AtomicFile::Create(late);
+  ASSERT_TRUE(file.ok());
+  ASSERT_EQ(symlink(real.c_str(), late.c_str()), 0);
+  ASSERT_TRUE((*file)->Append("x\n").ok());
+  EXPECT_EQ((*file)->Commit().code(), absl::StatusCode::kInvalidArgument);
+  struct stat st;
+  ASSERT_EQ(lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(lstat(pipe.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  ASSERT_EQ(lstat(late.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(testing::TempDir::Read(real), "kept\n");
+  EXPECT_THAT(Names(dir.path()),
+              ::testing::UnorderedElementsAre("real.csv", "link.csv", "pipe.csv", "late.csv"));
+}
+
 TEST(AtomicFileTest, ASignalRemovesTheTemporary) {
   testing::TempDir dir;
   const std::string out = dir.path() + "/out.csv";

@@ -65,6 +65,7 @@ class BadInputCatalogueTest : public ::testing::Test {
     c.pool.targets = {worker_->address()};
     c.data_roots = {root_};
     c.store = &store_;
+    c.jobs.runner.max_splits = 1000;
     auto coordinator = coordinator::CoordinatorServer::Create(c);
     ASSERT_TRUE(coordinator.ok()) << coordinator.status();
     coordinator_ = *std::move(coordinator);
@@ -254,6 +255,15 @@ TEST_F(BadInputCatalogueTest, EveryBadInputFailsItsJobNamingThePlace) {
         << bad.what << ": " << done->error();
     EXPECT_THAT(done->error(), HasSubstr(bad.error)) << bad.what;
   }
+  // A split size that would cut the input into more splits than allowed.
+  v1::JobSpec tiny = Good();
+  tiny.set_split_bytes(1);
+  auto job = client_->Submit(tiny);
+  ASSERT_TRUE(job.ok()) << job.status();
+  auto done = job->Wait(nullptr, absl::Minutes(1));
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->error_code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(done->error(), HasSubstr("splits, more than the 1000 allowed (--max-splits)"));
 }
 
 }  // namespace

@@ -99,6 +99,13 @@ TEST(CsvTest, StructuralErrors) {
   EXPECT_THAT(empty_id.status().message(),
               HasSubstr("f.csv:2:1: column \"id\": customer id is empty"));
 
+  // A quoted field over two lines is named where it starts.
+  auto newline_id = ParseCsvText("id,amount,note\nA,1,x\n\"B\nC\",1,x\n", "f.csv", "id", kCols);
+  EXPECT_THAT(newline_id.status().message(),
+              HasSubstr("f.csv:3:1: column \"id\": customer id holds a control character"));
+  auto newline_number = ParseCsvText("id,amount,note\nA,\"1\n2\",x\n", "f.csv", "id", kCols);
+  EXPECT_THAT(newline_number.status().message(), HasSubstr("f.csv:2:3: column \"amount\""));
+
   auto nan = ParseCsvText("id,amount,note\nA,nan,x\n", "f.csv", "id", kCols);
   EXPECT_THAT(nan.status().message(), HasSubstr("expected a number, got \"nan\""));
 }
