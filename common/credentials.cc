@@ -37,22 +37,25 @@ absl::Status CheckFiles(const std::string& what, const TlsFiles& files, bool nee
                         bool need_ca) {
   if (need_identity && (files.cert.empty() || files.key.empty())) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, ": tls-cert and tls-key are both required"));
+        absl::StrCat(what, ": ", files.names.cert, " and ", files.names.key, " are both required"));
   }
   if (need_ca && files.ca.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": tls-ca is required"));
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", files.names.ca, " is required"));
   }
   if (files.cert.empty() != files.key.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": tls-cert and tls-key go together"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", files.names.cert, " and ", files.names.key, " go together"));
   }
   if (!files.cert.empty()) {
-    if (absl::Status st = CheckPem(what, "tls-cert", files.cert, "BEGIN CERTIFICATE"); !st.ok()) {
+    if (absl::Status st = CheckPem(what, files.names.cert, files.cert, "BEGIN CERTIFICATE");
+        !st.ok()) {
       return st;
     }
-    if (absl::Status st = CheckPem(what, "tls-key", files.key, "PRIVATE KEY"); !st.ok()) return st;
+    if (absl::Status st = CheckPem(what, files.names.key, files.key, "PRIVATE KEY"); !st.ok())
+      return st;
   }
   if (!files.ca.empty()) {
-    if (absl::Status st = CheckPem(what, "tls-ca", files.ca, "BEGIN CERTIFICATE"); !st.ok()) {
+    if (absl::Status st = CheckPem(what, files.names.ca, files.ca, "BEGIN CERTIFICATE"); !st.ok()) {
       return st;
     }
   }
@@ -61,12 +64,13 @@ absl::Status CheckFiles(const std::string& what, const TlsFiles& files, bool nee
 
 absl::Status CheckChoice(const std::string& what, bool insecure, const TlsFiles& files) {
   if (insecure && !files.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": TLS files and insecure (plaintext) exclude each other"));
+    return absl::InvalidArgumentError(absl::StrCat(what, ": TLS files and ", files.names.insecure,
+                                                   " (plaintext) exclude each other"));
   }
   if (!insecure && files.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, ": no TLS certificate given; give one, or ask for plaintext with insecure"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": no TLS certificate given (", files.names.cert, ", ", files.names.ca,
+                     "); give one, or ask for plaintext with ", files.names.insecure));
   }
   return absl::OkStatus();
 }

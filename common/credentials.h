@@ -24,6 +24,15 @@ struct TlsFiles {
   std::string key{};   // its private key (PEM)
   std::string ca{};    // CA bundle the peer's certificate must chain to (PEM)
   absl::Duration reload = absl::Seconds(10);
+  // How errors name the settings: the binaries' flags (common/tls_flags.h)
+  // or, by default, the option names.
+  struct Names {
+    std::string cert = "tls-cert";
+    std::string key = "tls-key";
+    std::string ca = "tls-ca";
+    std::string insecure = "insecure";
+  };
+  Names names{};
 
   bool empty() const { return cert.empty() && key.empty() && ca.empty(); }
 };

@@ -20,6 +20,7 @@ inline void AddServerTlsFlags(CLI::App& app, ServerTls* tls, const std::string& 
   app.add_option("--tls-client-ca", tls->files.ca, client_ca_help)->check(CLI::ExistingFile);
   app.add_flag("--insecure", tls->insecure,
                "Serve and dial plaintext (no TLS); required when no certificate is given");
+  tls->files.names = {"--tls-cert", "--tls-key", "--tls-client-ca", "--insecure"};
 }
 
 // For a channel: --<prefix>tls-ca, --<prefix>tls-cert, --<prefix>tls-key and
@@ -37,6 +38,8 @@ inline void AddChannelTlsFlags(CLI::App& app, ChannelTls* tls, const std::string
       ->check(CLI::ExistingFile);
   app.add_option("--" + prefix + "tls-server-name", tls->server_name,
                  "Name " + peer + "'s certificate must carry, when not the address's host");
+  tls->files.names = {"--" + prefix + "tls-cert", "--" + prefix + "tls-key",
+                      "--" + prefix + "tls-ca", "--insecure"};
 }
 
 }  // namespace tierscore::common

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/config_loader.h"
@@ -202,7 +203,13 @@ absl::StatusOr<v1::JobSpec> PrepareJobSpec(v1::JobSpec spec, const JobSpecChecks
   if (spec.inputs_size() == 0) {
     return absl::InvalidArgumentError("inputs: at least one input file or dataset is required");
   }
+  absl::flat_hash_map<std::string, int> seen;
   for (int i = 0; i < spec.inputs_size(); ++i) {
+    if (auto [it, fresh] = seen.try_emplace(spec.inputs(i), i); !fresh) {
+      return absl::InvalidArgumentError(absl::StrCat("inputs[", i, "]: ", Shown(spec.inputs(i)),
+                                                     " is listed twice (also inputs[", it->second,
+                                                     "])"));
+    }
     TS_RETURN_IF_ERROR(CheckInput(i, spec.inputs(i), **compiled, checks));
   }
   return spec;

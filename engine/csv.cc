@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <type_traits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -142,13 +143,51 @@ class MappedRange {
   std::string_view data_;
 };
 
-// Decompresses a gzip file, up to `limit` bytes of output (-1: all).
-absl::StatusOr<std::string> ReadGzip(const std::string& path, int64_t limit) {
+// Anonymous memory grown by mremap, which moves pages rather than copying
+// them: a gzip input decompressed into it peaks at its own size, where a
+// doubling string would hold the old and the new copy at once.
+class GrowableMapping {
+ public:
+  GrowableMapping() = default;
+  GrowableMapping(const GrowableMapping&) = delete;
+  GrowableMapping& operator=(const GrowableMapping&) = delete;
+  ~GrowableMapping() {
+    if (data_ != nullptr) munmap(data_, capacity_);
+  }
+
+  // False when the memory cannot be had.
+  bool Append(const char* p, size_t n) {
+    if (size_ + n > capacity_) {
+      const size_t page = 1 << 16;
+      const size_t want = (std::max(capacity_ * 2, size_ + n) + page - 1) / page * page;
+      void* m = data_ == nullptr ? mmap(nullptr, want, PROT_READ | PROT_WRITE,
+                                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                                 : mremap(data_, capacity_, want, MREMAP_MAYMOVE);
+      if (m == MAP_FAILED) return false;
+      data_ = static_cast<char*>(m);
+      capacity_ = want;
+    }
+    std::memcpy(data_ + size_, p, n);
+    size_ += n;
+    return true;
+  }
+  size_t size() const { return size_; }
+  std::string_view view() const { return {data_ == nullptr ? "" : data_, size_}; }
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+// Decompresses a gzip file into `out` (a std::string or a GrowableMapping),
+// up to `limit` bytes of output (-1: all).
+template <typename Out>
+absl::Status ReadGzip(const std::string& path, int64_t limit, Out& out) {
   gzFile gz = gzopen(path.c_str(), "rb");
   if (gz == nullptr) return IoError(path, "open");
   std::unique_ptr<gzFile_s, int (*)(gzFile)> closer(gz, gzclose);
   gzbuffer(gz, 1 << 20);
-  std::string out;
   char buf[1 << 16];
   while (limit < 0 || static_cast<int64_t>(out.size()) < limit) {
     int n = gzread(gz, buf, sizeof buf);
@@ -158,9 +197,15 @@ absl::StatusOr<std::string> ReadGzip(const std::string& path, int64_t limit) {
       return absl::DataLossError(absl::StrCat(path, ": bad gzip data: ", msg));
     }
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    if constexpr (std::is_same_v<Out, std::string>) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (!out.Append(buf, static_cast<size_t>(n))) {
+      return absl::ResourceExhaustedError(absl::StrCat(path, ": out of memory after decompressing ",
+                                                       out.size(),
+                                                       " bytes: ", std::strerror(errno)));
+    }
   }
-  return out;
+  return absl::OkStatus();
 }
 
 // The first ',' or '\n' at or after `p` (or `size`). Fields are short, so
@@ -635,7 +680,7 @@ absl::StatusOr<CsvHeader> ReadHeader(const std::string& path) {
   for (int64_t want = 64 << 10;; want = std::min(want * 4, kMaxHeaderBytes + 1)) {
     std::string prefix;
     if (header.gzip) {
-      TS_ASSIGN_OR_RETURN(prefix, ReadGzip(path, want));
+      TS_RETURN_IF_ERROR(ReadGzip(path, want, prefix));
     } else {
       TS_ASSIGN_OR_RETURN(prefix, ReadBytes(path, 0, std::min(want, header.file_size)));
     }
@@ -753,14 +798,15 @@ absl::StatusOr<Table> ParseSplit(const Split& split, const CsvHeader& header,
                                  const std::vector<ColumnRequest>& columns,
                                  int64_t max_decompressed_bytes) {
   if (split.gzip) {
-    TS_ASSIGN_OR_RETURN(std::string data, ReadGzip(split.path, max_decompressed_bytes + 1));
+    GrowableMapping data;
+    TS_RETURN_IF_ERROR(ReadGzip(split.path, max_decompressed_bytes + 1, data));
     if (static_cast<int64_t>(data.size()) > max_decompressed_bytes) {
       return absl::ResourceExhaustedError(
           absl::StrCat(split.path, ": decompresses to more than ", max_decompressed_bytes,
                        " bytes (the workers' --max-decompressed-bytes)"));
     }
     // Line numbers count from the start of the decompressed text.
-    return ParseBuffer(data, static_cast<size_t>(header.data_begin), split.path, LineOne,
+    return ParseBuffer(data.view(), static_cast<size_t>(header.data_begin), split.path, LineOne,
                        header.columns, id_column, columns);
   }
   TS_ASSIGN_OR_RETURN(int64_t size, FileSize(split.path));

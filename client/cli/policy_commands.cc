@@ -97,8 +97,10 @@ std::string Explain(const engine::CompiledJob& job) {
   std::string out = absl::StrCat(
       "policy ", p.policy.name().empty() ? "(unnamed)" : p.policy.name(),
       p.policy.preset().empty() ? "" : " (starts from preset " + p.policy.preset() + ")",
-      "\n  customers: one per ", p.id_column, "\n  value: ", p.policy.value(),
-      "  (Pareto and ABC tiers cut its cumulative share)\n",
+      "\n  customers: one per ", p.id_column,
+      p.keep_first ? " (a repeated id: its first row is kept, later ones dropped)"
+                   : " (a repeated id fails the job)",
+      "\n  value: ", p.policy.value(), "  (Pareto and ABC tiers cut its cumulative share)\n",
       "\nscore = the weighted sum of the criteria, each normalised over the base\n");
   std::vector<std::vector<std::string>> criteria = {
       {"criterion", "expression", "normalize", "direction", "weight"}};

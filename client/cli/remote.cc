@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
 #include "client/output.h"
@@ -21,9 +22,30 @@ absl::Status UsageError(const std::string& message) {
   return status;
 }
 
+// What to do about errors whose gRPC words do not say it.
+std::string Hint(const absl::Status& status) {
+  const std::string message = absl::AsciiStrToLower(status.message());
+  if (absl::IsResourceExhausted(status) && absl::StrContains(message, "larger than max")) {
+    return " (the request is larger than the coordinator accepts: its --max-request-bytes)";
+  }
+  if (absl::IsUnavailable(status) &&
+      (absl::StrContains(message, "socket closed") || absl::StrContains(message, "ssl") ||
+       absl::StrContains(message, "handshake"))) {
+    return " (check --target, and that --tls-ca or --insecure matches the server: a TLS server "
+           "closes plaintext connections)";
+  }
+  return "";
+}
+
 int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "tierscore: error: %s\n", std::string(status.message()).c_str());
+  std::fprintf(stderr, "tierscore: error: %s%s\n", std::string(status.message()).c_str(),
+               Hint(status).c_str());
   if (status.GetPayload(kUsagePayload).has_value()) return kUsage;
+  // Too large a request is the caller's to fix, not to retry.
+  if (absl::IsResourceExhausted(status) &&
+      absl::StrContains(absl::AsciiStrToLower(status.message()), "larger than max")) {
+    return kInvalid;
+  }
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return kOk;
