@@ -21,6 +21,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   bc  # bench/run.sh
   openssl  # scripts/dev-certs.sh (the demo's and the tests' certificates)
+  iproute2  # network namespaces of network_fault_test
 )
 
 if [ "${1:-}" = "check" ]; then

@@ -43,12 +43,14 @@ inline engine::ThreadPool* TestExecutor() {
 inline absl::StatusOr<ClusterRun> RunOnWorkers(const v1::JobSpec& spec,
                                                std::vector<coordinator::WorkerClient*> workers,
                                                coordinator::JobRunnerOptions options = {},
-                                               const std::string& job_id = "test-job") {
+                                               const std::string& job_id = "test-job",
+                                               const coordinator::ProgressFn& progress = nullptr,
+                                               const coordinator::RunControl& control = {}) {
   if (options.load_calls_per_worker <= 0) options.load_calls_per_worker = 2;
   auto runner = coordinator::JobRunner::Create(std::move(workers), options);
   if (!runner.ok()) return runner.status();
   ClusterRun run;
-  auto outcome = (*runner)->Run(job_id, spec);
+  auto outcome = (*runner)->Run(job_id, spec, progress, control);
   if (!outcome.ok()) return outcome.status();
   run.outcome = *std::move(outcome);
   std::string csv;
