@@ -51,9 +51,9 @@ echo "published $ROWS customers: $(( (after - before) / ROWS )) bytes per custom
 
 printf "\n%-8s %-12s %12s %10s %10s %10s %10s\n" clients what ops_per_s p50_us p99_us vs_redis vs_grpc
 for c in 1 16 64; do
-  read -r _ ops p50 p99 errors < <("$BUILD/bench/lookup_bench" "$TARGET" customers/default "$ROWS" "$c" "$SECONDS_PER")
-  read -r _ hops hp50 hp99 _ < <("$BUILD/bench/lookup_bench" "$TARGET" customers/default "$ROWS" "$c" "$SECONDS_PER" health)
-  read -r _ bops bp50 bp99 berrors < <("$BUILD/bench/lookup_bench" "$TARGET" customers/default "$ROWS" "$c" "$SECONDS_PER" 50)
+  read -r _ ops p50 p99 errors _ < <("$BUILD/bench/lookup_bench" "$TARGET" customers/default "$ROWS" "$c" "$SECONDS_PER")
+  read -r _ hops hp50 hp99 _ _ < <("$BUILD/bench/lookup_bench" "$TARGET" customers/default "$ROWS" "$c" "$SECONDS_PER" health)
+  read -r _ bops bp50 bp99 berrors _ < <("$BUILD/bench/lookup_bench" "$TARGET" customers/default "$ROWS" "$c" "$SECONDS_PER" 50)
   # Raw Redis GETs on the same server, same concurrency.
   rops=$(redis-benchmark -s "$SOCK" -t get -c "$c" -n $((c * 20000)) --csv 2>/dev/null \
     | awk -F'"' '$2 == "GET" {print $4}')

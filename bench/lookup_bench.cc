@@ -7,8 +7,9 @@
 // sends grpc.health.v1 Check calls to the same server instead: the cost of
 // an empty gRPC call on this machine, a baseline for the lookups.
 // Prints: clients, lookups/s, p50 and p99 call latency in microseconds,
-// errors (failed calls or unknown customers).
+// errors (failed calls or unknown customers), and the errors by gRPC code.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -36,6 +38,8 @@ struct Run {
   int batch;
   Clock::time_point end;
   std::atomic<int64_t> errors{0};
+  // Failed calls by gRPC status code; [0]: answered, customer not found.
+  std::array<std::atomic<int64_t>, 17> codes{};
   absl::Mutex mu;
   int running ABSL_GUARDED_BY(mu) = 0;
 };
@@ -51,7 +55,7 @@ class Client {
     start_ = Clock::now();
     if (run_->health != nullptr) {
       run_->health->async()->Check(ctx_.get(), &check_, &check_resp_,
-                                   [this](const grpc::Status& st) { Done(st.ok()); });
+                                   [this](const grpc::Status& st) { Done(st, true); });
       return;
     }
     if (run_->batch <= 1) {
@@ -59,16 +63,16 @@ class Client {
       one_.set_customer_id(Id());
       run_->stub->async()->LookupTier(
           ctx_.get(), &one_, &one_resp_,
-          [this](const grpc::Status& st) { Done(st.ok() && one_resp_.found()); });
+          [this](const grpc::Status& st) { Done(st, one_resp_.found()); });
       return;
     }
     many_.Clear();
     many_.set_alias(run_->alias);
     for (int i = 0; i < run_->batch; ++i) many_.add_customer_ids(Id());
     auto done = [this](const grpc::Status& st) {
-      bool ok = st.ok();
-      for (const auto& e : many_resp_.entries()) ok &= e.found();
-      Done(ok);
+      bool found = true;
+      for (const auto& e : many_resp_.entries()) found &= e.found();
+      Done(st, found);
     };
     run_->stub->async()->BatchLookupTier(ctx_.get(), &many_, &many_resp_, done);
   }
@@ -78,12 +82,13 @@ class Client {
  private:
   std::string Id() { return absl::StrFormat("C%0*d", run_->width, pick_(rng_)); }
 
-  void Done(bool ok) {
+  void Done(const grpc::Status& status, bool found) {
     const auto now = Clock::now();
-    if (ok) {
+    if (status.ok() && found) {
       latencies_.push_back(std::chrono::duration<double, std::micro>(now - start_).count());
     } else {
       ++run_->errors;
+      ++run_->codes[std::min<size_t>(static_cast<size_t>(status.error_code()), 16)];
     }
     if (now < run_->end) {
       Send();
@@ -153,8 +158,15 @@ int main(int argc, char** argv) {
                                    latencies.size() - 1,
                                    static_cast<size_t>(p * static_cast<double>(latencies.size())))];
   };
-  std::printf("%d %.0f %.0f %.0f %lld\n", clients,
+  // The errors by code: not_found=3,UNAVAILABLE(14)=12 ("-" for none).
+  std::string codes;
+  for (size_t c = 0; c < run.codes.size(); ++c) {
+    if (run.codes[c] == 0) continue;
+    absl::StrAppend(&codes, codes.empty() ? "" : ",",
+                    c == 0 ? "not_found" : absl::StrCat("code", c), "=", run.codes[c].load());
+  }
+  std::printf("%d %.0f %.0f %.0f %lld %s\n", clients,
               static_cast<double>(latencies.size()) * run.batch / seconds, pct(0.50), pct(0.99),
-              static_cast<long long>(run.errors.load()));
+              static_cast<long long>(run.errors.load()), codes.empty() ? "-" : codes.c_str());
   return 0;
 }

@@ -264,12 +264,19 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Send(
   return replies;
 }
 
+absl::Status RedisErrorStatus(const std::string& what, const std::string& message) {
+  const std::string text = absl::StrCat("redis: ", what, ": ", message);
+  for (const char* transient : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN"}) {
+    if (absl::StartsWith(message, transient)) return absl::UnavailableError(text);
+  }
+  if (absl::StartsWith(message, "WRONGTYPE")) return absl::FailedPreconditionError(text);
+  return absl::InternalError(text);
+}
+
 absl::StatusOr<RedisReply> RedisClient::Command(const std::vector<std::string>& args) {
   TS_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, Pipeline({args}));
   RedisReply r = std::move(replies[0]);
-  if (r.type == RedisReply::Type::kError) {
-    return absl::InternalError(absl::StrCat("redis: ", args[0], ": ", r.str));
-  }
+  if (r.type == RedisReply::Type::kError) return RedisErrorStatus(args[0], r.str);
   return r;
 }
 

@@ -43,6 +43,12 @@ struct RedisReply {
   std::vector<RedisReply> elements;
 };
 
+// The status for an error reply `message` of a command on `what` (a key or
+// a command name): UNAVAILABLE for a server that is loading its data or
+// busy (LOADING, BUSY, TRYAGAIN, MASTERDOWN: retry), FAILED_PRECONDITION
+// for WRONGTYPE (the caller's mistake), INTERNAL otherwise.
+absl::Status RedisErrorStatus(const std::string& what, const std::string& message);
+
 struct RedisOptions {
   std::string address = "redis://127.0.0.1:6379/0";
   absl::Duration connect_timeout = absl::Seconds(1);

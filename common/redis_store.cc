@@ -9,12 +9,8 @@
 namespace tierscore::common {
 namespace {
 
-// An error reply as a status: WRONGTYPE is the caller's mistake.
 absl::Status ReplyError(const RedisReply& r, const std::string& key) {
-  if (absl::StrContains(r.str, "WRONGTYPE")) {
-    return absl::FailedPreconditionError(absl::StrCat("key ", key, ": ", r.str));
-  }
-  return absl::InternalError(absl::StrCat("redis: ", r.str));
+  return RedisErrorStatus(absl::StrCat("key ", key), r.str);
 }
 
 absl::Status CheckTtl(absl::Duration ttl) {

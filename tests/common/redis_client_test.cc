@@ -113,3 +113,21 @@ TEST(RedisClientTest, UnavailableWhileRedisIsDownThenRecoversByItself) {
 
 }  // namespace
 }  // namespace tierscore::common
+
+namespace tierscore::common {
+namespace {
+
+TEST(RedisErrorStatusTest, ABusyOrLoadingServerIsRetryableOthersAreNot) {
+  EXPECT_TRUE(absl::IsUnavailable(
+      RedisErrorStatus("GET", "LOADING Redis is loading the dataset in memory")));
+  EXPECT_TRUE(
+      absl::IsUnavailable(RedisErrorStatus("EVALSHA", "BUSY Redis is busy running a script")));
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      RedisErrorStatus("key k", "WRONGTYPE Operation against a key holding the wrong kind")));
+  const absl::Status other = RedisErrorStatus("SET", "ERR syntax error");
+  EXPECT_TRUE(absl::IsInternal(other));
+  EXPECT_EQ(other.message(), "redis: SET: ERR syntax error");
+}
+
+}  // namespace
+}  // namespace tierscore::common
