@@ -13,7 +13,9 @@
 #     (bench/lookup_bench), with p50/p99 latency and errors by code.
 #   - faults: a worker is killed (SIGKILL) and restarted on its port every
 #     minute, alternating; Redis is killed and restarted once, half-way.
-#   - memory: every process's RSS every 10 s, to $OUT/rss.csv.
+#   - memory: every process's RSS every 10 s, to $OUT/rss.csv. Replaced
+#     runs expire after a minute (--run-retention-minutes 1), so Redis holds
+#     about a minute of runs once warm.
 #   bash bench/load.sh [BUILD_DIR] [MINUTES] [ROWS]
 # Writes its report to stdout and, with the raw samples, to bench/out/load/.
 set -euo pipefail
@@ -69,7 +71,7 @@ start_worker 2 0
 P1=$(cat "$DIR/w1.port") P2=$(cat "$DIR/w2.port")
 "$BUILD/coordinator/tierscore-coordinator" --listen 127.0.0.1:0 --port-file "$DIR/c.port" \
   --workers "127.0.0.1:$P1,127.0.0.1:$P2" --redis "unix://$DIR/redis.sock" --insecure \
-  --call-timeout 30 >> "$OUT/coordinator.log" 2>&1 &
+  --call-timeout 30 --run-retention-minutes 1 >> "$OUT/coordinator.log" 2>&1 &
 echo $! > "$DIR/c.pid"
 wait_file "$DIR/c.port"
 TARGET="127.0.0.1:$(cat "$DIR/c.port")"

@@ -58,6 +58,10 @@ int main(int argc, char** argv) {
   app.add_option("--call-timeout", call_timeout_seconds,
                  "Seconds before a worker call counts as hung and its splits move")
       ->capture_default_str();
+  double run_retention_minutes = absl::ToDoubleMinutes(options.jobs.runner.run_retention);
+  app.add_option("--run-retention-minutes", run_retention_minutes,
+                 "Minutes a replaced run stays readable by its id before it expires in Redis")
+      ->capture_default_str();
   double job_timeout_seconds = absl::ToDoubleSeconds(options.jobs.job_timeout);
   app.add_option("--job-timeout", job_timeout_seconds,
                  "Seconds a running job may take before it fails DEADLINE_EXCEEDED (its worker "
@@ -94,8 +98,17 @@ int main(int argc, char** argv) {
   app.add_option("--max-expression-bytes", limits.expression_bytes,
                  "Length of one expression or filter")
       ->capture_default_str();
+  app.add_option("--max-groups", options.jobs.runner.max_groups,
+                 "KPI groups (rows of a job's KPI table) a job may make")
+      ->capture_default_str();
   app.add_option("--max-splits", options.jobs.runner.max_splits,
                  "Splits a job may be cut into (bounds a tiny split_bytes)")
+      ->capture_default_str();
+  app.add_option("--max-streams", options.max_streams,
+                 "Result streams and publications running at once (each holds a thread)")
+      ->capture_default_str();
+  app.add_option("--max-streams-per-client", options.max_streams_per_client,
+                 "The same, per client (token name, or address without tokens)")
       ->capture_default_str();
   app.add_option("--max-request-bytes", options.max_request_bytes,
                  "Largest request accepted (a job spec with its policy and KPI texts)")
@@ -141,6 +154,7 @@ int main(int argc, char** argv) {
     options.pool.targets.emplace_back(w);
   }
   options.jobs.runner.call_timeout = absl::Seconds(call_timeout_seconds);
+  options.jobs.runner.run_retention = absl::Seconds(run_retention_minutes * 60);
   options.jobs.wait_for_workers = absl::Seconds(wait_for_workers_seconds);
   options.jobs.job_timeout = absl::Seconds(job_timeout_seconds);
   options.jobs.keep_finished_for = absl::Hours(keep_jobs_hours);

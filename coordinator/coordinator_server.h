@@ -10,6 +10,7 @@
 #include "common/credentials.h"
 #include "common/metrics.h"
 #include "common/store.h"
+#include "coordinator/call_slots.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/grpc_worker_client.h"
 #include "coordinator/job_manager.h"
@@ -49,6 +50,10 @@ struct CoordinatorServerOptions {
   // anywhere. Uploaded datasets (data_dir) are the coordinator's own.
   std::vector<std::string> data_roots{};
   int max_request_bytes = 4 << 20;  // gRPC's default; a spec is far smaller
+  // Result streams and publications running at once (each holds a thread):
+  // in all, and per client (token name, or address without tokens).
+  int max_streams = 64;
+  int max_streams_per_client = 8;
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC
@@ -86,6 +91,7 @@ class CoordinatorServer {
   std::unique_ptr<TierLookup> lookup_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<JobManager> manager_;
+  std::unique_ptr<CallSlots> slots_;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -142,8 +142,9 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
 // Runs the export on a thread of its own, one chunk in flight at a time.
 class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
  public:
-  ResultsReactor(JobManager* manager, v1::StreamResultsRequest request, common::RpcMetrics* metrics)
-      : manager_(manager), request_(std::move(request)), metrics_(metrics) {
+  ResultsReactor(JobManager* manager, v1::StreamResultsRequest request, common::RpcMetrics* metrics,
+                 std::unique_ptr<CallSlots::Slot> slot)
+      : manager_(manager), request_(std::move(request)), metrics_(metrics), slot_(std::move(slot)) {
     producer_ = std::thread([this] { Produce(); });
   }
 
@@ -198,6 +199,7 @@ class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
   v1::ResultsChunk chunk_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool gone_ ABSL_GUARDED_BY(mu_) = false;
+  const std::unique_ptr<CallSlots::Slot> slot_;  // given back when done
   std::thread producer_;
 };
 
@@ -205,8 +207,13 @@ class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
 // so it runs on a thread of its own rather than the gRPC thread.
 class PublishReactor : public grpc::ServerUnaryReactor {
  public:
-  PublishReactor(JobManager* manager, std::string id, v1::Job* resp, common::RpcMetrics* metrics)
-      : manager_(manager), id_(std::move(id)), resp_(resp), metrics_(metrics) {
+  PublishReactor(JobManager* manager, std::string id, v1::Job* resp, common::RpcMetrics* metrics,
+                 std::unique_ptr<CallSlots::Slot> slot)
+      : manager_(manager),
+        id_(std::move(id)),
+        resp_(resp),
+        metrics_(metrics),
+        slot_(std::move(slot)) {
     worker_ = std::thread([this] {
       absl::StatusOr<v1::Job> job = manager_->Publish(id_);
       Record(metrics_, "PublishJob", job.status(), start_);
@@ -226,6 +233,7 @@ class PublishReactor : public grpc::ServerUnaryReactor {
   v1::Job* const resp_;
   common::RpcMetrics* const metrics_;
   const absl::Time start_ = absl::Now();
+  const std::unique_ptr<CallSlots::Slot> slot_;  // given back when done
   std::thread worker_;
 };
 
@@ -424,16 +432,33 @@ grpc::ServerUnaryReactor* CoordinatorService::PublishJob(grpc::CallbackServerCon
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
-  Audit(&*caller, ctx, "PublishJob", req->id(), absl::OkStatus());
-  return new PublishReactor(manager_, req->id(), resp, metrics_);
+  auto slot = TakeSlot(ctx, *caller);
+  Audit(&*caller, ctx, "PublishJob", req->id(), slot.status());
+  if (!slot.ok()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(slot.status()));
+    return reactor;
+  }
+  return new PublishReactor(manager_, req->id(), resp, metrics_, *std::move(slot));
 }
 
 grpc::ServerWriteReactor<v1::ResultsChunk>* CoordinatorService::StreamResults(
     grpc::CallbackServerContext* ctx, const v1::StreamResultsRequest* req) {
-  if (auto caller = Authorize(ctx, "StreamResults", Role::kReader, "read results"); !caller.ok()) {
-    return new Refused<grpc::ServerWriteReactor<v1::ResultsChunk>>(caller.status());
-  }
-  return new ResultsReactor(manager_, *req, metrics_);
+  auto caller = Authorize(ctx, "StreamResults", Role::kReader, "read results");
+  if (!caller.ok()) return new Refused<grpc::ServerWriteReactor<v1::ResultsChunk>>(caller.status());
+  auto slot = TakeSlot(ctx, *caller);
+  if (!slot.ok()) return new Refused<grpc::ServerWriteReactor<v1::ResultsChunk>>(slot.status());
+  return new ResultsReactor(manager_, *req, metrics_, *std::move(slot));
+}
+
+absl::StatusOr<std::unique_ptr<CallSlots::Slot>> CoordinatorService::TakeSlot(
+    grpc::CallbackServerContext* ctx, const Caller& caller) {
+  if (slots_ == nullptr) return nullptr;
+  if (tokens_ != nullptr) return slots_->Take(caller.name);
+  // Without tokens everyone is "anonymous": tell clients apart by host.
+  std::string peer = ctx->peer();
+  if (const size_t colon = peer.rfind(':'); colon != std::string::npos) peer.resize(colon);
+  return slots_->Take(peer);
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::LookupTier(grpc::CallbackServerContext* ctx,

@@ -6,6 +6,7 @@
 
 #include "common/metrics.h"
 #include "coordinator/access.h"
+#include "coordinator/call_slots.h"
 #include "coordinator/dataset_store.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/tier_lookup.h"
@@ -35,18 +36,24 @@ namespace tierscore::coordinator {
 // upload, delete) and every refusal are logged as "audit" events: caller,
 // role, method, target, outcome (never the token).
 //
-// `manager`, `lookup`, `datasets`, `tokens` and `rpc_metrics` (the last
-// four may be null: no lookups, no datasets, no tokens, no metrics) are
-// borrowed and must outlive the service.
+// StreamResults and PublishJob each hold a thread while they run; `slots`
+// bounds how many run at once, in all and per caller (RESOURCE_EXHAUSTED
+// beyond).
+//
+// `manager`, `lookup`, `datasets`, `tokens`, `rpc_metrics` and `slots` (all
+// but the first may be null: no lookups, no datasets, no tokens, no
+// metrics, no bound) are borrowed and must outlive the service.
 class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
   CoordinatorService(JobManager* manager, TierLookup* lookup, DatasetStore* datasets,
-                     const Tokens* tokens, common::RpcMetrics* rpc_metrics = nullptr)
+                     const Tokens* tokens, common::RpcMetrics* rpc_metrics = nullptr,
+                     CallSlots* slots = nullptr)
       : manager_(manager),
         lookup_(lookup),
         datasets_(datasets),
         tokens_(tokens),
-        metrics_(rpc_metrics) {}
+        metrics_(rpc_metrics),
+        slots_(slots) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* ctx,
                                       const v1::SubmitJobRequest* req, v1::Job* resp) override;
@@ -102,12 +109,17 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   // Who may change job `id` (cancel, publish): its owner or an admin.
   absl::StatusOr<Caller> AuthorizeJobChange(grpc::CallbackServerContext* ctx, const char* method,
                                             const std::string& id, absl::string_view what) const;
+  // A slot for a call that holds a thread (null without a bound). Callers
+  // are told apart by token name, or by address without tokens.
+  absl::StatusOr<std::unique_ptr<CallSlots::Slot>> TakeSlot(grpc::CallbackServerContext* ctx,
+                                                            const Caller& caller);
 
   JobManager* manager_;
   TierLookup* lookup_;
   DatasetStore* datasets_;
   const Tokens* tokens_;
   common::RpcMetrics* metrics_;
+  CallSlots* slots_;
 };
 
 }  // namespace tierscore::coordinator

@@ -53,7 +53,8 @@ struct JobManagerOptions {
   common::DataRoots data_roots{};
   // How large a submitted job may be (coordinator/job_spec.h).
   JobLimits limits{};
-  JobRunnerOptions runner;
+  // A service keeps job records, so it bounds their KPI tables.
+  JobRunnerOptions runner{.max_groups = 100000};
   // Called on every change of a job's state (for metrics), with the job
   // after the change and its state before (UNSPECIFIED for a new job).
   std::function<void(const v1::Job& job, v1::JobState previous)> on_state_change;

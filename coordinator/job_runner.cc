@@ -795,6 +795,21 @@ absl::Status JobRunner::Locate(Job& job, const ScoreTotals& totals) {
   return absl::OkStatus();
 }
 
+absl::Status JobRunner::CheckAssigned(const engine::CompiledPolicy& policy,
+                                      const std::vector<v1::AssignResponse>& assigned) {
+  for (const v1::AssignResponse& r : assigned) {
+    bool fits = r.tiers_size() == static_cast<int>(policy.schemes.size());
+    for (int s = 0; fits && s < r.tiers_size(); ++s) {
+      const int tiers = static_cast<int>(policy.schemes[static_cast<size_t>(s)].names.size());
+      fits = r.tiers(s).customers_size() == tiers && r.tiers(s).value_size() == tiers;
+    }
+    if (!fits) {
+      return absl::InternalError("a worker answered assign with tier totals of another shape");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status JobRunner::AssignAndAggregate(Job& job) {
   JobOutcome& outcome = job.outcome;
   const engine::CompiledJob& compiled = *outcome.compiled;
@@ -808,6 +823,7 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
             return req;
           })));
 
+  TS_RETURN_IF_ERROR(CheckAssigned(policy, assigned));
   v1::JobResult& result = outcome.result;
   result.clear_tiers();  // a repeated assign replaces the last one's
   outcome.tier_totals.clear();
@@ -829,6 +845,11 @@ absl::Status JobRunner::AssignAndAggregate(Job& job) {
   for (const v1::AssignResponse& r : assigned)
     kpis.MergeProto(r.kpis(), compiled.kpis.metrics.size());
   *result.mutable_kpis() = engine::FinalizeKpis(compiled.kpis, policy, std::move(kpis));
+  if (options_.max_groups > 0 && result.kpis().rows_size() > options_.max_groups) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "kpis: the grouping sets make ", result.kpis().rows_size(), " groups, more than the ",
+        options_.max_groups, " allowed (--max-groups); group by fewer or coarser columns"));
+  }
   if (outcome.prior.has_value()) {
     const std::vector<engine::PriorScheme> prior = engine::MatchPrior(policy, *outcome.prior);
     for (size_t s = 0; s < policy.schemes.size(); ++s) {

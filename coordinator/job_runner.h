@@ -29,11 +29,14 @@ struct JobRunnerOptions {
   // Most splits one job may be cut into (a tiny spec.split_bytes would
   // otherwise make millions); more is INVALID_ARGUMENT naming split_bytes.
   int64_t max_splits = 65536;
+  // Most KPI groups (rows of the KPI table) a job may make; more is
+  // RESOURCE_EXHAUSTED. 0: no limit (local runs).
+  int64_t max_groups = 0;
   int load_calls_per_worker = 0;                    // concurrent Load calls; <= 0: cores
   int export_calls_per_worker = 2;                  // concurrent Export calls
   int max_calls_per_job = 256;                      // worker calls in flight for one job
   absl::Duration call_timeout = absl::Minutes(10);  // per worker call
-  CutSearchOptions cut_search;
+  CutSearchOptions cut_search{};
   // Where finished runs are published for lookups (borrowed; null: they
   // are not), and how long a replaced run stays readable.
   common::Store* store = nullptr;
@@ -223,6 +226,9 @@ class JobRunner {
   // an alias without a run. Else the error, and no prior.
   absl::Status ReadCurrentRun(JobOutcome& outcome);
   absl::Status AssignAndAggregate(Job& job);
+  // INTERNAL unless every reply has a total per scheme and tier.
+  static absl::Status CheckAssigned(const engine::CompiledPolicy& policy,
+                                    const std::vector<v1::AssignResponse>& assigned);
   // Never fails the job: a failure is reported in the publication
   // (error_code ABORTED when the alias moved since it was read).
   v1::Publication Publish(Job& job);

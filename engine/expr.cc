@@ -111,8 +111,9 @@ class Parser {
   }
 
   absl::Status TooDeep(int position) const {
-    return Error(position,
-                 absl::StrCat("expression nested too deeply (more than ", kMaxDepth, " levels)"));
+    return Error(position, absl::StrCat("expression nested too deeply (more than ", kMaxDepth,
+                                        " levels; a chain of more than ", kMaxDepth,
+                                        " terms joined by operators is that deep too)"));
   }
 
   // Counts one level of parser recursion while it lives.

@@ -108,7 +108,7 @@ absl::StatusOr<ClientOptions> RemoteFlags::Options() const {
   if (!token_file.empty()) {
     std::ifstream in(token_file);
     if (!in || !std::getline(in, options.token)) {
-      return absl::InvalidArgumentError(absl::StrCat("--token-file: cannot read ", token_file));
+      return absl::NotFoundError(absl::StrCat("--token-file: cannot read ", token_file));
     }
     options.token = std::string(absl::StripAsciiWhitespace(options.token));
   } else if (const char* token = std::getenv("TIERSCORE_TOKEN"); token != nullptr) {

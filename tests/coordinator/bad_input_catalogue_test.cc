@@ -66,6 +66,7 @@ class BadInputCatalogueTest : public ::testing::Test {
     c.data_roots = {root_};
     c.store = &store_;
     c.jobs.runner.max_splits = 1000;
+    c.jobs.runner.max_groups = 20;
     auto coordinator = coordinator::CoordinatorServer::Create(c);
     ASSERT_TRUE(coordinator.ok()) << coordinator.status();
     coordinator_ = *std::move(coordinator);
@@ -267,6 +268,19 @@ TEST_F(BadInputCatalogueTest, EveryBadInputFailsItsJobNamingThePlace) {
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->error_code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(done->error(), HasSubstr("splits, more than the 1000 allowed (--max-splits)"));
+
+  // A grouping with more groups than allowed.
+  v1::JobSpec grouped = Good();
+  grouped.mutable_kpis_text()->set_name("kpis.yaml");
+  grouped.mutable_kpis_text()->set_text(
+      "grouping_sets: [[region, segment, channel]]\nmetrics: [{name: n, agg: count}]\n");
+  auto big = client_->Submit(grouped);
+  ASSERT_TRUE(big.ok()) << big.status();
+  auto finished = big->Wait(nullptr, absl::Minutes(1));
+  ASSERT_TRUE(finished.ok());
+  EXPECT_EQ(finished->error_code(), static_cast<int>(absl::StatusCode::kResourceExhausted))
+      << finished->error();
+  EXPECT_THAT(finished->error(), HasSubstr("groups, more than the 20 allowed (--max-groups)"));
 }
 
 }  // namespace

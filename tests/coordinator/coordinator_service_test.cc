@@ -48,6 +48,7 @@ class CoordinatorServiceTest : public ::testing::Test {
       workers_.push_back(*std::move(w));
     }
     options.jobs.max_running = 1;
+    options.max_streams_per_client = 2;
     auto c = CoordinatorServer::Create(options);
     ASSERT_TRUE(c.ok()) << c.status();
     coordinator_ = *std::move(c);
@@ -187,6 +188,69 @@ TEST_F(CoordinatorServiceTest, ResultsStreamAsWholeCsvRowsOrAsTypedRows) {
     }
     ASSERT_EQ(again, lines[i + 1]) << "row " << i;
   }
+}
+
+TEST_F(CoordinatorServiceTest, ResultStreamsPerClientAreBounded) {
+  // Two jobs (exports of one job run one at a time).
+  std::vector<std::string> jobs;
+  for (const char* policy : {"policies/value_ladder.yaml", "policies/loyalty.yaml"}) {
+    client::RemoteRunOptions o = Submit();
+    o.wait = true;
+    o.policy_path = Example(policy);
+    auto job = client::SubmitJob(o);
+    ASSERT_TRUE(job.ok()) << job.status();
+    jobs.push_back(job->id());
+  }
+  // Each stream on a connection of its own with a small flow-control
+  // window: a client that stops reading holds its stream (the results are
+  // megabytes, each chunk up to 1 MiB) and only its own.
+  auto connect = [&] {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return v1::Coordinator::NewStub(grpc::CreateCustomChannel(
+        coordinator_->address(), grpc::InsecureChannelCredentials(), args));
+  };
+  v1::StreamResultsRequest req;
+  req.set_explain(true);
+  // Two streams held open (one chunk read each), the limit for this client.
+  std::vector<std::unique_ptr<v1::Coordinator::Stub>> stubs;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::ResultsChunk>>> held;
+  for (int i = 0; i < 2; ++i) {
+    stubs.push_back(connect());
+    contexts.push_back(Context());
+    req.set_id(jobs[static_cast<size_t>(i)]);
+    held.push_back(stubs.back()->StreamResults(contexts.back().get(), req));
+    v1::ResultsChunk chunk;
+    ASSERT_TRUE(held.back()->Read(&chunk));
+  }
+  req.set_id(jobs[0]);
+  auto another = [&] {
+    auto stub = connect();
+    auto ctx = Context();
+    auto reader = stub->StreamResults(ctx.get(), req);
+    v1::ResultsChunk chunk;
+    while (reader->Read(&chunk)) {
+    }
+    return reader->Finish();
+  };
+  const grpc::Status refused = another();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("--max-streams-per-client"));
+  // One given up: its slot comes back, and a new stream runs to the end.
+  contexts[0]->TryCancel();
+  EXPECT_EQ(held[0]->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  grpc::Status st;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    st = another();
+    if (st.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  contexts[1]->TryCancel();
+  held[1]->Finish();
 }
 
 TEST_F(CoordinatorServiceTest, WatchSendsEveryStateAndThrottlesProgress) {
