@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -72,8 +73,9 @@ TEST(AtomicFileTest, ADevicePipeOrLinkAtThePathIsNeverReplaced) {
   ASSERT_EQ(mkfifo(pipe.c_str(), 0600), 0);
   for (const auto& [path, kind] : std::vector<std::pair<std::string, std::string>>{
            {link, "a symbolic link"}, {pipe, "a pipe"}, {"/dev/null", "a device"}}) {
-    EXPECT_THAT(CheckWritable(path, "--out").message(),
-                ::testing::HasSubstr("--out: " + path + " is " + kind + ", not a regular file"));
+    EXPECT_THAT(
+        CheckWritable(path, "--out").message(),
+        ::testing::HasSubstr(absl::StrCat("--out: ", path, " is ", kind, ", not a regular file")));
     auto file = AtomicFile::Create(path);
     ASSERT_FALSE(file.ok()) << path;
     EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument);

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -182,7 +183,7 @@ class NetworkFaultTest : public ::testing::Test {
       absl::Status status;
       clients_[static_cast<size_t>(i)]->Check({absl::Now() + absl::Seconds(2), nullptr},
                                               [&](absl::Status st) {
-                                                status = st;
+                                                status = std::move(st);
                                                 done.Notify();
                                               });
       done.WaitForNotification();
