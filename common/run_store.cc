@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
@@ -27,12 +28,30 @@ std::string RunStore::BucketKey(const std::string& run_id, int bucket) {
   return absl::StrCat("run:", run_id, ":b:", bucket);
 }
 
+std::string RunStore::WriterKey(const std::string& run_id) {
+  return absl::StrCat("run:", run_id, ":writer");
+}
+
 std::string RunStore::AliasKey(const std::string& alias) { return absl::StrCat("alias:", alias); }
 
-absl::Status RunStore::Write(const std::string& run_id, int buckets,
+absl::StatusOr<std::string> RunStore::BeginWrite(const std::string& run_id,
+                                                 absl::Duration unpublished_ttl) {
+  if (run_id.empty()) return absl::InvalidArgumentError("a run needs an id");
+  absl::BitGen gen;  // seeded from the OS: tokens of two attempts differ
+  const std::string token = absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16),
+                                         absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16));
+  TS_RETURN_IF_ERROR(store_->Set(WriterKey(run_id), token, unpublished_ttl));
+  return token;
+}
+
+absl::Status RunStore::Write(const std::string& run_id, const std::string& writer, int buckets,
                              const std::vector<Entry>& entries, absl::Duration unpublished_ttl) {
   if (run_id.empty() || buckets <= 0) {
     return absl::InvalidArgumentError("a run needs an id and at least one bucket");
+  }
+  if (writer.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("writing run ", run_id, " needs the writer token of BeginWrite"));
   }
   // Grouped by bucket so that each hash gets few HSETs; written in batches
   // to bound the size of one pipeline.
@@ -46,16 +65,15 @@ absl::Status RunStore::Write(const std::string& run_id, int buckets,
   constexpr size_t kBatch = 20000;
   std::vector<Store::HashField> batch;
   auto flush = [&]() -> absl::Status {
-    TS_RETURN_IF_ERROR(store_->HashSet(batch));
-    if (unpublished_ttl != absl::InfiniteDuration()) {
-      std::vector<std::string> keys;  // each once: the batch is by bucket
-      for (const Store::HashField& f : batch) {
-        if (keys.empty() || keys.back() != f.key) keys.push_back(f.key);
-      }
-      TS_RETURN_IF_ERROR(store_->ExpireMany(keys, unpublished_ttl));
+    absl::Status st = store_->FencedHashSet(WriterKey(run_id), writer, batch, unpublished_ttl);
+    if (absl::IsFailedPrecondition(st)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("run ", run_id,
+                       " is no longer written by this attempt (it was published, discarded, "
+                       "or a newer attempt writes it)"));
     }
     batch.clear();
-    return absl::OkStatus();
+    return st;
   };
   for (const size_t i : order) {
     const Entry& e = entries[i];
@@ -77,22 +95,42 @@ absl::StatusOr<RunStore::Published> RunStore::Publish(v1::RunMeta meta, absl::Du
         absl::StrCat("run ", meta.run_id(), " cannot replace itself as ", meta.alias()));
   }
   meta.set_published_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
-  // Written with a time to live (Write), the records now stay.
+  // Closed to writes first (a late writer would set a time to live again);
+  // written with a time to live (Write), the records now stay.
+  TS_RETURN_IF_ERROR(store_->Delete({WriterKey(meta.run_id())}));
   std::vector<std::string> keys = RunKeys(meta);
-  TS_RETURN_IF_ERROR(ForEachBatch(
-      keys, [&](const std::vector<std::string>& batch) { return store_->PersistMany(batch); }));
-  TS_RETURN_IF_ERROR(store_->Set(MetaKey(meta.run_id()), meta.SerializeAsString()));
-  std::optional<std::string> expected;
-  if (!meta.previous_run().empty()) expected = meta.previous_run();
-  TS_ASSIGN_OR_RETURN(bool switched,
-                      store_->CompareAndSet(AliasKey(meta.alias()), expected, meta.run_id()));
-  if (!switched) {
-    // Lost the race: this run expires as a replaced one would (a retry
-    // writes and persists it again).
-    keys.push_back(MetaKey(meta.run_id()));
-    absl::Status expired = ForEachBatch(keys, [&](const std::vector<std::string>& batch) {
+  keys.push_back(MetaKey(meta.run_id()));
+  auto expire_run = [&] {
+    return ForEachBatch(keys, [&](const std::vector<std::string>& batch) {
       return store_->ExpireMany(batch, retention);
     });
+  };
+  absl::Status kept = ForEachBatch(
+      keys, [&](const std::vector<std::string>& batch) { return store_->PersistMany(batch); });
+  if (kept.ok()) kept = store_->Set(MetaKey(meta.run_id()), meta.SerializeAsString());
+  if (!kept.ok()) {
+    expire_run().IgnoreError();  // best effort: the error reported is the first
+    return kept;
+  }
+  std::optional<std::string> expected;
+  if (!meta.previous_run().empty()) expected = meta.previous_run();
+  absl::StatusOr<bool> switched =
+      store_->CompareAndSet(AliasKey(meta.alias()), expected, meta.run_id());
+  if (!switched.ok()) {
+    // The reply was lost, not necessarily the switch: look. Records stay
+    // permanent unless the alias is known to point elsewhere.
+    absl::StatusOr<std::string> now = CurrentRunId(meta.alias());
+    if (now.ok() && *now == meta.run_id()) {
+      switched = true;
+    } else {
+      if (now.ok() || absl::IsNotFound(now.status())) expire_run().IgnoreError();
+      return switched.status();
+    }
+  }
+  if (!*switched) {
+    // Lost the race: this run expires as a replaced one would (a retry
+    // writes and persists it again).
+    absl::Status expired = expire_run();
     auto now = CurrentRunId(meta.alias());
     return absl::AbortedError(absl::StrCat(
         meta.alias(), " moved to run ", now.ok() ? *now : "(unknown)", " after this run was ",
@@ -117,6 +155,15 @@ absl::StatusOr<RunStore::Published> RunStore::Publish(v1::RunMeta meta, absl::Du
     }();
   }
   return out;
+}
+
+absl::Status RunStore::Discard(const std::string& run_id, int buckets) {
+  TS_RETURN_IF_ERROR(store_->Delete({WriterKey(run_id)}));
+  v1::RunMeta run;
+  run.set_run_id(run_id);
+  run.set_buckets(buckets);
+  return ForEachBatch(RunKeys(run),
+                      [&](const std::vector<std::string>& batch) { return store_->Delete(batch); });
 }
 
 std::vector<std::string> RunStore::RunKeys(const v1::RunMeta& run) {

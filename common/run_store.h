@@ -35,13 +35,30 @@ class RunStore {
     std::string customer_id;
     v1::TierRecord record;
   };
+  // Opens run `run_id` for writing by one publication attempt and returns
+  // the attempt's writer token, which its Write calls carry. The next
+  // BeginWrite, Publish or Discard of the run moves the token on; from then
+  // on, writes of this attempt are refused and change nothing, however late
+  // they arrive (a worker given up on that answers after all). The token
+  // expires after `unpublished_ttl`.
+  absl::StatusOr<std::string> BeginWrite(const std::string& run_id,
+                                         absl::Duration unpublished_ttl = absl::InfiniteDuration());
+
   // Writes records of run `run_id` (their run_id field is not stored: the
-  // key says it). Not visible to lookups by alias until Publish. Safe to
-  // repeat (records are overwritten). The records expire after
-  // `unpublished_ttl` unless Publish makes them stay, so that a run whose
-  // publication fails (or whose coordinator dies) leaves nothing behind.
-  absl::Status Write(const std::string& run_id, int buckets, const std::vector<Entry>& entries,
+  // key says it) for the attempt holding `writer`; FAILED_PRECONDITION if
+  // that attempt was superseded. Not visible to lookups by alias until
+  // Publish. Safe to repeat (records are overwritten). The records expire
+  // after `unpublished_ttl` unless Publish makes them stay, so that a run
+  // whose coordinator dies before publishing leaves nothing behind.
+  absl::Status Write(const std::string& run_id, const std::string& writer, int buckets,
+                     const std::vector<Entry>& entries,
                      absl::Duration unpublished_ttl = absl::InfiniteDuration());
+
+  // Ends an attempt that will not be published (it failed or was
+  // cancelled): refuses its writes from now on and deletes what it wrote.
+  // For a run that was never published only: a published run's records
+  // would be deleted too.
+  absl::Status Discard(const std::string& run_id, int buckets);
 
   struct Published {
     v1::RunMeta meta;              // as stored
@@ -49,7 +66,7 @@ class RunStore {
     absl::Status previous_expiry;  // setting the replaced run to expire
   };
   // Makes `meta.run_id` the current run of `meta.alias`, its records
-  // permanent until replaced, if the alias's current run is still
+  // permanent until replaced and closed to writes, if the alias's current run is still
   // `meta.previous_run` (the run this one was assigned against; empty: the
   // alias has none). The switch is one compare-and-set, so two publishers
   // of one alias never both replace the same run: the loser gets ABORTED,
@@ -89,6 +106,8 @@ class RunStore {
  private:
   static std::string MetaKey(const std::string& run_id);
   static std::string BucketKey(const std::string& run_id, int bucket);
+  // Holds the token of the attempt that may write the run.
+  static std::string WriterKey(const std::string& run_id);
   static std::string AliasKey(const std::string& alias);
   // The bucket keys of a run.
   static std::vector<std::string> RunKeys(const v1::RunMeta& run);

@@ -110,6 +110,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-streams-per-client", options.max_streams_per_client,
                  "The same, per client (token name, or address without tokens)")
       ->capture_default_str();
+  double stream_stall_seconds = absl::ToDoubleSeconds(options.stream_stall_timeout);
+  app.add_option("--stream-stall-seconds", stream_stall_seconds,
+                 "A results stream whose client takes nothing for this long is cancelled")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--max-request-bytes", options.max_request_bytes,
                  "Largest request accepted (a job spec with its policy and KPI texts)")
       ->capture_default_str();
@@ -158,6 +163,7 @@ int main(int argc, char** argv) {
   options.jobs.wait_for_workers = absl::Seconds(wait_for_workers_seconds);
   options.jobs.job_timeout = absl::Seconds(job_timeout_seconds);
   options.jobs.keep_finished_for = absl::Hours(keep_jobs_hours);
+  options.stream_stall_timeout = absl::Seconds(stream_stall_seconds);
 
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::coordinator::CoordinatorServer::Create(options);

@@ -123,10 +123,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   if (options.max_streams <= 0 || options.max_streams_per_client <= 0) {
     return absl::InvalidArgumentError("max-streams and max-streams-per-client must be positive");
   }
+  if (options.stream_stall_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("stream-stall-seconds must be positive");
+  }
   s->slots_ = std::make_unique<CallSlots>(options.max_streams, options.max_streams_per_client);
   s->service_ = std::make_unique<CoordinatorService>(
       s->manager_.get(), s->lookup_.get(), s->datasets_.get(), s->tokens_.get(),
-      s->coordinator_metrics_ ? &s->coordinator_metrics_->rpc : nullptr, s->slots_.get());
+      s->coordinator_metrics_ ? &s->coordinator_metrics_->rpc : nullptr, s->slots_.get(),
+      options.stream_stall_timeout);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;

@@ -54,6 +54,9 @@ struct CoordinatorServerOptions {
   // in all, and per client (token name, or address without tokens).
   int max_streams = 64;
   int max_streams_per_client = 8;
+  // A results stream whose client takes no message for this long is
+  // cancelled (its thread and slot come back).
+  absl::Duration stream_stall_timeout = absl::Minutes(2);
 };
 
 // A running coordinator: JobManager over a health-checked WorkerPool of gRPC

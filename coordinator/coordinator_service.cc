@@ -139,12 +139,20 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::Job> {
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// Runs the export on a thread of its own, one chunk in flight at a time.
+// Runs the export on a thread of its own, one chunk in flight at a time. A
+// client that takes no chunk for `stall` has its call cancelled (it then
+// sees CANCELLED): it would hold a thread and a slot for ever.
 class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
  public:
-  ResultsReactor(JobManager* manager, v1::StreamResultsRequest request, common::RpcMetrics* metrics,
-                 std::unique_ptr<CallSlots::Slot> slot)
-      : manager_(manager), request_(std::move(request)), metrics_(metrics), slot_(std::move(slot)) {
+  ResultsReactor(grpc::CallbackServerContext* ctx, JobManager* manager,
+                 v1::StreamResultsRequest request, common::RpcMetrics* metrics,
+                 std::unique_ptr<CallSlots::Slot> slot, absl::Duration stall)
+      : ctx_(ctx),
+        manager_(manager),
+        request_(std::move(request)),
+        metrics_(metrics),
+        stall_(stall),
+        slot_(std::move(slot)) {
     producer_ = std::thread([this] { Produce(); });
   }
 
@@ -183,17 +191,29 @@ class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
     chunk_ = std::move(chunk);
     writing_ = true;
     StartWrite(&chunk_);
-    mu_.Await(absl::Condition(
-        +[](ResultsReactor* r)
-             ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) { return !r->writing_ || r->gone_; },
-        this));
+    const bool taken =
+        mu_.AwaitWithTimeout(absl::Condition(
+                                 +[](ResultsReactor* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
+                                   return !r->writing_ || r->gone_;
+                                 },
+                                 this),
+                             stall_);
+    if (!taken) {
+      gone_ = true;
+      ctx_->TryCancel();
+      return absl::DeadlineExceededError(absl::StrCat("the client took no results for ",
+                                                      absl::FormatDuration(stall_),
+                                                      " (--stream-stall-seconds)"));
+    }
     if (gone_) return absl::CancelledError("the client went away");
     return absl::OkStatus();
   }
 
+  grpc::CallbackServerContext* const ctx_;  // gRPC's, valid until OnDone
   JobManager* const manager_;
   const v1::StreamResultsRequest request_;
   common::RpcMetrics* const metrics_;
+  const absl::Duration stall_;
   const absl::Time start_ = absl::Now();
   absl::Mutex mu_;
   v1::ResultsChunk chunk_ ABSL_GUARDED_BY(mu_);
@@ -448,7 +468,7 @@ grpc::ServerWriteReactor<v1::ResultsChunk>* CoordinatorService::StreamResults(
   if (!caller.ok()) return new Refused<grpc::ServerWriteReactor<v1::ResultsChunk>>(caller.status());
   auto slot = TakeSlot(ctx, *caller);
   if (!slot.ok()) return new Refused<grpc::ServerWriteReactor<v1::ResultsChunk>>(slot.status());
-  return new ResultsReactor(manager_, *req, metrics_, *std::move(slot));
+  return new ResultsReactor(ctx, manager_, *req, metrics_, *std::move(slot), stream_stall_);
 }
 
 absl::StatusOr<std::unique_ptr<CallSlots::Slot>> CoordinatorService::TakeSlot(

@@ -38,7 +38,8 @@ namespace tierscore::coordinator {
 //
 // StreamResults and PublishJob each hold a thread while they run; `slots`
 // bounds how many run at once, in all and per caller (RESOURCE_EXHAUSTED
-// beyond).
+// beyond). A results stream whose client takes no message for
+// `stream_stall` is cancelled, giving its thread and slot back.
 //
 // `manager`, `lookup`, `datasets`, `tokens`, `rpc_metrics` and `slots` (all
 // but the first may be null: no lookups, no datasets, no tokens, no
@@ -47,13 +48,14 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
   CoordinatorService(JobManager* manager, TierLookup* lookup, DatasetStore* datasets,
                      const Tokens* tokens, common::RpcMetrics* rpc_metrics = nullptr,
-                     CallSlots* slots = nullptr)
+                     CallSlots* slots = nullptr, absl::Duration stream_stall = absl::Minutes(2))
       : manager_(manager),
         lookup_(lookup),
         datasets_(datasets),
         tokens_(tokens),
         metrics_(rpc_metrics),
-        slots_(slots) {}
+        slots_(slots),
+        stream_stall_(stream_stall) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* ctx,
                                       const v1::SubmitJobRequest* req, v1::Job* resp) override;
@@ -120,6 +122,7 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
   const Tokens* tokens_;
   common::RpcMetrics* metrics_;
   CallSlots* slots_;
+  const absl::Duration stream_stall_;
 };
 
 }  // namespace tierscore::coordinator

@@ -1,6 +1,7 @@
 #include "coordinator/job_manager.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <optional>
 #include <set>
@@ -21,22 +22,35 @@
 
 namespace tierscore::coordinator {
 
+// A finished job's per-customer results, kept on the workers: the outcome,
+// the runner that made it and the workers that hold its splits (which the
+// runner borrows). Shared by the exports using it; once evicted, the last
+// of them to finish frees the workers' memory.
+struct JobManager::Kept {
+  ~Kept() {
+    if (release_when_unused) runner->Release(job_id);
+  }
+  std::string job_id;
+  std::vector<std::shared_ptr<WorkerClient>> workers;
+  std::unique_ptr<JobRunner> runner;
+  std::atomic<bool> release_when_unused{false};
+  // Exports share it, each exporting from a copy of the outcome (a split
+  // moved off a lost worker moves in the copy), so that a slow reader
+  // delays no other. Publishing again changes the workers' tiers and holds
+  // it alone.
+  absl::Mutex mu;
+  JobOutcome outcome ABSL_GUARDED_BY(mu);
+};
+
 struct JobManager::Entry {
-  // Lock order: export_mu, then mu (exports and publishing read and update
-  // the job while they hold the first).
-  absl::Mutex mu ABSL_ACQUIRED_AFTER(export_mu);
+  // Lock order: a Kept's mu, then this (publishing updates the job while it
+  // holds the first).
+  absl::Mutex mu;
   v1::Job job ABSL_GUARDED_BY(mu);
   std::map<int64_t, std::function<void(const v1::Job&)>> subscribers ABSL_GUARDED_BY(mu);
   int64_t next_token ABSL_GUARDED_BY(mu) = 1;
-  // Exports of a job run one at a time (they may move its splits), without
-  // holding `mu`, so that the job can be read meanwhile. While its results
-  // are kept: the outcome, the runner that made it and the workers that
-  // hold its splits (which the runner borrows).
-  absl::Mutex export_mu;
-  std::unique_ptr<JobOutcome> outcome ABSL_GUARDED_BY(export_mu);
-  std::vector<std::shared_ptr<WorkerClient>> workers ABSL_GUARDED_BY(export_mu);
-  std::unique_ptr<JobRunner> runner ABSL_GUARDED_BY(export_mu);
-  CancelScope cancel;  // reaches the job's worker calls in flight
+  std::shared_ptr<Kept> kept ABSL_GUARDED_BY(mu);  // null unless its results are kept
+  CancelScope cancel;                              // reaches the job's worker calls in flight
 };
 
 // What one run of a job holds while it runs, on the thread that runs it.
@@ -470,16 +484,17 @@ absl::StatusOr<v1::Job> JobManager::Publish(const std::string& id) {
           absl::StrCat("job ", id, " does not publish (it has no alias, or no_publish)"));
     }
   }
-  // One at a time per job, like exports: both use its kept outcome.
-  absl::MutexLock export_lock(&entry->export_mu);
-  if (entry->outcome == nullptr) {
+  std::shared_ptr<Kept> kept = KeptResults(entry);
+  if (kept == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the per-customer results of job ", id,
         " were released (only the last few jobs keep them); submit it again with no_cache"));
   }
-  absl::Status st = entry->runner->Republish(*entry->outcome);
+  // Alone: assigning again changes what an export would read.
+  absl::MutexLock kept_lock(&kept->mu);
+  absl::Status st = kept->runner->Republish(kept->outcome);
   if (!st.ok()) return st;
-  v1::JobResult result = entry->outcome->result;
+  v1::JobResult result = kept->outcome.result;
   LogPublication(id, result.publication());
   if (result.publication().published() && options_.on_published) {
     options_.on_published(result.publication().alias());
@@ -512,8 +527,8 @@ absl::Status JobManager::ExportResults(
     cached_from = entry->job.cached_from();
   }
   if (!cached_from.empty()) return ExportResults(cached_from, explain, sink);
-  absl::MutexLock lock(&entry->export_mu);
-  if (entry->outcome == nullptr) {
+  std::shared_ptr<Kept> kept = KeptResults(entry);
+  if (kept == nullptr) {
     v1::Job job;
     {
       absl::MutexLock job_lock(&entry->mu);
@@ -521,8 +536,38 @@ absl::Status JobManager::ExportResults(
     }
     return ExportPublished(job, explain, sink);
   }
-  TS_RETURN_IF_ERROR(sink(engine::ResultsHeader(entry->outcome->compiled->policy, explain)));
-  return entry->runner->ExportResults(*entry->outcome, explain, sink);
+  return ExportKept(*kept, explain, sink);
+}
+
+std::shared_ptr<JobManager::Kept> JobManager::KeptResults(const std::shared_ptr<Entry>& entry) {
+  absl::MutexLock lock(&entry->mu);
+  return entry->kept;
+}
+
+absl::Status JobManager::ExportKept(Kept& kept, bool explain,
+                                    const std::function<absl::Status(const std::string&)>& sink) {
+  std::vector<int> placed;  // where the splits were when the copy was taken
+  JobOutcome copy;
+  absl::Status st;
+  {
+    absl::ReaderMutexLock lock(&kept.mu);
+    copy = kept.outcome;
+    placed = copy.split_worker;
+    st = sink(engine::ResultsHeader(copy.compiled->policy, explain));
+    if (st.ok()) st = kept.runner->ExportResults(copy, explain, sink);
+  }
+  // Splits moved off a lost worker: remembered for the next export, if no
+  // one holds the outcome now (never waits; else the next export moves
+  // them again).
+  if (copy.split_worker != placed && kept.mu.TryLock()) {
+    if (kept.outcome.split_worker == placed) {
+      kept.outcome.split_worker = copy.split_worker;
+      kept.outcome.alive = copy.alive;
+      kept.outcome.recoveries = copy.recoveries;
+    }
+    kept.mu.Unlock();
+  }
+  return st;
 }
 
 absl::Status JobManager::ExportPublished(
@@ -589,8 +634,7 @@ bool JobManager::FinishFromCache(const std::shared_ptr<Entry>& entry,
   }
   if (!summary_only) {
     // A cached job serves the per-customer results too: only while kept.
-    absl::MutexLock lock(&original->export_mu);
-    if (original->outcome == nullptr) return false;
+    if (KeptResults(original) == nullptr) return false;
   }
   v1::Job done;
   {
@@ -805,11 +849,17 @@ void JobManager::FinishSucceeded(const std::shared_ptr<Entry>& entry, Running ru
   if (result.publication().published() && options_.on_published) {
     options_.on_published(result.publication().alias());
   }
+  auto kept = std::make_shared<Kept>();
+  kept->job_id = id;
+  kept->workers = std::move(run.workers);
+  kept->runner = std::move(run.runner);
   {
-    absl::MutexLock lock(&entry->export_mu);
-    entry->outcome = std::make_unique<JobOutcome>(std::move(outcome));
-    entry->runner = std::move(run.runner);
-    entry->workers = std::move(run.workers);
+    absl::MutexLock lock(&kept->mu);
+    kept->outcome = std::move(outcome);
+  }
+  {
+    absl::MutexLock lock(&entry->mu);
+    entry->kept = std::move(kept);
   }
   if (fingerprint.ok()) {
     {
@@ -844,16 +894,15 @@ void JobManager::KeepResults(const std::shared_ptr<Entry>& entry) {
     }
   }
   if (evicted == nullptr) return;
-  Running released;
-  std::string evicted_id;
+  std::shared_ptr<Kept> kept;
   {
-    absl::MutexLock lock(&evicted->export_mu);
-    evicted_id = evicted->outcome->job_id;
-    evicted->outcome.reset();
-    released.runner = std::move(evicted->runner);
-    released.workers = std::move(evicted->workers);
+    absl::MutexLock lock(&evicted->mu);
+    kept = std::move(evicted->kept);
   }
-  released.runner->Release(evicted_id);  // outside the lock: worker calls
+  if (kept == nullptr) return;
+  // Freed here (outside the locks: worker calls), or by the last export
+  // still using it.
+  kept->release_when_unused = true;
 }
 
 }  // namespace tierscore::coordinator

@@ -135,6 +135,7 @@ class JobManager {
 
  private:
   struct Entry;
+  struct Kept;
   struct Running;
 
   JobManager(WorkerProvider provider, const JobManagerOptions& options);
@@ -160,6 +161,11 @@ class JobManager {
   void SaveLoop();
   // Forgets finished jobs beyond keep_finished / keep_finished_for.
   void ForgetOldJobs();
+  // The job's kept results (null when released).
+  static std::shared_ptr<Kept> KeptResults(const std::shared_ptr<Entry>& entry);
+  // ExportResults from kept results.
+  static absl::Status ExportKept(Kept& kept, bool explain,
+                                 const std::function<absl::Status(const std::string&)>& sink);
   // ExportResults from the job's published run.
   absl::Status ExportPublished(const v1::Job& job, bool explain,
                                const std::function<absl::Status(const std::string&)>& sink);

@@ -959,6 +959,13 @@ v1::Publication JobRunner::Publish(Job& job) {
   publication.set_run_id(outcome.job_id);
   publication.set_alias(outcome.spec.alias());
   const int buckets = common::RunStore::BucketCount(outcome.result.customers());
+  common::RunStore runs(options_.store);
+  absl::StatusOr<std::string> writer = runs.BeginWrite(outcome.job_id, options_.unpublished_ttl);
+  if (!writer.ok()) {
+    publication.set_error_code(writer.status().raw_code());
+    publication.set_error(common::CutMessage(writer.status().message()));
+    return publication;
+  }
   auto written = RunPhase<v1::PublishRequest, v1::PublishResponse>(
       job, kPublished, &WorkerClient::Publish, [&](const std::vector<int32_t>& splits) {
         v1::PublishRequest req;
@@ -967,11 +974,13 @@ v1::Publication JobRunner::Publish(Job& job) {
         req.set_run_id(outcome.job_id);
         req.set_buckets(buckets);
         req.set_unpublished_ttl_ms(absl::ToInt64Milliseconds(options_.unpublished_ttl));
+        req.set_writer(*writer);
         return req;
       });
   if (!written.ok()) {
     publication.set_error_code(written.status().raw_code());
     publication.set_error(common::CutMessage(written.status().message()));
+    DiscardRun(outcome.job_id, buckets);
     return publication;
   }
   int64_t records = 0;
@@ -994,7 +1003,7 @@ v1::Publication JobRunner::Publish(Job& job) {
     }
   }
   for (const engine::CompiledCriterion& c : compiled.policy.criteria) meta.add_criteria(c.name);
-  auto published = common::RunStore(options_.store).Publish(meta, options_.run_retention);
+  auto published = runs.Publish(meta, options_.run_retention);
   if (!published.ok()) {
     publication.set_error_code(published.status().raw_code());
     publication.set_error(common::CutMessage(published.status().message()));
@@ -1008,6 +1017,16 @@ v1::Publication JobRunner::Publish(Job& job) {
                                        published->previous_expiry.message()));
   }
   return publication;
+}
+
+void JobRunner::DiscardRun(const std::string& run_id, int buckets) {
+  // What a failed or cancelled attempt wrote would otherwise stay until its
+  // time to live; a retry writes everything again.
+  absl::Status st = common::RunStore(options_.store).Discard(run_id, buckets);
+  common::LogEvent(st.ok() ? spdlog::level::info : spdlog::level::warn, "job.run_discarded",
+                   {{"job", run_id},
+                    {"buckets", buckets},
+                    {"error", st.ok() ? std::string() : common::CutMessage(st.message())}});
 }
 
 absl::Status JobRunner::ExportResults(JobOutcome& outcome, bool explain,

@@ -232,6 +232,9 @@ class JobRunner {
   // Never fails the job: a failure is reported in the publication
   // (error_code ABORTED when the alias moved since it was read).
   v1::Publication Publish(Job& job);
+  // Deletes what an attempt that failed before publishing wrote (logged;
+  // if the store cannot be reached, the records expire by themselves).
+  void DiscardRun(const std::string& run_id, int buckets);
   // Asks every live worker the same probes (see cut_search.h).
   absl::StatusOr<std::vector<v1::ProbeResult>> ProbeAll(Job& job,
                                                         const std::vector<v1::Probe>& probes);

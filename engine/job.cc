@@ -65,7 +65,12 @@ absl::StatusOr<std::shared_ptr<const CompiledJob>> CompileJob(const v1::Policy& 
   }
   for (const Dim& d : job->kpis.dims) {
     if (!d.tier) {
-      uses.push_back({{d.name, ColumnType::kText}, "kpis.grouping_sets"});
+      // Built in place: GCC 12 at -O3 warns (wrongly) of an uninitialised
+      // string in the nested-brace temporary, which -Werror makes fatal.
+      Use& use = uses.emplace_back();
+      use.column.name = d.name;
+      use.column.type = ColumnType::kText;
+      use.field = "kpis.grouping_sets";
     }
   }
   std::vector<std::string> first_field;

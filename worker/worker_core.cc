@@ -956,7 +956,7 @@ absl::StatusOr<v1::PublishResponse> WorkerCore::Publish(const v1::PublishRequest
             r.add_gap_to_next_tier(static_cast<float>(gap));
           }
         }
-        absl::Status st = runs.Write(request.run_id(), request.buckets(), entries,
+        absl::Status st = runs.Write(request.run_id(), request.writer(), request.buckets(), entries,
                                      request.unpublished_ttl_ms() > 0
                                          ? absl::Milliseconds(request.unpublished_ttl_ms())
                                          : absl::InfiniteDuration());

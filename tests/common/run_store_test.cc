@@ -36,8 +36,18 @@ class RunStoreTest : public ::testing::TestWithParam<std::string> {
 
   // A run of `n` customers c0..c(n-1) whose records carry the run id and
   // score = i + salt.
-  void WriteRun(const std::string& run, int n, double salt,
-                absl::Duration unpublished_ttl = absl::InfiniteDuration()) {
+  // Returns the attempt's writer token.
+  std::string WriteRun(const std::string& run, int n, double salt,
+                       absl::Duration unpublished_ttl = absl::InfiniteDuration()) {
+    absl::StatusOr<std::string> writer = runs_->BeginWrite(run, unpublished_ttl);
+    EXPECT_TRUE(writer.ok()) << writer.status();
+    if (!writer.ok()) return "";
+    EXPECT_TRUE(Write(run, *writer, n, salt, unpublished_ttl).ok());
+    return *writer;
+  }
+
+  absl::Status Write(const std::string& run, const std::string& writer, int n, double salt,
+                     absl::Duration unpublished_ttl = absl::InfiniteDuration()) {
     std::vector<RunStore::Entry> entries;
     for (int i = 0; i < n; ++i) {
       RunStore::Entry e;
@@ -47,7 +57,17 @@ class RunStoreTest : public ::testing::TestWithParam<std::string> {
       e.record.add_tiers(i % 3);
       entries.push_back(std::move(e));
     }
-    ASSERT_TRUE(runs_->Write(run, RunStore::BucketCount(n), entries, unpublished_ttl).ok());
+    return runs_->Write(run, writer, RunStore::BucketCount(n), entries, unpublished_ttl);
+  }
+
+  // The scores of c0..c(n-1) in `run` (-1 where there is no record).
+  std::vector<double> Scores(const std::string& run, int n) {
+    std::vector<double> scores;
+    auto records = runs_->Lookup(Meta(run, n), Ids(n));
+    EXPECT_TRUE(records.ok()) << records.status();
+    if (!records.ok()) return scores;
+    for (const auto& r : *records) scores.push_back(r.has_value() ? r->score() : -1);
+    return scores;
   }
 
   v1::RunMeta Meta(const std::string& run, int n, const std::string& previous = "") {
@@ -191,6 +211,43 @@ TEST_P(RunStoreTest, ARunNeverPublishedExpiresAPublishedOneStays) {
   for (const auto& r : *good) EXPECT_TRUE(r.has_value());
 }
 
+TEST_P(RunStoreTest, AWriteThatArrivesAfterThePublicationIsRefusedAndChangesNothing) {
+  // A worker given up on during publication answers late, with a time to
+  // live: the published run must keep its records, unchanged, for good.
+  const std::string late = WriteRun("r1", 300, 0, absl::Milliseconds(300));
+  ASSERT_TRUE(runs_->Publish(Meta("r1", 300), absl::Minutes(10)).ok());
+  EXPECT_EQ(Write("r1", late, 300, 0.5, absl::Milliseconds(300)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  absl::SleepFor(absl::Milliseconds(600));
+  const std::vector<double> scores = Scores("r1", 300);
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(scores[static_cast<size_t>(i)], i) << i;
+}
+
+TEST_P(RunStoreTest, ANewerAttemptSupersedesTheOlderOnesWrites) {
+  const std::string first = WriteRun("r1", 200, 0);
+  auto second = runs_->BeginWrite("r1");
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(first, *second);
+  EXPECT_EQ(Write("r1", first, 200, 0.25).code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(Write("r1", *second, 200, 0.5).ok());
+  EXPECT_EQ(Write("r1", "", 200, 0.5).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(runs_->Publish(Meta("r1", 200), absl::Minutes(10)).ok());
+  const std::vector<double> scores = Scores("r1", 200);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(scores[static_cast<size_t>(i)], i + 0.5) << i;
+}
+
+TEST_P(RunStoreTest, ADiscardedAttemptLeavesNothingAndItsLateWritesAreRefused) {
+  const std::string writer = WriteRun("gone", 5000, 0, absl::Hours(1));
+  ASSERT_TRUE(runs_->Discard("gone", RunStore::BucketCount(5000)).ok());
+  EXPECT_EQ(Write("gone", writer, 5000, 0, absl::Hours(1)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  auto buckets = store_->HashGetAllMany({"run:gone:b:0", "run:gone:b:77"});
+  ASSERT_TRUE(buckets.ok());
+  for (const auto& fields : *buckets) EXPECT_TRUE(fields.empty());
+  for (double score : Scores("gone", 5000)) ASSERT_EQ(score, -1);
+  EXPECT_EQ(*store_->Get("run:gone:writer"), std::nullopt);
+}
+
 TEST_P(RunStoreTest, EveryRecordOfARunIsVisitedOnce) {
   WriteRun("r1", 20000, 0.5);  // 312 buckets: two round trips
   std::map<std::string, double> seen;
@@ -225,7 +282,8 @@ TEST_P(RunStoreTest, BucketsAreStableAndInRange) {
   }
   for (int c : counts) EXPECT_NEAR(c, 1000, 200);  // spread evenly
   EXPECT_EQ(RunStore::BucketOf("C0000123", 997), RunStore::BucketOf("C0000123", 997));
-  EXPECT_EQ(runs_->Write("", 1, {}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(runs_->Write("", "w", 1, {}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(runs_->BeginWrite("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RunStoreTest, ::testing::Values("memory", "redis"),

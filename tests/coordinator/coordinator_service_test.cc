@@ -191,7 +191,7 @@ TEST_F(CoordinatorServiceTest, ResultsStreamAsWholeCsvRowsOrAsTypedRows) {
 }
 
 TEST_F(CoordinatorServiceTest, ResultStreamsPerClientAreBounded) {
-  // Two jobs (exports of one job run one at a time).
+  // Two jobs, a stream held on each.
   std::vector<std::string> jobs;
   for (const char* policy : {"policies/value_ladder.yaml", "policies/loyalty.yaml"}) {
     client::RemoteRunOptions o = Submit();
@@ -251,6 +251,59 @@ TEST_F(CoordinatorServiceTest, ResultStreamsPerClientAreBounded) {
   EXPECT_TRUE(st.ok()) << st.error_message();
   contexts[1]->TryCancel();
   held[1]->Finish();
+}
+
+// A client that opens a results stream and stops reading would hold a
+// thread and its slot for ever: past the stall timeout its call is cancelled.
+TEST_F(CoordinatorServiceTest, AStreamWhoseClientStopsReadingIsCancelledAfterTheStallTimeout) {
+  CoordinatorServerOptions options;
+  for (const auto& w : workers_) options.pool.targets.push_back(w->address());
+  options.max_streams_per_client = 1;
+  options.stream_stall_timeout = absl::Seconds(1);
+  auto coordinator = CoordinatorServer::Create(options);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  client::RemoteRunOptions o = Submit();
+  o.client.target = (*coordinator)->address();
+  o.wait = true;
+  auto job = client::SubmitJob(o);
+  ASSERT_TRUE(job.ok()) << job.status();
+
+  auto connect = [&] {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return v1::Coordinator::NewStub(grpc::CreateCustomChannel(
+        (*coordinator)->address(), grpc::InsecureChannelCredentials(), args));
+  };
+  v1::StreamResultsRequest req;
+  req.set_id(job->id());
+  req.set_explain(true);
+  auto stalled_stub = connect();
+  auto stalled_ctx = Context();
+  auto stalled = stalled_stub->StreamResults(stalled_ctx.get(), req);
+  v1::ResultsChunk chunk;
+  ASSERT_TRUE(stalled->Read(&chunk));  // then reads no more
+  auto another = [&] {
+    auto stub = connect();
+    auto ctx = Context();
+    auto reader = stub->StreamResults(ctx.get(), req);
+    v1::ResultsChunk c;
+    while (reader->Read(&c)) {
+    }
+    return reader->Finish();
+  };
+  EXPECT_EQ(another().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  grpc::Status st;
+  for (int attempt = 0; attempt < 200; ++attempt) {  // the slot comes back after ~1 s
+    st = another();
+    if (st.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  while (stalled->Read(&chunk)) {
+  }
+  EXPECT_EQ(stalled->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
 TEST_F(CoordinatorServiceTest, WatchSendsEveryStateAndThrottlesProgress) {

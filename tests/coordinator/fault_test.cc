@@ -3,8 +3,12 @@
 // (FAILED_PRECONDITION). The job must still equal the reference.
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <type_traits>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/memory_store.h"
 #include "common/run_store.h"
@@ -296,6 +300,123 @@ INSTANTIATE_TEST_SUITE_P(AssignAndPublish, PriorRunFaultTest,
                            return std::string(info.param.phase) + "_" +
                                   (info.param.fault == Fault::kDies ? "dies" : "restarts");
                          });
+
+// A worker whose first Publish call is given up on (DEADLINE_EXCEEDED at
+// once), but which keeps the request to answer it later, as a worker that
+// was only slow would. It keeps the job too (Release is not passed on).
+class LatePublisher : public testing::WorkerDecorator<LatePublisher> {
+ public:
+  explicit LatePublisher(common::Store* store)
+      : core_(worker::WorkerCore::Create({.threads = 1, .store = store})),
+        client_(core_.get(), testing::TestExecutor(), "late") {}
+
+  std::string name() const override { return "late"; }
+
+  template <typename Request, typename Response, typename Forward>
+  void Route(const std::string& phase, Request r, const CallOptions& o, Reply<Response> done,
+             Forward forward) {
+    if (phase == "release") {
+      done(Response());
+      return;
+    }
+    if constexpr (std::is_same_v<Request, v1::PublishRequest>) {
+      absl::MutexLock lock(&mu_);
+      if (!held_.has_value()) {
+        held_ = std::move(r);
+        done(absl::DeadlineExceededError("deadline exceeded"));
+        return;
+      }
+    }
+    forward(client_, std::move(r), o, std::move(done));
+  }
+
+  // Answers the call given up on, now.
+  absl::StatusOr<v1::PublishResponse> PublishLate() {
+    absl::MutexLock lock(&mu_);
+    if (!held_.has_value()) return absl::FailedPreconditionError("no publish call was held");
+    return core_->Publish(*held_);
+  }
+
+ private:
+  std::unique_ptr<worker::WorkerCore> core_;
+  InProcessWorkerClient client_;
+  absl::Mutex mu_;
+  std::optional<v1::PublishRequest> held_ ABSL_GUARDED_BY(mu_);
+};
+
+// The published run's records are final: a write of the attempt that
+// arrives after the switch neither changes them nor gives them a time to
+// live (they would vanish a day later).
+TEST(FaultTest, APublishAnsweredAfterThePublicationCannotTouchThePublishedRun) {
+  testing::TempDir dir;
+  std::atomic<int64_t> hours_later{0};
+  common::MemoryStore store([&] { return absl::Now() + absl::Hours(hours_later.load()); });
+  v1::JobSpec spec;
+  spec.add_inputs(dir.Write("c.csv", engine::GenerateCustomersCsv({.rows = 20000, .seed = 3})));
+  *spec.mutable_policy() = testing::PolicyFromYaml(kPolicy);
+  spec.set_split_bytes(150000);
+  spec.set_alias("customers/default");
+  auto healthy = worker::WorkerCore::Create({.threads = 1, .store = &store});
+  InProcessWorkerClient a(healthy.get(), testing::TestExecutor(), "a");
+  LatePublisher late(&store);
+  JobRunnerOptions options;
+  options.store = &store;
+  auto run = testing::RunOnWorkers(spec, {&late, &a}, options, "run1");
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_TRUE(run->outcome.result.publication().published())
+      << run->outcome.result.publication().error();
+
+  auto answered = late.PublishLate();
+  EXPECT_EQ(answered.status().code(), absl::StatusCode::kAborted) << answered.status();
+  EXPECT_THAT(answered.status().message(), ::testing::HasSubstr("no longer written"));
+  hours_later = 25;  // past the unpublished time to live
+  common::RunStore runs(&store);
+  std::vector<std::string> ids;
+  for (const auto& [id, row] : run->rows) ids.push_back(id);
+  ASSERT_EQ(ids.size(), 20000u);
+  auto records = runs.Lookup(*runs.Current("customers/default"), ids);
+  ASSERT_TRUE(records.ok()) << records.status();
+  for (size_t i = 0; i < ids.size(); ++i) ASSERT_TRUE((*records)[i].has_value()) << ids[i];
+}
+
+// A job cancelled while its run is being written leaves nothing of it in
+// the store (not a day of orphaned records per cancelled job).
+TEST(FaultTest, AJobCancelledWhilePublishingLeavesNoRecords) {
+  testing::TempDir dir;
+  common::MemoryStore store;
+  v1::JobSpec spec;
+  spec.add_inputs(dir.Write("c.csv", engine::GenerateCustomersCsv({.rows = 20000, .seed = 4})));
+  *spec.mutable_policy() = testing::PolicyFromYaml(kPolicy);
+  spec.set_split_bytes(150000);
+  spec.set_alias("customers/default");
+  auto core = worker::WorkerCore::Create({.threads = 1, .store = &store});
+  InProcessWorkerClient inner(core.get(), testing::TestExecutor(), "a");
+  testing::GatedWorker gated(&inner, {"publish"});
+  JobRunnerOptions options;
+  options.store = &store;
+  CancelScope cancel;
+  absl::StatusOr<testing::ClusterRun> run;
+  std::thread job([&] {
+    run = testing::RunOnWorkers(spec, {&gated}, options, "cancelled", nullptr, {.cancel = &cancel});
+  });
+  ASSERT_TRUE(gated.WaitHeld(1));  // records of at least one split are written
+  const int buckets = common::RunStore::BucketCount(20000);
+  std::vector<std::string> keys;
+  for (int b = 0; b < buckets; ++b) keys.push_back(absl::StrCat("run:cancelled:b:", b));
+  auto written = store.HashGetAllMany(keys);
+  ASSERT_TRUE(written.ok());
+  size_t records = 0;
+  for (const auto& fields : *written) records += fields.size();
+  EXPECT_GT(records, 0u);
+  cancel.Cancel();
+  job.join();
+  EXPECT_FALSE(run.ok() && run->outcome.result.publication().published());
+  written = store.HashGetAllMany(keys);
+  ASSERT_TRUE(written.ok());
+  for (const auto& fields : *written) ASSERT_TRUE(fields.empty());
+  EXPECT_EQ(*store.Get("run:cancelled:writer"), std::nullopt);
+  EXPECT_EQ(*store.Get("alias:customers/default"), std::nullopt);
+}
 
 TEST(FaultTest, AllWorkersGoneIsUnavailable) {
   testing::TempDir dir;

@@ -129,6 +129,75 @@ TEST_F(JobManagerTest, ResultsOfOlderJobsAreReleasedKeepingTheirSummaries) {
   EXPECT_EQ(std::vector(changes.begin(), changes.begin() + 3), lifecycle);
 }
 
+// A client that stops reading its export holds up neither another export
+// of the same job nor the release of the job's results; the results it
+// was reading are freed once it is done.
+TEST_F(JobManagerTest, ASlowExportDelaysNoOtherAndItsResultsAreFreedAfterIt) {
+  auto core = worker::WorkerCore::Create({.threads = 1});
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
+  JobManagerOptions options;
+  options.keep_results = 1;
+  options.runner.export_calls_per_worker = 1;  // the slow export has more splits to fetch
+  auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  ASSERT_TRUE(manager.ok());
+  v1::JobSpec spec = Spec();
+  spec.set_split_bytes(20000);  // several splits
+  auto first = (*manager)->Submit(spec);
+  ASSERT_EQ(WaitFinal(**manager, first->id()).state(), v1::JOB_STATE_SUCCEEDED);
+
+  std::string whole;
+  ASSERT_TRUE((*manager)
+                  ->ExportResults(first->id(), false,
+                                  [&](const std::string& c) {
+                                    whole += c;
+                                    return absl::OkStatus();
+                                  })
+                  .ok());
+  absl::Notification reading, go_on;
+  std::string slow_text;
+  absl::Status slow;
+  std::thread slow_reader([&] {
+    slow = (*manager)->ExportResults(first->id(), false, [&](const std::string& c) {
+      slow_text += c;
+      if (!reading.HasBeenNotified()) {
+        reading.Notify();
+        go_on.WaitForNotification();
+      }
+      return absl::OkStatus();
+    });
+  });
+  reading.WaitForNotification();
+
+  std::string other;
+  absl::Notification other_done;
+  std::thread other_reader([&] {
+    EXPECT_TRUE((*manager)
+                    ->ExportResults(first->id(), false,
+                                    [&](const std::string& c) {
+                                      other += c;
+                                      return absl::OkStatus();
+                                    })
+                    .ok());
+    other_done.Notify();
+  });
+  const bool not_blocked = other_done.WaitForNotificationWithTimeout(absl::Seconds(60));
+  EXPECT_TRUE(not_blocked) << "an export waited for a slow one";
+  EXPECT_EQ(other, whole);
+
+  // A second job evicts the first's results while the slow export reads.
+  v1::JobSpec again = Spec();
+  again.set_no_cache(true);
+  auto second = (*manager)->Submit(again);
+  ASSERT_EQ(WaitFinal(**manager, second->id()).state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(core->JobCount(), 2u);  // the first's shards stay while read
+  go_on.Notify();
+  slow_reader.join();
+  other_reader.join();
+  EXPECT_TRUE(slow.ok()) << slow;
+  EXPECT_EQ(slow_text, whole);
+  EXPECT_EQ(core->JobCount(), 1u);  // freed by the export that held them last
+}
+
 TEST_F(JobManagerTest, AnEqualJobReturnsTheFinishedJobsResultAtOnce) {
   auto core = worker::WorkerCore::Create({.threads = 1});
   InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");

@@ -31,7 +31,9 @@ void PublishRun(common::Store* store, const std::string& run, const std::string&
     e.record.add_tiers(i % 3);
     entries.push_back(std::move(e));
   }
-  ASSERT_TRUE(runs.Write(run, common::RunStore::BucketCount(n), entries).ok());
+  auto writer = runs.BeginWrite(run);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE(runs.Write(run, *writer, common::RunStore::BucketCount(n), entries).ok());
   v1::RunMeta meta;
   meta.set_run_id(run);
   meta.set_alias(alias);
