@@ -103,29 +103,21 @@ absl::Status MemoryStore::PersistMany(const std::vector<std::string>& keys) {
   return absl::OkStatus();
 }
 
+absl::Status MemoryStore::RenameMany(
+    const std::vector<std::pair<std::string, std::string>>& pairs) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [from, to] : pairs) {
+    Entry* e = Find(from);
+    if (e == nullptr || from == to) continue;
+    Entry moved = std::move(*e);
+    entries_.erase(from);
+    entries_[to] = std::move(moved);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MemoryStore::HashSet(const std::vector<HashField>& fields) {
   absl::MutexLock lock(&mu_);
-  return HashSetLocked(fields, std::nullopt);
-}
-
-absl::Status MemoryStore::FencedHashSet(const std::string& fence, const std::string& token,
-                                        const std::vector<HashField>& fields, absl::Duration ttl) {
-  std::optional<absl::Time> expires;
-  if (ttl != absl::InfiniteDuration()) {
-    if (absl::Status st = CheckTtl(ttl); !st.ok()) return st;
-    expires = now_() + ttl;
-  }
-  absl::MutexLock lock(&mu_);
-  const Entry* f = Find(fence);
-  if (f == nullptr || f->is_hash || f->value != token) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the writer's token is no longer in ", fence));
-  }
-  return HashSetLocked(fields, expires);
-}
-
-absl::Status MemoryStore::HashSetLocked(const std::vector<HashField>& fields,
-                                        std::optional<absl::Time> expires) {
   for (const HashField& f : fields) {
     Entry* e = Find(f.key);
     if (e == nullptr) {
@@ -135,7 +127,6 @@ absl::Status MemoryStore::HashSetLocked(const std::vector<HashField>& fields,
       return absl::FailedPreconditionError(absl::StrCat("key ", f.key, " holds a string"));
     }
     e->hash[f.field] = f.value;
-    if (expires.has_value()) e->expires = *expires;
   }
   return absl::OkStatus();
 }

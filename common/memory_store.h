@@ -3,7 +3,6 @@
 
 #include <functional>
 #include <map>
-#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -29,9 +28,8 @@ class MemoryStore : public Store {
   absl::Status Expire(const std::string& key, absl::Duration ttl) override;
   absl::Status ExpireMany(const std::vector<std::string>& keys, absl::Duration ttl) override;
   absl::Status PersistMany(const std::vector<std::string>& keys) override;
+  absl::Status RenameMany(const std::vector<std::pair<std::string, std::string>>& pairs) override;
   absl::Status HashSet(const std::vector<HashField>& fields) override;
-  absl::Status FencedHashSet(const std::string& fence, const std::string& token,
-                             const std::vector<HashField>& fields, absl::Duration ttl) override;
   absl::Status HashDelete(
       const std::vector<std::pair<std::string, std::string>>& key_fields) override;
   absl::StatusOr<std::vector<Fields>> HashGetAllMany(const std::vector<std::string>& keys) override;
@@ -47,9 +45,6 @@ class MemoryStore : public Store {
   };
   // The live entry for `key`, or null (dropping it if it expired).
   Entry* Find(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // HashSet; each hash written gets `expires` if given.
-  absl::Status HashSetLocked(const std::vector<HashField>& fields,
-                             std::optional<absl::Time> expires) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::function<absl::Time()> now_;
   absl::Mutex mu_;

@@ -1,7 +1,6 @@
 #include "common/redis_store.h"
 
 #include <algorithm>
-#include <iterator>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -98,6 +97,19 @@ absl::Status RedisStore::PersistMany(const std::vector<std::string>& keys) {
   return client_->Pipeline(commands).status();
 }
 
+absl::Status RedisStore::RenameMany(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& [from, to] : pairs) commands.push_back({"RENAME", Key(from), Key(to)});
+  if (commands.empty()) return absl::OkStatus();
+  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].type != RedisReply::Type::kError) continue;
+    if (absl::StrContains(replies[i].str, "no such key")) continue;  // skipped, as documented
+    return ReplyError(replies[i], pairs[i].first);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RedisStore::RunKeyedCommands(const std::vector<std::vector<std::string>>& commands) {
   if (commands.empty()) return absl::OkStatus();
   TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
@@ -122,62 +134,6 @@ absl::Status RedisStore::HashSet(const std::vector<HashField>& fields) {
     commands.push_back(std::move(cmd));
   }
   return RunKeyedCommands(commands);
-}
-
-absl::Status RedisStore::FencedHashSet(const std::string& fence, const std::string& token,
-                                       const std::vector<HashField>& fields, absl::Duration ttl) {
-  std::string ttl_ms = "0";
-  if (ttl != absl::InfiniteDuration()) {
-    TS_RETURN_IF_ERROR(CheckTtl(ttl));
-    ttl_ms = Millis(ttl);
-  }
-  // One script per slice, so that the fence cannot move between its check
-  // and the writes. ARGV: token, ttl, then per hash (KEYS[2..]) its field
-  // count and fields. A slice holds at most kSlice fields (a short pause
-  // for other clients, and within Lua's limit on unpacked arguments).
-  static constexpr char kScript[] =
-      "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
-      "local a = 3 "
-      "for k = 2, #KEYS do "
-      "  local n = tonumber(ARGV[a]) a = a + 1 "
-      "  redis.call('HSET', KEYS[k], unpack(ARGV, a, a + 2 * n - 1)) a = a + 2 * n "
-      "  if ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[k], ARGV[2]) end "
-      "end "
-      "return 1";
-  constexpr size_t kSlice = 1024;
-  std::vector<std::vector<std::string>> commands;
-  for (size_t i = 0; i < fields.size();) {
-    std::vector<std::string> keys = {Key(fence)};
-    std::vector<std::string> args = {token, ttl_ms};
-    for (size_t in_slice = 0; i < fields.size() && in_slice < kSlice;) {
-      const std::string& key = fields[i].key;
-      keys.push_back(Key(key));
-      const size_t count_at = args.size();
-      args.emplace_back();
-      size_t n = 0;
-      for (; i < fields.size() && fields[i].key == key && in_slice < kSlice; ++i, ++n, ++in_slice) {
-        args.push_back(fields[i].field);
-        args.push_back(fields[i].value);
-      }
-      args[count_at] = std::to_string(n);
-    }
-    std::vector<std::string> cmd = {"EVAL", kScript, std::to_string(keys.size())};
-    cmd.insert(cmd.end(), std::make_move_iterator(keys.begin()),
-               std::make_move_iterator(keys.end()));
-    cmd.insert(cmd.end(), std::make_move_iterator(args.begin()),
-               std::make_move_iterator(args.end()));
-    commands.push_back(std::move(cmd));
-  }
-  if (commands.empty()) return absl::OkStatus();
-  TS_ASSIGN_OR_RETURN(auto replies, client_->Pipeline(commands));
-  for (const RedisReply& r : replies) {
-    if (r.type == RedisReply::Type::kError) return ReplyError(r, fence);
-    if (r.integer != 1) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the writer's token is no longer in ", fence));
-    }
-  }
-  return absl::OkStatus();
 }
 
 absl::Status RedisStore::HashDelete(

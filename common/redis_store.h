@@ -32,9 +32,8 @@ class RedisStore : public Store {
   absl::Status Expire(const std::string& key, absl::Duration ttl) override;
   absl::Status ExpireMany(const std::vector<std::string>& keys, absl::Duration ttl) override;
   absl::Status PersistMany(const std::vector<std::string>& keys) override;
+  absl::Status RenameMany(const std::vector<std::pair<std::string, std::string>>& pairs) override;
   absl::Status HashSet(const std::vector<HashField>& fields) override;
-  absl::Status FencedHashSet(const std::string& fence, const std::string& token,
-                             const std::vector<HashField>& fields, absl::Duration ttl) override;
   absl::Status HashDelete(
       const std::vector<std::pair<std::string, std::string>>& key_fields) override;
   absl::StatusOr<std::vector<Fields>> HashGetAllMany(const std::vector<std::string>& keys) override;

@@ -10,6 +10,22 @@
 #include "common/status_macros.h"
 
 namespace tierscore::common {
+namespace {
+
+// fn over `items` in slices of a size one round trip carries.
+template <typename T, typename Fn>
+absl::Status ForEachBatch(const std::vector<T>& items, Fn fn) {
+  constexpr size_t kPerTrip = 10000;
+  for (size_t begin = 0; begin < items.size(); begin += kPerTrip) {
+    const auto first = items.begin() + static_cast<std::ptrdiff_t>(begin);
+    const auto last =
+        items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), begin + kPerTrip));
+    TS_RETURN_IF_ERROR(fn(std::vector<T>(first, last)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 int RunStore::BucketCount(int64_t customers) {
   return static_cast<int>(std::clamp<int64_t>(customers / 64, 1, int64_t{1} << 24));
@@ -28,20 +44,17 @@ std::string RunStore::BucketKey(const std::string& run_id, int bucket) {
   return absl::StrCat("run:", run_id, ":b:", bucket);
 }
 
-std::string RunStore::WriterKey(const std::string& run_id) {
-  return absl::StrCat("run:", run_id, ":writer");
+std::string RunStore::AttemptBucketKey(const std::string& run_id, const std::string& writer,
+                                       int bucket) {
+  return absl::StrCat("run:", run_id, ":w:", writer, ":b:", bucket);
 }
 
 std::string RunStore::AliasKey(const std::string& alias) { return absl::StrCat("alias:", alias); }
 
-absl::StatusOr<std::string> RunStore::BeginWrite(const std::string& run_id,
-                                                 absl::Duration unpublished_ttl) {
-  if (run_id.empty()) return absl::InvalidArgumentError("a run needs an id");
-  absl::BitGen gen;  // seeded from the OS: tokens of two attempts differ
-  const std::string token = absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16),
-                                         absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16));
-  TS_RETURN_IF_ERROR(store_->Set(WriterKey(run_id), token, unpublished_ttl));
-  return token;
+std::string RunStore::NewWriter() {
+  absl::BitGen gen;  // seeded from the OS: two attempts' writers differ
+  return absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16),
+                      absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16));
 }
 
 absl::Status RunStore::Write(const std::string& run_id, const std::string& writer, int buckets,
@@ -51,7 +64,7 @@ absl::Status RunStore::Write(const std::string& run_id, const std::string& write
   }
   if (writer.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("writing run ", run_id, " needs the writer token of BeginWrite"));
+        absl::StrCat("writing run ", run_id, " needs a writer (RunStore::NewWriter)"));
   }
   // Grouped by bucket so that each hash gets few HSETs; written in batches
   // to bound the size of one pipeline.
@@ -65,40 +78,51 @@ absl::Status RunStore::Write(const std::string& run_id, const std::string& write
   constexpr size_t kBatch = 20000;
   std::vector<Store::HashField> batch;
   auto flush = [&]() -> absl::Status {
-    absl::Status st = store_->FencedHashSet(WriterKey(run_id), writer, batch, unpublished_ttl);
-    if (absl::IsFailedPrecondition(st)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("run ", run_id,
-                       " is no longer written by this attempt (it was published, discarded, "
-                       "or a newer attempt writes it)"));
+    TS_RETURN_IF_ERROR(store_->HashSet(batch));
+    if (unpublished_ttl != absl::InfiniteDuration()) {
+      std::vector<std::string> keys;  // each once: the batch is by bucket
+      for (const Store::HashField& f : batch) {
+        if (keys.empty() || keys.back() != f.key) keys.push_back(f.key);
+      }
+      TS_RETURN_IF_ERROR(store_->ExpireMany(keys, unpublished_ttl));
     }
     batch.clear();
-    return st;
+    return absl::OkStatus();
   };
   for (const size_t i : order) {
     const Entry& e = entries[i];
     v1::TierRecord stored = e.record;
     stored.clear_run_id();  // the bucket key says it
-    batch.push_back({BucketKey(run_id, bucket_of[i]), e.customer_id, stored.SerializeAsString()});
+    batch.push_back({AttemptBucketKey(run_id, writer, bucket_of[i]), e.customer_id,
+                     stored.SerializeAsString()});
     if (batch.size() == kBatch) TS_RETURN_IF_ERROR(flush());
   }
   if (!batch.empty()) TS_RETURN_IF_ERROR(flush());
   return absl::OkStatus();
 }
 
-absl::StatusOr<RunStore::Published> RunStore::Publish(v1::RunMeta meta, absl::Duration retention) {
-  if (meta.run_id().empty() || meta.alias().empty() || meta.buckets() <= 0) {
-    return absl::InvalidArgumentError("a run needs an id, an alias and at least one bucket");
+absl::StatusOr<RunStore::Published> RunStore::Publish(v1::RunMeta meta, const std::string& writer,
+                                                      absl::Duration retention) {
+  if (meta.run_id().empty() || meta.alias().empty() || meta.buckets() <= 0 || writer.empty()) {
+    return absl::InvalidArgumentError(
+        "a run needs an id, an alias, at least one bucket and the writer of its records");
   }
   if (meta.previous_run() == meta.run_id()) {
     return absl::InvalidArgumentError(
         absl::StrCat("run ", meta.run_id(), " cannot replace itself as ", meta.alias()));
   }
   meta.set_published_unix(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
-  // Closed to writes first (a late writer would set a time to live again);
-  // written with a time to live (Write), the records now stay.
-  TS_RETURN_IF_ERROR(store_->Delete({WriterKey(meta.run_id())}));
+  // The attempt's buckets become the run's (a write of the attempt that
+  // arrives later makes a new key of the attempt's, which nothing reads and
+  // which expires); written with a time to live, the records now stay.
   std::vector<std::string> keys = RunKeys(meta);
+  std::vector<std::pair<std::string, std::string>> renames;
+  renames.reserve(keys.size());
+  for (int b = 0; b < meta.buckets(); ++b) {
+    renames.emplace_back(AttemptBucketKey(meta.run_id(), writer, b), keys[static_cast<size_t>(b)]);
+  }
+  TS_RETURN_IF_ERROR(
+      ForEachBatch(renames, [&](const auto& batch) { return store_->RenameMany(batch); }));
   keys.push_back(MetaKey(meta.run_id()));
   auto expire_run = [&] {
     return ForEachBatch(keys, [&](const std::vector<std::string>& batch) {
@@ -157,12 +181,11 @@ absl::StatusOr<RunStore::Published> RunStore::Publish(v1::RunMeta meta, absl::Du
   return out;
 }
 
-absl::Status RunStore::Discard(const std::string& run_id, int buckets) {
-  TS_RETURN_IF_ERROR(store_->Delete({WriterKey(run_id)}));
-  v1::RunMeta run;
-  run.set_run_id(run_id);
-  run.set_buckets(buckets);
-  return ForEachBatch(RunKeys(run),
+absl::Status RunStore::Discard(const std::string& run_id, const std::string& writer, int buckets) {
+  std::vector<std::string> keys;
+  keys.reserve(static_cast<size_t>(std::max(0, buckets)));
+  for (int b = 0; b < buckets; ++b) keys.push_back(AttemptBucketKey(run_id, writer, b));
+  return ForEachBatch(keys,
                       [&](const std::vector<std::string>& batch) { return store_->Delete(batch); });
 }
 
@@ -171,19 +194,6 @@ std::vector<std::string> RunStore::RunKeys(const v1::RunMeta& run) {
   keys.reserve(static_cast<size_t>(run.buckets()));
   for (int b = 0; b < run.buckets(); ++b) keys.push_back(BucketKey(run.run_id(), b));
   return keys;
-}
-
-absl::Status RunStore::ForEachBatch(
-    const std::vector<std::string>& keys,
-    const std::function<absl::Status(const std::vector<std::string>&)>& fn) {
-  constexpr size_t kKeysPerTrip = 10000;
-  for (size_t begin = 0; begin < keys.size(); begin += kKeysPerTrip) {
-    const auto first = keys.begin() + static_cast<std::ptrdiff_t>(begin);
-    const auto last =
-        keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), begin + kKeysPerTrip));
-    TS_RETURN_IF_ERROR(fn(std::vector<std::string>(first, last)));
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::RunMeta> RunStore::Run(const std::string& run_id) {

@@ -35,18 +35,16 @@ class RunStore {
     std::string customer_id;
     v1::TierRecord record;
   };
-  // Opens run `run_id` for writing by one publication attempt and returns
-  // the attempt's writer token, which its Write calls carry. The next
-  // BeginWrite, Publish or Discard of the run moves the token on; from then
-  // on, writes of this attempt are refused and change nothing, however late
-  // they arrive (a worker given up on that answers after all). The token
-  // expires after `unpublished_ttl`.
-  absl::StatusOr<std::string> BeginWrite(const std::string& run_id,
-                                         absl::Duration unpublished_ttl = absl::InfiniteDuration());
+  // A new writer: one per publication attempt, which its Write calls carry
+  // and Publish or Discard names. Each attempt writes keys of its own
+  // (`run:ID:w:WRITER:b:N`); Publish renames the published attempt's to the
+  // run's. So a write that arrives late (a worker given up on that answers
+  // after all) lands in keys nothing reads, which expire, and can neither
+  // change a published run nor give it a time to live.
+  static std::string NewWriter();
 
   // Writes records of run `run_id` (their run_id field is not stored: the
-  // key says it) for the attempt holding `writer`; FAILED_PRECONDITION if
-  // that attempt was superseded. Not visible to lookups by alias until
+  // key says it) for attempt `writer`. Not visible to lookups until
   // Publish. Safe to repeat (records are overwritten). The records expire
   // after `unpublished_ttl` unless Publish makes them stay, so that a run
   // whose coordinator dies before publishing leaves nothing behind.
@@ -54,27 +52,26 @@ class RunStore {
                      const std::vector<Entry>& entries,
                      absl::Duration unpublished_ttl = absl::InfiniteDuration());
 
-  // Ends an attempt that will not be published (it failed or was
-  // cancelled): refuses its writes from now on and deletes what it wrote.
-  // For a run that was never published only: a published run's records
-  // would be deleted too.
-  absl::Status Discard(const std::string& run_id, int buckets);
+  // Deletes what attempt `writer` wrote, for an attempt that will not be
+  // published (it failed or was cancelled). A write of it still on its way
+  // lands later and expires by itself.
+  absl::Status Discard(const std::string& run_id, const std::string& writer, int buckets);
 
   struct Published {
     v1::RunMeta meta;              // as stored
     std::string replaced;          // the alias's run before the switch
     absl::Status previous_expiry;  // setting the replaced run to expire
   };
-  // Makes `meta.run_id` the current run of `meta.alias`, its records
-  // permanent until replaced and closed to writes, if the alias's current run is still
-  // `meta.previous_run` (the run this one was assigned against; empty: the
-  // alias has none). The switch is one compare-and-set, so two publishers
-  // of one alias never both replace the same run: the loser gets ABORTED,
-  // the alias is unchanged and the loser's run expires after `retention`.
-  // A replaced run's keys get `retention` to live (a failure to set that is
-  // reported in the result, not as an error: the run is published either
-  // way).
-  absl::StatusOr<Published> Publish(v1::RunMeta meta, absl::Duration retention);
+  // Makes `meta.run_id`, as written by `writer`, the current run of
+  // `meta.alias`, its records permanent until replaced, if the alias's
+  // current run is still `meta.previous_run` (the run this one was
+  // assigned against; empty: the alias has none). The switch is one compare-and-set, so two
+  // publishers of one alias never both replace the same run: the loser gets ABORTED, the alias is
+  // unchanged and the loser's run expires after `retention`. A replaced run's keys get `retention`
+  // to live (a failure to set that is reported in the result, not as an error: the run is published
+  // either way).
+  absl::StatusOr<Published> Publish(v1::RunMeta meta, const std::string& writer,
+                                    absl::Duration retention);
 
   // NOT_FOUND for an alias never published or a run without metadata.
   absl::StatusOr<v1::RunMeta> Current(const std::string& alias);
@@ -106,15 +103,12 @@ class RunStore {
  private:
   static std::string MetaKey(const std::string& run_id);
   static std::string BucketKey(const std::string& run_id, int bucket);
-  // Holds the token of the attempt that may write the run.
-  static std::string WriterKey(const std::string& run_id);
+  // A bucket as written by one attempt, before Publish.
+  static std::string AttemptBucketKey(const std::string& run_id, const std::string& writer,
+                                      int bucket);
   static std::string AliasKey(const std::string& alias);
   // The bucket keys of a run.
   static std::vector<std::string> RunKeys(const v1::RunMeta& run);
-  // fn over `keys` in slices of a size one round trip carries.
-  static absl::Status ForEachBatch(
-      const std::vector<std::string>& keys,
-      const std::function<absl::Status(const std::vector<std::string>&)>& fn);
 
   Store* store_;
 };

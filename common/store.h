@@ -45,6 +45,11 @@ class Store {
   // Removes the time to live of many keys (they stay until deleted) in one
   // round trip; keys that do not exist are skipped.
   virtual absl::Status PersistMany(const std::vector<std::string>& keys) = 0;
+  // Renames keys, (from, to) pairs, in one round trip: `to` is replaced
+  // and takes `from`'s value and time to live. Pairs whose `from` does not
+  // exist are skipped.
+  virtual absl::Status RenameMany(
+      const std::vector<std::pair<std::string, std::string>>& pairs) = 0;
 
   struct HashField {
     std::string key;
@@ -53,15 +58,6 @@ class Store {
   };
   // Writes many fields of many hashes in one round trip.
   virtual absl::Status HashSet(const std::vector<HashField>& fields) = 0;
-  // HashSet for a writer that may have been superseded: writes `fields`
-  // only while the string key `fence` holds `token`, giving each hash it
-  // writes `ttl` (InfiniteDuration: none). The check and the write are one
-  // atomic step per slice of fields; a slice checked after the fence moved
-  // writes nothing, and the call returns FAILED_PRECONDITION. So once the
-  // fence is changed or deleted, no write of the old token lands, however
-  // late it arrives.
-  virtual absl::Status FencedHashSet(const std::string& fence, const std::string& token,
-                                     const std::vector<HashField>& fields, absl::Duration ttl) = 0;
   // Removes (key, field) pairs in one round trip; missing ones are fine. A
   // hash left without fields is gone.
   virtual absl::Status HashDelete(

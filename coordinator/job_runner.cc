@@ -960,12 +960,7 @@ v1::Publication JobRunner::Publish(Job& job) {
   publication.set_alias(outcome.spec.alias());
   const int buckets = common::RunStore::BucketCount(outcome.result.customers());
   common::RunStore runs(options_.store);
-  absl::StatusOr<std::string> writer = runs.BeginWrite(outcome.job_id, options_.unpublished_ttl);
-  if (!writer.ok()) {
-    publication.set_error_code(writer.status().raw_code());
-    publication.set_error(common::CutMessage(writer.status().message()));
-    return publication;
-  }
+  const std::string writer = common::RunStore::NewWriter();
   auto written = RunPhase<v1::PublishRequest, v1::PublishResponse>(
       job, kPublished, &WorkerClient::Publish, [&](const std::vector<int32_t>& splits) {
         v1::PublishRequest req;
@@ -974,13 +969,13 @@ v1::Publication JobRunner::Publish(Job& job) {
         req.set_run_id(outcome.job_id);
         req.set_buckets(buckets);
         req.set_unpublished_ttl_ms(absl::ToInt64Milliseconds(options_.unpublished_ttl));
-        req.set_writer(*writer);
+        req.set_writer(writer);
         return req;
       });
   if (!written.ok()) {
     publication.set_error_code(written.status().raw_code());
     publication.set_error(common::CutMessage(written.status().message()));
-    DiscardRun(outcome.job_id, buckets);
+    DiscardRun(outcome.job_id, writer, buckets);
     return publication;
   }
   int64_t records = 0;
@@ -1003,7 +998,7 @@ v1::Publication JobRunner::Publish(Job& job) {
     }
   }
   for (const engine::CompiledCriterion& c : compiled.policy.criteria) meta.add_criteria(c.name);
-  auto published = runs.Publish(meta, options_.run_retention);
+  auto published = runs.Publish(meta, writer, options_.run_retention);
   if (!published.ok()) {
     publication.set_error_code(published.status().raw_code());
     publication.set_error(common::CutMessage(published.status().message()));
@@ -1019,10 +1014,10 @@ v1::Publication JobRunner::Publish(Job& job) {
   return publication;
 }
 
-void JobRunner::DiscardRun(const std::string& run_id, int buckets) {
+void JobRunner::DiscardRun(const std::string& run_id, const std::string& writer, int buckets) {
   // What a failed or cancelled attempt wrote would otherwise stay until its
   // time to live; a retry writes everything again.
-  absl::Status st = common::RunStore(options_.store).Discard(run_id, buckets);
+  absl::Status st = common::RunStore(options_.store).Discard(run_id, writer, buckets);
   common::LogEvent(st.ok() ? spdlog::level::info : spdlog::level::warn, "job.run_discarded",
                    {{"job", run_id},
                     {"buckets", buckets},

@@ -234,7 +234,7 @@ class JobRunner {
   v1::Publication Publish(Job& job);
   // Deletes what an attempt that failed before publishing wrote (logged;
   // if the store cannot be reached, the records expire by themselves).
-  void DiscardRun(const std::string& run_id, int buckets);
+  void DiscardRun(const std::string& run_id, const std::string& writer, int buckets);
   // Asks every live worker the same probes (see cut_search.h).
   absl::StatusOr<std::vector<v1::ProbeResult>> ProbeAll(Job& job,
                                                         const std::vector<v1::Probe>& probes);

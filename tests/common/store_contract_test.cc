@@ -67,9 +67,8 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
       return s_->PersistMany(k);
     }
     absl::Status HashSet(const std::vector<HashField>& f) override { return s_->HashSet(f); }
-    absl::Status FencedHashSet(const std::string& fence, const std::string& token,
-                               const std::vector<HashField>& f, absl::Duration t) override {
-      return s_->FencedHashSet(fence, token, f, t);
+    absl::Status RenameMany(const std::vector<std::pair<std::string, std::string>>& p) override {
+      return s_->RenameMany(p);
     }
     absl::Status HashDelete(const std::vector<std::pair<std::string, std::string>>& f) override {
       return s_->HashDelete(f);
@@ -225,39 +224,24 @@ TEST_P(StoreContractTest, HashesManyFieldsInOneCall) {
   EXPECT_EQ((*store->HashGet({{"bucket:2", "id0"}}))[0], "20000");
 }
 
-TEST_P(StoreContractTest, AFencedWriteLandsOnlyWhileTheFenceHoldsItsToken) {
+TEST_P(StoreContractTest, RenamingMovesValueAndTimeToLiveAndReplacesTheTarget) {
   auto store = make_("a:");
-  std::vector<Store::HashField> fields;
-  for (int i = 0; i < 3000; ++i) {  // several slices, many hashes
-    fields.push_back({"h" + std::to_string(i / 100), "f" + std::to_string(i), std::to_string(i)});
-  }
-  // No fence yet: nothing is written.
-  EXPECT_EQ(store->FencedHashSet("fence", "t1", fields, absl::InfiniteDuration()).code(),
-            absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(store->HashGetAll("h0")->empty());
-  ASSERT_TRUE(store->Set("fence", "t1").ok());
-  ASSERT_TRUE(store->FencedHashSet("fence", "t1", fields, absl::Minutes(5)).ok());
-  EXPECT_EQ(store->HashGetAll("h29")->size(), 100u);
-  EXPECT_EQ((*store->HashGet({{"h7", "f777"}}))[0], "777");
-  // A newer writer moves the fence: the old token's writes are refused and
-  // change nothing, the new one's land.
-  ASSERT_TRUE(store->Set("fence", "t2").ok());
-  EXPECT_EQ(store->FencedHashSet("fence", "t1", {{"h0", "f0", "stale"}}, absl::Minutes(5)).code(),
-            absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ((*store->HashGet({{"h0", "f0"}}))[0], "0");
-  ASSERT_TRUE(store->FencedHashSet("fence", "t2", {{"h0", "f0", "new"}}, absl::Minutes(5)).ok());
-  EXPECT_EQ((*store->HashGet({{"h0", "f0"}}))[0], "new");
-  // The written hashes got the time to live; a deleted fence refuses all.
+  ASSERT_TRUE(store->HashSet({{"from1", "f", "1"}, {"from1", "g", "2"}, {"from2", "f", "3"}}).ok());
+  ASSERT_TRUE(store->HashSet({{"to1", "old", "x"}}).ok());
+  ASSERT_TRUE(store->Set("s", "v").ok());
+  ASSERT_TRUE(store->Expire("from2", absl::Milliseconds(100)).ok());
   ASSERT_TRUE(
-      store->FencedHashSet("fence", "t2", {{"short", "f", "v"}}, absl::Milliseconds(100)).ok());
-  ASSERT_TRUE(store->Delete({"fence"}).ok());
-  EXPECT_EQ(store->FencedHashSet("fence", "t2", {{"h1", "f", "v"}}, absl::Minutes(5)).code(),
-            absl::StatusCode::kFailedPrecondition);
+      store->RenameMany({{"from1", "to1"}, {"from2", "to2"}, {"missing", "to3"}, {"s", "s2"}})
+          .ok());
+  EXPECT_TRUE(store->HashGetAll("from1")->empty());
+  EXPECT_EQ(*store->HashGetAll("to1"), (Store::Fields{{"f", "1"}, {"g", "2"}}));  // replaced
+  EXPECT_EQ((*store->HashGet({{"to2", "f"}}))[0], "3");
+  EXPECT_EQ(*store->Get("s2"), "v");
+  EXPECT_EQ(*store->Get("s"), std::nullopt);
+  EXPECT_EQ(*store->Get("to3"), std::nullopt);
   absl::SleepFor(absl::Milliseconds(300));
-  EXPECT_TRUE(store->HashGetAll("short")->empty());
-  EXPECT_EQ((*store->HashGet({{"h1", "f"}}))[0], std::nullopt);
-  EXPECT_EQ(store->FencedHashSet("fence", "t2", {}, absl::ZeroDuration()).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store->HashGetAll("to2")->empty());  // the time to live came along
+  EXPECT_EQ(store->HashGetAll("to1")->size(), 2u);
 }
 
 TEST_P(StoreContractTest, WrongTypeIsAFailedPrecondition) {
