@@ -72,7 +72,8 @@ check-tidy: check-threads
 # from the seed corpus in fuzz/corpus (scripts/fuzz.sh); a crash fails the
 # check and leaves its input in $(CLANG_BUILD_DIR).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := csv_fuzz expr_fuzz policy_fuzz job_spec_fuzz worker_request_fuzz
+FUZZ_TARGETS := csv_fuzz expr_fuzz policy_fuzz job_spec_fuzz worker_request_fuzz \
+  coordinator_request_fuzz
 check-fuzz: check-threads
 	bash scripts/fuzz.sh $(CLANG_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
