@@ -613,10 +613,7 @@ absl::StatusOr<std::vector<engine::DuplicateId>> JobRunner::CheckIds(
       if (out.places.size() < 2) return absl::InternalError("CheckIds named a single place");
     }
   }
-  std::sort(duplicates.begin(), duplicates.end(),
-            [](const engine::DuplicateId& a, const engine::DuplicateId& b) {
-              return a.places.front() < b.places.front();
-            });
+  engine::SortByFirstPlace(duplicates);
   return duplicates;
 }
 
@@ -1029,13 +1026,15 @@ absl::Status JobRunner::ExportResults(JobOutcome& outcome, bool explain,
                                       const RunControl& control) {
   // A pipeline: up to `window` splits are being formatted by workers or wait
   // to be written while the sink writes the oldest, so formatting and
-  // writing overlap and memory stays bounded.
+  // writing overlap and memory stays bounded. A split whose results are
+  // larger than a page comes in pages, each asked for once the one before
+  // it is written.
   const size_t n = outcome.splits.size();
   const size_t window =
       static_cast<size_t>(std::max(1, options_.export_calls_per_worker)) * workers_.size();
   const std::vector<int> all_merged(n, kAssigned);
   FanOut fan(workers_, Limits(options_.export_calls_per_worker), Calls(control, nullptr));
-  std::map<size_t, std::string> ready;  // formatted, waiting for their turn
+  std::map<size_t, v1::ExportResponse> ready;  // a page per split, waiting for its turn
   size_t next_to_fetch = 0;
   size_t next_to_write = 0;
   absl::Status error;
@@ -1043,38 +1042,47 @@ absl::Status JobRunner::ExportResults(JobOutcome& outcome, bool explain,
     if (error.ok()) error = std::move(st);
     fan.Abort();
   };
-  std::function<void(size_t)> fetch = [&](size_t split) {
+  std::function<void(size_t, int64_t)> fetch = [&](size_t split, int64_t first_row) {
     const size_t owner = static_cast<size_t>(outcome.split_worker[split]);
     v1::ExportRequest req;
     req.set_job_id(outcome.job_id);
     req.set_split_index(static_cast<int32_t>(split));
     req.set_explain(explain);
+    req.set_first_row(first_row);
+    req.set_max_bytes(options_.export_page_bytes);
     fan.Call<v1::ExportRequest, v1::ExportResponse>(
         owner, &WorkerClient::Export, std::move(req),
-        [&, split, owner](absl::StatusOr<v1::ExportResponse> chunk) {
+        [&, split, first_row, owner](absl::StatusOr<v1::ExportResponse> page) {
           if (!error.ok()) return;
-          if (!chunk.ok()) {
+          if (!page.ok()) {
             // Rebuild the owner's splits elsewhere (unless another reply
             // did already) and ask the new owner.
-            if (outcome.alive[owner] || absl::IsFailedPrecondition(chunk.status())) {
-              absl::Status st = OnWorkerFailure(outcome, control, owner, chunk.status());
+            if (outcome.alive[owner] || absl::IsFailedPrecondition(page.status())) {
+              absl::Status st = OnWorkerFailure(outcome, control, owner, page.status());
               if (st.ok()) st = Rebuild(outcome, control, owner, all_merged);
               if (!st.ok()) return fail(std::move(st));
             }
-            return fetch(split);
+            return fetch(split, first_row);
           }
-          ready[split] = std::move(*chunk->mutable_csv());
+          if (page->next_row() != 0 && page->next_row() <= first_row) {
+            return fail(absl::InternalError(absl::StrCat(
+                "worker ", workers_[owner]->name(), " exported split ", split, " from row ",
+                first_row, " and named row ", page->next_row(), " as the next")));
+          }
+          ready[split] = *std::move(page);
           for (auto it = ready.find(next_to_write); it != ready.end();
                it = ready.find(next_to_write)) {
-            absl::Status written = sink(it->second);
+            absl::Status written = sink(it->second.csv());
             if (!written.ok()) return fail(std::move(written));
+            const int64_t next_row = it->second.next_row();
             ready.erase(it);
+            if (next_row != 0) return fetch(next_to_write, next_row);
             ++next_to_write;
-            if (next_to_fetch < n) fetch(next_to_fetch++);
+            if (next_to_fetch < n) fetch(next_to_fetch++, 0);
           }
         });
   };
-  while (next_to_fetch < std::min(n, window)) fetch(next_to_fetch++);
+  while (next_to_fetch < std::min(n, window)) fetch(next_to_fetch++, 0);
   const absl::Status ran = fan.Run();
   TS_RETURN_IF_ERROR(error);
   if (control.cancel != nullptr && control.cancel->cancelled()) {

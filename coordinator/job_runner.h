@@ -32,8 +32,10 @@ struct JobRunnerOptions {
   // Most KPI groups (rows of the KPI table) a job may make; more is
   // RESOURCE_EXHAUSTED. 0: no limit (local runs).
   int64_t max_groups = 0;
-  int load_calls_per_worker = 0;                    // concurrent Load calls; <= 0: cores
-  int export_calls_per_worker = 2;                  // concurrent Export calls
+  int load_calls_per_worker = 0;    // concurrent Load calls; <= 0: cores
+  int export_calls_per_worker = 2;  // concurrent Export calls
+  // A split's results larger than this come in pages (one message each).
+  int64_t export_page_bytes = 256 << 20;
   int max_calls_per_job = 256;                      // worker calls in flight for one job
   absl::Duration call_timeout = absl::Minutes(10);  // per worker call
   CutSearchOptions cut_search{};

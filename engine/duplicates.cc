@@ -27,6 +27,12 @@ void DuplicateFinder::Add(std::string_view id, IdPlace place) {
   if (!seen_.insert(hash).second) repeated_.insert(hash);
 }
 
+void SortByFirstPlace(std::vector<DuplicateId>& ids) {
+  std::sort(ids.begin(), ids.end(), [](const DuplicateId& a, const DuplicateId& b) {
+    return a.places.front() < b.places.front();
+  });
+}
+
 std::vector<DuplicateId> DuplicateFinder::Finish() {
   std::vector<DuplicateId> out;
   if (!repeated_.empty()) {
@@ -41,9 +47,7 @@ std::vector<DuplicateId> DuplicateFinder::Finish() {
       std::sort(p.begin(), p.end());
       out.push_back({std::string(id), std::move(p)});
     }
-    std::sort(out.begin(), out.end(), [](const DuplicateId& a, const DuplicateId& b) {
-      return a.places.front() < b.places.front();
-    });
+    SortByFirstPlace(out);
   }
   entries_.clear();
   seen_.clear();

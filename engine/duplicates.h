@@ -45,6 +45,10 @@ struct DuplicateId {
   std::vector<IdPlace> places;
 };
 
+// Orders `ids` by where each first appears (their places sorted already):
+// the order every list of duplicates is reported in.
+void SortByFirstPlace(std::vector<DuplicateId>& ids);
+
 // Which of `targets` (in [1, 2^31)) splits checks `id`: uniform over them and
 // the same on every machine (xxh3-64).
 int IdTarget(std::string_view id, int targets);

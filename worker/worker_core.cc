@@ -681,9 +681,7 @@ absl::StatusOr<v1::CheckIdsResponse> WorkerCore::CheckIds(const v1::CheckIdsRequ
   });
   std::vector<engine::DuplicateId> all;
   for (auto& f : found) std::move(f.begin(), f.end(), std::back_inserter(all));
-  std::sort(all.begin(), all.end(), [](const engine::DuplicateId& a, const engine::DuplicateId& b) {
-    return a.places.front() < b.places.front();
-  });
+  engine::SortByFirstPlace(all);
   v1::CheckIdsResponse response;
   for (engine::DuplicateId& d : all) {
     v1::DuplicateId& out = *response.add_duplicates();
@@ -854,27 +852,37 @@ absl::StatusOr<v1::ExportResponse> WorkerCore::Export(const v1::ExportRequest& r
     return absl::FailedPreconditionError(
         absl::StrCat("split ", shard.split.index(), " has no tiers yet"));
   }
-  const size_t rows = static_cast<size_t>(shard.table.rows);
+  const int64_t rows = shard.table.rows;
+  if (request.first_row() < 0 || request.first_row() > rows || request.max_bytes() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("export of split ", shard.split.index(), " from row ", request.first_row(),
+                     " (of ", rows, ") in pages of ", request.max_bytes(), " bytes"));
+  }
+  const size_t max_bytes = request.max_bytes() > 0 ? static_cast<size_t>(request.max_bytes())
+                                                   : std::numeric_limits<size_t>::max();
   const size_t nc = request.explain() ? scorer->criteria() : 0;
-  v1::ExportResponse response;
   std::string csv;
-  csv.reserve(rows * (48 + 16 * nc));
+  csv.reserve(std::min<size_t>(static_cast<size_t>(rows - request.first_row()) * (48 + 16 * nc),
+                               max_bytes + (size_t{1} << 16)));
   constexpr int64_t kBatch = 4096;
   std::vector<double> scores(kBatch), contributions(kBatch * nc);
-  for (int64_t b = 0; b < shard.table.rows; b += kBatch) {
-    const int64_t n = std::min(kBatch, shard.table.rows - b);
+  int64_t end = request.first_row();  // the first row not written
+  while (end < rows && csv.size() < max_bytes) {
+    const int64_t n = std::min(kBatch, rows - end);
     if (nc > 0)
-      TS_RETURN_IF_ERROR(scorer->Score(shard.table, b, n, scores.data(), contributions.data()));
-    for (int64_t i = 0; i < n; ++i) {
-      const size_t row = static_cast<size_t>(b + i);
+      TS_RETURN_IF_ERROR(scorer->Score(shard.table, end, n, scores.data(), contributions.data()));
+    for (int64_t i = 0; i < n && csv.size() < max_bytes; ++i, ++end) {
+      const size_t row = static_cast<size_t>(end);
       engine::AppendResultsRow(
           shard.table.ids[row], shard.scores[row], schemes.size(),
           [&](size_t s) -> std::string_view { return schemes[s].names[shard.tiers[s][row]]; },
           shard.values[row], contributions.data() + static_cast<size_t>(i) * nc, nc, &csv);
     }
   }
-  response.set_rows(shard.table.rows);
+  v1::ExportResponse response;
+  response.set_rows(end - request.first_row());
   response.set_csv(std::move(csv));
+  if (end < rows) response.set_next_row(end);
   return response;
 }
 

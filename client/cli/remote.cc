@@ -22,10 +22,20 @@ absl::Status UsageError(const std::string& message) {
   return status;
 }
 
+namespace {
+
+// gRPC's words for a message over the receiver's size limit.
+bool TooLarge(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) &&
+         absl::StrContains(absl::AsciiStrToLower(status.message()), "larger than max");
+}
+
+}  // namespace
+
 // What to do about errors whose gRPC words do not say it.
 std::string Hint(const absl::Status& status) {
   const std::string message = absl::AsciiStrToLower(status.message());
-  if (absl::IsResourceExhausted(status) && absl::StrContains(message, "larger than max")) {
+  if (TooLarge(status)) {
     return " (the request is larger than the coordinator accepts: its --max-request-bytes)";
   }
   if (absl::IsUnavailable(status) &&
@@ -41,11 +51,7 @@ int Fail(const absl::Status& status) {
   std::fprintf(stderr, "tierscore: error: %s%s\n", std::string(status.message()).c_str(),
                Hint(status).c_str());
   if (status.GetPayload(kUsagePayload).has_value()) return kUsage;
-  // Too large a request is the caller's to fix, not to retry.
-  if (absl::IsResourceExhausted(status) &&
-      absl::StrContains(absl::AsciiStrToLower(status.message()), "larger than max")) {
-    return kInvalid;
-  }
+  if (TooLarge(status)) return kInvalid;  // the caller's to fix, not to retry
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return kOk;

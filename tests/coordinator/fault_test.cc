@@ -162,6 +162,7 @@ TEST_P(FaultTest, JobEqualsTheReferenceDespiteTheFault) {
   JobRunnerOptions options;
   options.cut_search.fetch_limit = 32;
   options.cut_search.score_bins = 8;
+  options.export_page_bytes = 32 << 10;  // each split's results in a few pages
   auto run = testing::RunOnWorkers(spec, {&a, &faulty, &b}, options);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_TRUE(faulty.tripped()) << "the fault was never injected";
@@ -445,6 +446,48 @@ TEST(FaultTest, AJobCancelledWhilePublishingLeavesNoRecords) {
   EXPECT_FALSE(run.ok() && run->outcome.result.publication().published());
   EXPECT_EQ(records(), 0u);
   EXPECT_EQ(*store.Get("alias:customers/default"), std::nullopt);
+}
+
+// Passes calls to `inner` (borrowed), but its Export replies after the
+// first page name a next page that does not move forward: the export must
+// fail, not loop.
+class StuckPager : public testing::WorkerDecorator<StuckPager> {
+ public:
+  explicit StuckPager(WorkerClient* inner) : inner_(inner) {}
+  std::string name() const override { return "stuck"; }
+
+  template <typename Request, typename Response, typename Forward>
+  void Route(const std::string&, Request r, const CallOptions& o, Reply<Response> done,
+             Forward forward) {
+    if constexpr (std::is_same_v<Request, v1::ExportRequest>) {
+      const int64_t first_row = r.first_row();
+      forward(*inner_, std::move(r), o,
+              [first_row, done = std::move(done)](absl::StatusOr<Response> page) mutable {
+                if (page.ok() && first_row > 0) page->set_next_row(first_row);
+                done(std::move(page));
+              });
+      return;
+    }
+    forward(*inner_, std::move(r), o, std::move(done));
+  }
+
+ private:
+  WorkerClient* const inner_;
+};
+
+TEST(FaultTest, AnExportPageThatDoesNotMoveOnFailsTheExport) {
+  testing::TempDir dir;
+  v1::JobSpec spec;
+  spec.add_inputs(dir.Write("c.csv", engine::GenerateCustomersCsv({.rows = 2000})));
+  *spec.mutable_policy() = testing::PolicyFromYaml(kPolicy);
+  auto core = worker::WorkerCore::Create({.threads = 1});
+  InProcessWorkerClient inner(core.get(), testing::TestExecutor(), "a");
+  StuckPager stuck(&inner);
+  JobRunnerOptions options;
+  options.export_page_bytes = 1000;
+  auto run = testing::RunOnWorkers(spec, {&stuck}, options);
+  EXPECT_EQ(run.status().code(), absl::StatusCode::kInternal) << run.status();
+  EXPECT_THAT(run.status().message(), ::testing::HasSubstr("as the next"));
 }
 
 TEST(FaultTest, AllWorkersGoneIsUnavailable) {
