@@ -463,6 +463,25 @@ absl::Status JobRunner::Rebuild(JobOutcome& outcome, const RunControl& control, 
   return absl::OkStatus();
 }
 
+absl::Status JobRunner::MoveOffLostWorkers(Job& job, int stage) {
+  JobOutcome& outcome = job.outcome;
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    if (outcome.alive[w]) continue;
+    const std::vector<int32_t> on_it = SplitsOn(outcome, w);
+    if (std::none_of(on_it.begin(), on_it.end(),
+                     [&](int32_t s) { return job.merged[static_cast<size_t>(s)] < stage; })) {
+      continue;
+    }
+    if (std::none_of(outcome.alive.begin(), outcome.alive.end(), [](bool a) { return a; })) {
+      return absl::UnavailableError(
+          absl::StrCat("all ", workers_.size(), " workers are gone: no worker holds split ",
+                       on_it.front(), " of job ", outcome.job_id));
+    }
+    TS_RETURN_IF_ERROR(Rebuild(outcome, job.control, w, job.merged));
+  }
+  return absl::OkStatus();
+}
+
 template <typename Request, typename Response>
 absl::StatusOr<std::vector<Response>> JobRunner::RunPhase(
     Job& job, Stage stage, WorkerMethod<Request, Response> method,
@@ -471,6 +490,7 @@ absl::StatusOr<std::vector<Response>> JobRunner::RunPhase(
   std::vector<Response> done;
   while (true) {
     TS_RETURN_IF_ERROR(job.CheckStopped());
+    TS_RETURN_IF_ERROR(MoveOffLostWorkers(job, stage));
     FanOut fan(workers_, Limits(1), Calls(job.control, outcome.traffic.get()));
     std::vector<std::pair<size_t, absl::Status>> failed;
     // One call per live worker: its splits not yet merged at this stage.
@@ -928,6 +948,9 @@ absl::Status JobRunner::AssignAndPublish(Job& job) {
       return absl::OkStatus();
     }
     publication = Publish(job);
+    // Cancelled (or past its deadline) while publishing: the job ends so,
+    // not SUCCEEDED (what was written is discarded).
+    TS_RETURN_IF_ERROR(job.CheckStopped());
     if (publication.error_code() != static_cast<int>(absl::StatusCode::kAborted) ||
         attempt == options_.publish_attempts) {
       return absl::OkStatus();
@@ -943,6 +966,9 @@ absl::Status JobRunner::AssignAndPublish(Job& job) {
 absl::Status JobRunner::Republish(JobOutcome& outcome) {
   Job job(outcome.job_id, outcome.spec, nullptr, RunControl{});
   job.outcome = std::move(outcome);
+  // Workers lost while the job ran may be back (restarted: they then say
+  // so, and their splits are loaded again): each is tried anew.
+  job.outcome.alive.assign(workers_.size(), true);
   job.merged.assign(job.outcome.splits.size(), kScored);
   absl::Status st = AssignAndPublish(job);
   outcome = std::move(job.outcome);
@@ -977,6 +1003,14 @@ v1::Publication JobRunner::Publish(Job& job) {
   }
   int64_t records = 0;
   for (const v1::PublishResponse& r : *written) records += r.records();
+  if (records != outcome.result.customers()) {
+    // Never switch an alias to a run missing customers.
+    publication.set_error_code(static_cast<int32_t>(absl::StatusCode::kInternal));
+    publication.set_error(absl::StrCat("the workers wrote ", records, " records of the run's ",
+                                       outcome.result.customers(), " customers; not published"));
+    DiscardRun(outcome.job_id, writer, buckets);
+    return publication;
+  }
   v1::RunMeta meta;
   meta.set_run_id(outcome.job_id);
   meta.set_alias(publication.alias());
@@ -1033,6 +1067,8 @@ absl::Status JobRunner::ExportResults(JobOutcome& outcome, bool explain,
   const size_t window =
       static_cast<size_t>(std::max(1, options_.export_calls_per_worker)) * workers_.size();
   const std::vector<int> all_merged(n, kAssigned);
+  // As in Republish: a worker lost before may be back.
+  outcome.alive.assign(workers_.size(), true);
   FanOut fan(workers_, Limits(options_.export_calls_per_worker), Calls(control, nullptr));
   std::map<size_t, v1::ExportResponse> ready;  // a page per split, waiting for its turn
   size_t next_to_fetch = 0;

@@ -231,6 +231,10 @@ class JobRunner {
   // INTERNAL unless every reply has a total per scheme and tier.
   static absl::Status CheckAssigned(const engine::CompiledPolicy& policy,
                                     const std::vector<v1::AssignResponse>& assigned);
+  // Splits on workers marked lost that still need phase `stage` are
+  // rebuilt on live ones (UNAVAILABLE when none is left): a phase never
+  // skips a split.
+  absl::Status MoveOffLostWorkers(Job& job, int stage);
   // Never fails the job: a failure is reported in the publication
   // (error_code ABORTED when the alias moved since it was read).
   v1::Publication Publish(Job& job);

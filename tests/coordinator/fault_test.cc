@@ -1,6 +1,7 @@
 // Worker faults in every phase, injected at the WorkerClient seam: a worker
 // that dies (UNAVAILABLE), hangs (DEADLINE_EXCEEDED) or restarts empty
 // (FAILED_PRECONDITION). The job must still equal the reference.
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -406,6 +407,96 @@ class WriterSpy : public testing::WorkerDecorator<WriterSpy> {
   std::string writer_ ABSL_GUARDED_BY(mu_);
 };
 
+// A worker that dies on its first Publish call (and every call after) until
+// the test restarts it: then it answers again, knowing nothing.
+class DiesInPublish : public testing::WorkerDecorator<DiesInPublish> {
+ public:
+  explicit DiesInPublish(common::Store* store) : store_(store) { Restart(); }
+  std::string name() const override { return "dies-in-publish"; }
+
+  template <typename Request, typename Response, typename Forward>
+  void Route(const std::string& phase, Request r, const CallOptions& o, Reply<Response> done,
+             Forward forward) {
+    WorkerClient* target;
+    {
+      absl::MutexLock lock(&mu_);
+      if (phase == "publish" && !restarted_) dead_ = true;
+      target = dead_ ? nullptr : client_.get();
+    }
+    if (target == nullptr) return done(absl::UnavailableError("connection refused"));
+    forward(*target, std::move(r), o, std::move(done));
+  }
+
+  void Restart() {
+    absl::MutexLock lock(&mu_);
+    if (core_ != nullptr) restarted_ = true;
+    dead_ = false;
+    client_.reset();
+    core_ = worker::WorkerCore::Create({.threads = 1, .store = store_});
+    client_ = std::make_unique<InProcessWorkerClient>(core_.get(), testing::TestExecutor(), "d");
+  }
+
+ private:
+  common::Store* const store_;
+  absl::Mutex mu_;
+  bool dead_ ABSL_GUARDED_BY(mu_) = false;
+  bool restarted_ ABSL_GUARDED_BY(mu_) = false;
+  std::unique_ptr<worker::WorkerCore> core_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<InProcessWorkerClient> client_ ABSL_GUARDED_BY(mu_);
+};
+
+// Every worker lost while publishing, then restarted empty: publishing again
+// must rebuild the splits and publish the whole run (it once switched the
+// alias to a run of no records).
+TEST(FaultTest, PublishingAgainAfterEveryWorkerWasLostPublishesTheWholeRun) {
+  testing::TempDir dir;
+  common::MemoryStore store;
+  v1::JobSpec spec;
+  const std::string input =
+      dir.Write("c.csv", engine::GenerateCustomersCsv({.rows = 20000, .seed = 8}));
+  spec.add_inputs(input);
+  *spec.mutable_policy() = testing::PolicyFromYaml(kPolicy);
+  spec.set_split_bytes(150000);
+  spec.set_alias("customers/default");
+  DiesInPublish one(&store), two(&store);
+  JobRunnerOptions options;
+  options.store = &store;
+  auto runner = JobRunner::Create({&one, &two}, options);
+  ASSERT_TRUE(runner.ok());
+  auto outcome = (*runner)->Run("again", spec);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_FALSE(outcome->result.publication().published());
+  EXPECT_THAT(outcome->result.publication().error(), ::testing::HasSubstr("workers are gone"));
+
+  one.Restart();
+  two.Restart();
+  ASSERT_TRUE((*runner)->Republish(*outcome).ok());
+  const v1::Publication& pub = outcome->result.publication();
+  ASSERT_TRUE(pub.published()) << pub.error();
+  EXPECT_EQ(pub.records(), 20000);
+  auto compiled = engine::CompileJob(spec.policy(), spec.kpis());
+  auto ref = engine::RunReference(**compiled, {input});
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  common::RunStore runs(&store);
+  auto records = runs.Lookup(*runs.Current("customers/default"), ref->ids);
+  ASSERT_TRUE(records.ok()) << records.status();
+  for (size_t i = 0; i < ref->ids.size(); ++i) {
+    ASSERT_TRUE((*records)[i].has_value()) << ref->ids[i];
+    for (int s = 0; s < 2; ++s) {
+      ASSERT_EQ((*records)[i]->tiers(s), ref->tiers[static_cast<size_t>(s)][i]) << ref->ids[i];
+    }
+  }
+  std::string exported;
+  ASSERT_TRUE((*runner)
+                  ->ExportResults(*outcome, false,
+                                  [&](const std::string& csv) {
+                                    exported += csv;
+                                    return absl::OkStatus();
+                                  })
+                  .ok());
+  EXPECT_EQ(std::count(exported.begin(), exported.end(), '\n'), 20000);
+}
+
 // A job cancelled while its run is being written leaves nothing of it in
 // the store (not a day of orphaned records per cancelled job).
 TEST(FaultTest, AJobCancelledWhilePublishingLeavesNoRecords) {
@@ -443,7 +534,7 @@ TEST(FaultTest, AJobCancelledWhilePublishingLeavesNoRecords) {
   EXPECT_GT(records(), 0u);
   cancel.Cancel();
   job.join();
-  EXPECT_FALSE(run.ok() && run->outcome.result.publication().published());
+  EXPECT_EQ(run.status().code(), absl::StatusCode::kCancelled) << run.status();  // not SUCCEEDED
   EXPECT_EQ(records(), 0u);
   EXPECT_EQ(*store.Get("alias:customers/default"), std::nullopt);
 }
