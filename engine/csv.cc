@@ -189,11 +189,19 @@ absl::Status ReadGzip(const std::string& path, int64_t limit, Out& out) {
   std::unique_ptr<gzFile_s, int (*)(gzFile)> closer(gz, gzclose);
   gzbuffer(gz, 1 << 20);
   char buf[1 << 16];
+  bool first = true;
   while (limit < 0 || static_cast<int64_t>(out.size()) < limit) {
     int n = gzread(gz, buf, sizeof buf);
-    if (n < 0) {
-      int err;
-      const char* msg = gzerror(gz, &err);
+    int err = Z_OK;
+    const char* msg = gzerror(gz, &err);
+    // zlib reads a file that is not gzip as it is: refused, not guessed.
+    if (first && gzdirect(gz) == 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": not gzip data (a name ending in .gz is read as gzip)"));
+    }
+    first = false;
+    // A stream cut short ends with Z_BUF_ERROR, not a negative count.
+    if (n < 0 || (n == 0 && err != Z_OK)) {
       return absl::DataLossError(absl::StrCat(path, ": bad gzip data: ", msg));
     }
     if (n == 0) break;

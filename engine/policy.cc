@@ -120,6 +120,10 @@ int CompiledPolicy::SchemeIndex(const std::string& name) const {
 absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::Policy& input) {
   CompiledPolicy out;
   TS_ASSIGN_OR_RETURN(out.policy, ApplyPreset(input));
+  // Its default made explicit: the policy as applied reads back as itself.
+  if (out.policy.duplicate_ids() == v1::DUPLICATE_IDS_UNSPECIFIED) {
+    out.policy.set_duplicate_ids(v1::DUPLICATE_IDS_FAIL);
+  }
   const v1::Policy& p = out.policy;
   if (p.id_column().empty()) return FieldError("id_column", "is required");
   out.id_column = p.id_column();

@@ -235,6 +235,16 @@ TEST_F(CliTest, ExitCodesSayWhatToDo) {
   auto explained = testing::RunCommand({kCli, "policy", "explain", kPolicy}, dir_.path());
   EXPECT_EQ(explained.code, 0);
   EXPECT_THAT(explained.out, HasSubstr("downgrade protection: at most 1 tier(s) down per run"));
+  // The JSON form reads back as a policy (the README says so), defaults
+  // and all, and explains the same.
+  auto json =
+      testing::RunCommand({kCli, "policy", "explain", kPolicy, "--format", "json"}, dir_.path());
+  ASSERT_EQ(json.code, 0) << json.err;
+  const std::string again = dir_.Write("again.json", json.out);
+  auto validated = testing::RunCommand({kCli, "policy", "validate", again}, dir_.path());
+  EXPECT_EQ(validated.code, 0) << validated.err;
+  auto explained_again = testing::RunCommand({kCli, "policy", "explain", again}, dir_.path());
+  EXPECT_EQ(explained_again.out, explained.out);
 }
 
 TEST(CliQueueTest, ACancelledJobExitsSeven) {

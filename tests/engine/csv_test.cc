@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -230,6 +231,37 @@ TEST(CsvTest, GzipFileIsOneSplitWithTheSameContent) {
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->rows, 100);
   EXPECT_EQ(t->ids[99], "C99");
+}
+
+// A .gz input cut short, or with a damaged member after a whole one, or not
+// gzip at all, is refused naming the file: never read as far as it goes.
+TEST(CsvTest, DamagedOrFalseGzipInputsAreRefused) {
+  TempDir dir;
+  const std::string text = NastyCsv(2000, 2);
+  const std::string whole = TempDir::Read(dir.Write("whole.csv.gz", text));
+  const std::vector<ColumnRequest> cols = {{"amount", ColumnType::kNumber}};
+  auto parse = [&](const std::string& name, const std::string& bytes) {
+    const std::string path = dir.path() + "/" + name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    Split split;
+    split.path = path;
+    split.gzip = true;
+    auto header = ReadHeader(path);
+    if (!header.ok()) return header.status();
+    return ParseSplit(split, *header, "id", cols).status();
+  };
+  const std::string rows = TempDir::Read(dir.Write("rows.gz", text.substr(text.find('\n') + 1)));
+  const absl::Status two_members =
+      parse("ok.csv.gz", whole + rows);  // one stream, as gzip reads it
+  EXPECT_TRUE(two_members.ok()) << two_members;
+  const absl::Status cut = parse("cut.csv.gz", whole.substr(0, whole.size() - 100));
+  EXPECT_EQ(cut.code(), absl::StatusCode::kDataLoss) << cut;
+  EXPECT_THAT(cut.message(), ::testing::HasSubstr("cut.csv.gz: bad gzip data"));
+  const absl::Status trailing = parse("trail.csv.gz", whole + whole.substr(0, 30));
+  EXPECT_EQ(trailing.code(), absl::StatusCode::kDataLoss) << trailing;
+  const absl::Status plain = parse("plain.csv.gz", text);
+  EXPECT_EQ(plain.code(), absl::StatusCode::kInvalidArgument) << plain;
+  EXPECT_THAT(plain.message(), ::testing::HasSubstr("plain.csv.gz: not gzip data"));
 }
 
 TEST(CsvTest, HeaderOnlyAndBomAndMissingFile) {
