@@ -8,6 +8,8 @@
 #include "client/cli/commands.h"
 #include "common/files.h"
 #include "common/logging.h"
+#include "grpc/support/log.h"
+#include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
   namespace cli = tierscore::client::cli;
@@ -15,6 +17,11 @@ int main(int argc, char** argv) {
   tierscore::common::InstallTemporaryFileCleanup();
   // Log lines (a local run's warnings) go to stderr, never into output.
   tierscore::common::ConfigureLogging("text", /*to_stderr=*/true).IgnoreError();
+  // gRPC's own lines (a failed handshake, say) repeat the error the command
+  // prints in one line: kept for --verbose-like debugging only.
+  gpr_set_log_function([](gpr_log_func_args* args) {
+    spdlog::debug("grpc: {}:{}: {}", args->file, args->line, args->message);
+  });
   CLI::App app{"tierscore: classify customer bases into value tiers and compute KPIs"};
   app.require_subcommand(1);
   app.footer(

@@ -22,8 +22,9 @@ using grpc::experimental::FileWatcherCertificateProvider;
 absl::Status CheckPem(const std::string& what, const std::string& field, const std::string& path,
                       const std::string& marker) {
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::InvalidArgumentError(absl::StrCat(what, ": ", field, ": cannot read ", path));
+  if (!in) {  // a missing file, as every other missing file: NOT_FOUND
+    return absl::NotFoundError(absl::StrCat(what, ": ", field, ": cannot read ", path));
+  }
   std::ostringstream text;
   text << in.rdbuf();
   if (!absl::StrContains(text.str(), marker)) {

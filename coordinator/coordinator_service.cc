@@ -201,6 +201,10 @@ class ResultsReactor : public grpc::ServerWriteReactor<v1::ResultsChunk> {
     if (!taken) {
       gone_ = true;
       ctx_->TryCancel();
+      common::LogEvent(spdlog::level::warn, "results.stalled",
+                       {{"job", request_.id()},
+                        {"peer", ctx_->peer()},
+                        {"seconds", absl::ToDoubleSeconds(stall_)}});
       return absl::DeadlineExceededError(absl::StrCat("the client took no results for ",
                                                       absl::FormatDuration(stall_),
                                                       " (--stream-stall-seconds)"));

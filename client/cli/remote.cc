@@ -30,6 +30,13 @@ bool TooLarge(const absl::Status& status) {
          absl::StrContains(absl::AsciiStrToLower(status.message()), "larger than max");
 }
 
+// gRPC's words for a call the server cancelled (not the job): the
+// coordinator does so to a results stream that takes nothing for a while.
+bool CancelledByServer(const absl::Status& status) {
+  return absl::IsCancelled(status) &&
+         absl::StrContains(absl::AsciiStrToLower(status.message()), "cancelled on the server side");
+}
+
 }  // namespace
 
 // What to do about errors whose gRPC words do not say it.
@@ -37,6 +44,10 @@ std::string Hint(const absl::Status& status) {
   const std::string message = absl::AsciiStrToLower(status.message());
   if (TooLarge(status)) {
     return " (the request is larger than the coordinator accepts: its --max-request-bytes)";
+  }
+  if (CancelledByServer(status)) {
+    return " (the coordinator ends a results stream that takes nothing for its "
+           "--stream-stall-seconds: read the results as they come, then retry)";
   }
   if (absl::IsUnavailable(status) &&
       (absl::StrContains(message, "socket closed") || absl::StrContains(message, "ssl") ||
@@ -51,7 +62,8 @@ int Fail(const absl::Status& status) {
   std::fprintf(stderr, "tierscore: error: %s%s\n", std::string(status.message()).c_str(),
                Hint(status).c_str());
   if (status.GetPayload(kUsagePayload).has_value()) return kUsage;
-  if (TooLarge(status)) return kInvalid;  // the caller's to fix, not to retry
+  if (TooLarge(status)) return kInvalid;               // the caller's to fix, not to retry
+  if (CancelledByServer(status)) return kUnavailable;  // the job was not cancelled
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return kOk;

@@ -221,6 +221,13 @@ TEST_F(CliTest, ExitCodesSayWhatToDo) {
   EXPECT_EQ(worker.code, 1);
   EXPECT_THAT(worker.err, HasSubstr("does not serve tierscore.v1.Coordinator"));
 
+  // A TLS file that is not there: 4, as any missing file, in one line.
+  auto no_ca = testing::RunCommand(
+      {kCli, "jobs", "--target", "127.0.0.1:1", "--tls-ca", dir_.path() + "/none.pem"},
+      dir_.path());
+  EXPECT_EQ(no_ca.code, 4) << no_ca.err;
+  EXPECT_THAT(no_ca.err, HasSubstr("none.pem"));
+
   // Nobody listening: 5 (try again later).
   auto down =
       testing::RunCommand({kCli, "jobs", "--insecure", "--target", "127.0.0.1:1"}, dir_.path());
