@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -56,6 +57,15 @@ absl::StatusOr<DataRoots> DataRoots::Create(const std::vector<std::string>& root
   return out;
 }
 
+bool DataRoots::IsRoot(const std::string& path) const {
+  return std::find(roots_.begin(), roots_.end(), WithSlash(path)) != roots_.end();
+}
+
+absl::Status DataRoots::RootError(const std::string& path, absl::string_view field) {
+  return absl::PermissionDeniedError(
+      absl::StrCat(field, ": ", Shown(path), " is a data root, not a file"));
+}
+
 absl::Status DataRoots::CheckLexically(const std::string& path, absl::string_view field) const {
   if (!confined()) return absl::OkStatus();
   absl::Status outside = absl::PermissionDeniedError(
@@ -64,7 +74,8 @@ absl::Status DataRoots::CheckLexically(const std::string& path, absl::string_vie
   for (absl::string_view part : absl::StrSplit(path, '/')) {
     if (part == "." || part == "..") return outside;
   }
-  if (!Under(path, given_) && !Under(path, roots_)) return outside;
+  if (!Under(path, given_) && !Under(path, roots_))
+    return IsRoot(path) ? RootError(path, field) : outside;
   return absl::OkStatus();
 }
 
@@ -81,6 +92,7 @@ absl::Status DataRoots::Check(const std::string& path, absl::string_view field) 
     return absl::NotFoundError(absl::StrCat(field, ": ", Shown(path), " does not exist"));
   }
   if (!Under(resolved, roots_)) {
+    if (IsRoot(resolved)) return RootError(path, field);
     return absl::PermissionDeniedError(
         absl::StrCat(field, ": ", Shown(path), " is outside the data roots"));
   }

@@ -39,6 +39,9 @@ class DataRoots {
   const std::vector<std::string>& roots() const { return given_; }
 
  private:
+  // Whether `path` names a root itself (with or without its last slash).
+  bool IsRoot(const std::string& path) const;
+  static absl::Status RootError(const std::string& path, absl::string_view field);
   // Each root as given and as resolved, with a trailing '/'.
   std::vector<std::string> given_;
   std::vector<std::string> roots_;

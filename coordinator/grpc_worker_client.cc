@@ -54,6 +54,10 @@ std::unique_ptr<GrpcWorkerClient> GrpcWorkerClient::Create(
     grpc::ChannelArguments args) {
   args.SetMaxReceiveMessageSize(-1);  // a split's results can be large
   args.SetMaxSendMessageSize(-1);
+  // gRPC's reconnect backoff grows to 120 s: a worker restarted after a
+  // while down would sit unused that long. Workers are few and near.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   return std::unique_ptr<GrpcWorkerClient>(
       new GrpcWorkerClient(address, grpc::CreateCustomChannel(address, credentials, args)));
 }

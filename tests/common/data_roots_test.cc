@@ -69,6 +69,11 @@ TEST_F(DataRootsTest, ARefusalOutsideSaysNothingAboutExistence) {
 
 TEST_F(DataRootsTest, OnlyRegularFiles) {
   EXPECT_EQ(Code(root_ + "/sub"), absl::StatusCode::kPermissionDenied);
+  const absl::Status root = roots_.Check(root_, "inputs[0]");
+  EXPECT_EQ(root.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(root.message(), HasSubstr("is a data root, not a file"));
+  EXPECT_THAT(roots_.Check(root_ + "/", "inputs[0]").message(),
+              HasSubstr("is a data root, not a file"));
   auto dev = DataRoots::Create({"/dev"});
   ASSERT_TRUE(dev.ok());
   absl::Status null = dev->Check("/dev/null", "inputs[0]");
