@@ -61,6 +61,8 @@ struct RemoteFlags {
   // The SDK's options, with the token read; a UsageError for an unknown
   // --format.
   absl::StatusOr<ClientOptions> Options() const;
+  // TLS or plaintext from the flags, else the environment.
+  absl::Status ChooseTransport(ClientOptions& options) const;
   absl::StatusOr<std::unique_ptr<Client>> Connect() const;
 };
 void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
 #include "client/output.h"
+#include "common/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace tierscore::client::cli {
@@ -111,6 +112,35 @@ Format RemoteFlags::output() const {
   return Format::kTable;
 }
 
+absl::Status RemoteFlags::ChooseTransport(ClientOptions& options) const {
+  // A flag beats the environment: --insecure ignores $TIERSCORE_TLS_*, and
+  // a --tls-* flag ignores $TIERSCORE_INSECURE (each --tls-* file not given
+  // still comes from its variable).
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v == nullptr ? "" : v);
+  };
+  const bool tls_flag = !tls_ca.empty() || !tls_cert.empty() || !tls_key.empty();
+  if (insecure && tls_flag) {
+    return UsageError("--insecure and --tls-ca, --tls-cert, --tls-key exclude each other");
+  }
+  options.insecure = insecure;
+  if (insecure) return absl::OkStatus();
+  options.tls_ca = tls_ca.empty() ? env("TIERSCORE_TLS_CA") : tls_ca;
+  options.tls_cert = tls_cert.empty() ? env("TIERSCORE_TLS_CERT") : tls_cert;
+  options.tls_key = tls_key.empty() ? env("TIERSCORE_TLS_KEY") : tls_key;
+  const std::string plain = absl::AsciiStrToLower(env("TIERSCORE_INSECURE"));
+  if (tls_flag || plain.empty() || plain == "0" || plain == "false") return absl::OkStatus();
+  if (!options.tls_ca.empty() || !options.tls_cert.empty() || !options.tls_key.empty()) {
+    return UsageError(
+        "$TIERSCORE_INSECURE and $TIERSCORE_TLS_CA (or _CERT, _KEY) exclude each other; a flag "
+        "(--insecure, --tls-ca) chooses for one command");
+  }
+  options.insecure = true;
+  options.tls_ca.clear();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ClientOptions> RemoteFlags::Options() const {
   if (format != "table" && format != "csv" && format != "json") {
     return UsageError(
@@ -118,11 +148,8 @@ absl::StatusOr<ClientOptions> RemoteFlags::Options() const {
   }
   ClientOptions options;
   options.target = target;
-  options.tls_ca = tls_ca;
-  options.tls_cert = tls_cert;
-  options.tls_key = tls_key;
   options.tls_server_name = tls_server_name;
-  options.insecure = insecure;
+  TS_RETURN_IF_ERROR(ChooseTransport(options));
   if (!token_file.empty()) {
     std::ifstream in(token_file);
     if (!in || !std::getline(in, options.token)) {
@@ -132,7 +159,7 @@ absl::StatusOr<ClientOptions> RemoteFlags::Options() const {
   } else if (const char* token = std::getenv("TIERSCORE_TOKEN"); token != nullptr) {
     options.token = std::string(absl::StripAsciiWhitespace(token));
   }
-  if (!insecure && tls_ca.empty()) {
+  if (!options.insecure && options.tls_ca.empty()) {
     return UsageError(
         "no --tls-ca (or $TIERSCORE_TLS_CA) to check the coordinator's certificate with; "
         "--insecure (or $TIERSCORE_INSECURE=1) talks plaintext");
@@ -150,17 +177,19 @@ void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags) {
   cmd->add_option("--target", flags->target, "Coordinator host:port")
       ->envname("TIERSCORE_TARGET")
       ->required();
-  cmd->add_option("--tls-ca", flags->tls_ca, "PEM CA the coordinator's certificate chains to")
-      ->envname("TIERSCORE_TLS_CA");
+  // Their variables are read by ChooseTransport: a flag beats them.
+  cmd->add_option("--tls-ca", flags->tls_ca,
+                  "PEM CA the coordinator's certificate chains to (else $TIERSCORE_TLS_CA)");
   cmd->add_option("--tls-cert", flags->tls_cert,
-                  "PEM client certificate, for a coordinator that asks for one")
-      ->envname("TIERSCORE_TLS_CERT");
-  cmd->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert")
-      ->envname("TIERSCORE_TLS_KEY");
+                  "PEM client certificate, for a coordinator that asks for one (else "
+                  "$TIERSCORE_TLS_CERT)");
+  cmd->add_option("--tls-key", flags->tls_key,
+                  "PEM private key of --tls-cert (else $TIERSCORE_TLS_KEY)");
   cmd->add_option("--tls-server-name", flags->tls_server_name,
                   "Name the coordinator's certificate must carry, when not --target's host");
-  cmd->add_flag("--insecure", flags->insecure, "Talk plaintext (no TLS)")
-      ->envname("TIERSCORE_INSECURE");
+  cmd->add_flag("--insecure", flags->insecure,
+                "Talk plaintext (no TLS; else $TIERSCORE_INSECURE=1 unless a --tls-* flag is "
+                "given)");
   cmd->add_option("--token-file", flags->token_file,
                   "File whose first line is your bearer token (else $TIERSCORE_TOKEN)")
       ->envname("TIERSCORE_TOKEN_FILE");

@@ -254,6 +254,34 @@ TEST_F(CliTest, ExitCodesSayWhatToDo) {
   EXPECT_EQ(explained_again.out, explained.out);
 }
 
+// TLS or plaintext: a flag beats the environment, two flags (or two
+// variables) that contradict each other are a usage error.
+TEST_F(CliTest, AFlagBeatsTheEnvironmentForTls) {
+  const std::string target = "TIERSCORE_TARGET=" + coordinator_->address();
+  const std::string missing_ca = dir_.path() + "/none.pem";
+  auto run = [&](std::vector<std::string> args, std::vector<std::string> env) {
+    args.insert(args.begin(), {kCli, "jobs"});
+    env.push_back(target);
+    return testing::RunCommand(args, dir_.path(), env);
+  };
+  // $TIERSCORE_TLS_CA set for every command, --insecure for this one.
+  auto plain = run({"--insecure"}, {"TIERSCORE_TLS_CA=" + missing_ca});
+  EXPECT_EQ(plain.code, 0) << plain.err;
+  // $TIERSCORE_INSECURE set, --tls-ca for this one: TLS (its file is missing).
+  auto tls = run({"--tls-ca", missing_ca}, {"TIERSCORE_INSECURE=1"});
+  EXPECT_EQ(tls.code, 4) << tls.err;
+  EXPECT_THAT(tls.err, HasSubstr("none.pem"));
+  auto both_flags = run({"--insecure", "--tls-ca", missing_ca}, {});
+  EXPECT_EQ(both_flags.code, 2) << both_flags.err;
+  EXPECT_THAT(both_flags.err, HasSubstr("exclude each other"));
+  auto both_vars = run({}, {"TIERSCORE_INSECURE=1", "TIERSCORE_TLS_CA=" + missing_ca});
+  EXPECT_EQ(both_vars.code, 2) << both_vars.err;
+  EXPECT_THAT(both_vars.err, HasSubstr("$TIERSCORE_INSECURE and $TIERSCORE_TLS_CA"));
+  auto off = run({}, {"TIERSCORE_INSECURE=0"});  // neither: told what to give
+  EXPECT_EQ(off.code, 2) << off.err;
+  EXPECT_THAT(off.err, HasSubstr("no --tls-ca"));
+}
+
 TEST(CliQueueTest, ACancelledJobExitsSeven) {
   testing::TempDir dir;
   coordinator::CoordinatorServerOptions options;
