@@ -127,6 +127,29 @@ std::unique_ptr<grpc::ClientContext> Context() {
   return ctx;
 }
 
+// A stub on a connection of its own with a small flow-control window: a
+// client that stops reading holds its stream (results are megabytes, each
+// chunk up to 1 MiB).
+std::unique_ptr<v1::Coordinator::Stub> SmallWindowStub(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return v1::Coordinator::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+}
+
+// A results stream read to its end on a connection of its own: its status.
+grpc::Status ReadAllResults(const std::string& address, const v1::StreamResultsRequest& req) {
+  auto stub = SmallWindowStub(address);
+  auto ctx = Context();
+  auto reader = stub->StreamResults(ctx.get(), req);
+  v1::ResultsChunk chunk;
+  while (reader->Read(&chunk)) {
+  }
+  return reader->Finish();
+}
+
 TEST_F(CoordinatorServiceTest, ResultsStreamAsWholeCsvRowsOrAsTypedRows) {
   client::RemoteRunOptions o = Submit();
   o.wait = true;
@@ -201,17 +224,9 @@ TEST_F(CoordinatorServiceTest, ResultStreamsPerClientAreBounded) {
     ASSERT_TRUE(job.ok()) << job.status();
     jobs.push_back(job->id());
   }
-  // Each stream on a connection of its own with a small flow-control
-  // window: a client that stops reading holds its stream (the results are
-  // megabytes, each chunk up to 1 MiB) and only its own.
-  auto connect = [&] {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    return v1::Coordinator::NewStub(grpc::CreateCustomChannel(
-        coordinator_->address(), grpc::InsecureChannelCredentials(), args));
-  };
+  // Each stream on a connection of its own: a client that stops reading
+  // holds its stream and only its own.
+  auto connect = [&] { return SmallWindowStub(coordinator_->address()); };
   v1::StreamResultsRequest req;
   req.set_explain(true);
   // Two streams held open (one chunk read each), the limit for this client.
@@ -227,15 +242,7 @@ TEST_F(CoordinatorServiceTest, ResultStreamsPerClientAreBounded) {
     ASSERT_TRUE(held.back()->Read(&chunk));
   }
   req.set_id(jobs[0]);
-  auto another = [&] {
-    auto stub = connect();
-    auto ctx = Context();
-    auto reader = stub->StreamResults(ctx.get(), req);
-    v1::ResultsChunk chunk;
-    while (reader->Read(&chunk)) {
-    }
-    return reader->Finish();
-  };
+  auto another = [&] { return ReadAllResults(coordinator_->address(), req); };
   const grpc::Status refused = another();
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(refused.error_message(), HasSubstr("--max-streams-per-client"));
@@ -268,31 +275,15 @@ TEST_F(CoordinatorServiceTest, AStreamWhoseClientStopsReadingIsCancelledAfterThe
   auto job = client::SubmitJob(o);
   ASSERT_TRUE(job.ok()) << job.status();
 
-  auto connect = [&] {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    return v1::Coordinator::NewStub(grpc::CreateCustomChannel(
-        (*coordinator)->address(), grpc::InsecureChannelCredentials(), args));
-  };
   v1::StreamResultsRequest req;
   req.set_id(job->id());
   req.set_explain(true);
-  auto stalled_stub = connect();
+  auto stalled_stub = SmallWindowStub((*coordinator)->address());
   auto stalled_ctx = Context();
   auto stalled = stalled_stub->StreamResults(stalled_ctx.get(), req);
   v1::ResultsChunk chunk;
   ASSERT_TRUE(stalled->Read(&chunk));  // then reads no more
-  auto another = [&] {
-    auto stub = connect();
-    auto ctx = Context();
-    auto reader = stub->StreamResults(ctx.get(), req);
-    v1::ResultsChunk c;
-    while (reader->Read(&c)) {
-    }
-    return reader->Finish();
-  };
+  auto another = [&] { return ReadAllResults((*coordinator)->address(), req); };
   EXPECT_EQ(another().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   grpc::Status st;
   for (int attempt = 0; attempt < 200; ++attempt) {  // the slot comes back after ~1 s
