@@ -143,77 +143,74 @@ class MappedRange {
   std::string_view data_;
 };
 
-// Anonymous memory grown by mremap, which moves pages rather than copying
-// them: a gzip input decompressed into it peaks at its own size, where a
-// doubling string would hold the old and the new copy at once.
-class GrowableMapping {
+// Reads a gzip file's decompressed bytes piece by piece. A stream cut
+// short or damaged is DATA_LOSS, a file that is not gzip INVALID_ARGUMENT
+// (zlib would read both as far as it could).
+class GzipReader {
  public:
-  GrowableMapping() = default;
-  GrowableMapping(const GrowableMapping&) = delete;
-  GrowableMapping& operator=(const GrowableMapping&) = delete;
-  ~GrowableMapping() {
-    if (data_ != nullptr) munmap(data_, capacity_);
+  static absl::StatusOr<std::unique_ptr<GzipReader>> Open(const std::string& path) {
+    gzFile gz = gzopen(path.c_str(), "rb");
+    if (gz == nullptr) return IoError(path, "open");
+    gzbuffer(gz, 1 << 20);
+    return std::unique_ptr<GzipReader>(new GzipReader(path, gz));
   }
+  GzipReader(const GzipReader&) = delete;
+  GzipReader& operator=(const GzipReader&) = delete;
+  ~GzipReader() { gzclose(gz_); }
 
-  // False when the memory cannot be had.
-  bool Append(const char* p, size_t n) {
-    if (size_ + n > capacity_) {
-      const size_t page = 1 << 16;
-      const size_t want = (std::max(capacity_ * 2, size_ + n) + page - 1) / page * page;
-      void* m = data_ == nullptr ? mmap(nullptr, want, PROT_READ | PROT_WRITE,
-                                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-                                 : mremap(data_, capacity_, want, MREMAP_MAYMOVE);
-      if (m == MAP_FAILED) return false;
-      data_ = static_cast<char*>(m);
-      capacity_ = want;
+  // Appends up to `n` more bytes to `out`; 0 at the end of the data.
+  absl::StatusOr<size_t> Read(std::string& out, size_t n) {
+    const size_t before = out.size();
+    out.resize(before + n);
+    const int got = gzread(gz_, out.data() + before, static_cast<unsigned>(n));
+    out.resize(before + static_cast<size_t>(std::max(got, 0)));
+    int err = Z_OK;
+    const char* msg = gzerror(gz_, &err);
+    if (first_ && gzdirect(gz_) == 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": not gzip data (a name ending in .gz is read as gzip)"));
     }
-    std::memcpy(data_ + size_, p, n);
-    size_ += n;
-    return true;
+    first_ = false;
+    // A stream cut short ends with Z_BUF_ERROR, not a negative count.
+    if (got < 0 || (got == 0 && err != Z_OK)) {
+      return absl::DataLossError(absl::StrCat(path_, ": bad gzip data: ", msg));
+    }
+    return static_cast<size_t>(got);
   }
-  size_t size() const { return size_; }
-  std::string_view view() const { return {data_ == nullptr ? "" : data_, size_}; }
 
  private:
-  char* data_ = nullptr;
-  size_t size_ = 0;
-  size_t capacity_ = 0;
+  GzipReader(std::string path, gzFile gz) : path_(std::move(path)), gz_(gz) {}
+  const std::string path_;
+  gzFile gz_;
+  bool first_ = true;
 };
 
-// Decompresses a gzip file into `out` (a std::string or a GrowableMapping),
-// up to `limit` bytes of output (-1: all).
-template <typename Out>
-absl::Status ReadGzip(const std::string& path, int64_t limit, Out& out) {
-  gzFile gz = gzopen(path.c_str(), "rb");
-  if (gz == nullptr) return IoError(path, "open");
-  std::unique_ptr<gzFile_s, int (*)(gzFile)> closer(gz, gzclose);
-  gzbuffer(gz, 1 << 20);
-  char buf[1 << 16];
-  bool first = true;
-  while (limit < 0 || static_cast<int64_t>(out.size()) < limit) {
-    int n = gzread(gz, buf, sizeof buf);
-    int err = Z_OK;
-    const char* msg = gzerror(gz, &err);
-    // zlib reads a file that is not gzip as it is: refused, not guessed.
-    if (first && gzdirect(gz) == 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": not gzip data (a name ending in .gz is read as gzip)"));
-    }
-    first = false;
-    // A stream cut short ends with Z_BUF_ERROR, not a negative count.
-    if (n < 0 || (n == 0 && err != Z_OK)) {
-      return absl::DataLossError(absl::StrCat(path, ": bad gzip data: ", msg));
-    }
+// The first `limit` decompressed bytes of a gzip file (all if fewer).
+absl::Status ReadGzip(const std::string& path, int64_t limit, std::string& out) {
+  TS_ASSIGN_OR_RETURN(auto gz, GzipReader::Open(path));
+  while (static_cast<int64_t>(out.size()) < limit) {
+    TS_ASSIGN_OR_RETURN(
+        size_t n,
+        gz->Read(out, std::min<size_t>(size_t{1} << 20, static_cast<size_t>(limit) - out.size())));
     if (n == 0) break;
-    if constexpr (std::is_same_v<Out, std::string>) {
-      out.append(buf, static_cast<size_t>(n));
-    } else if (!out.Append(buf, static_cast<size_t>(n))) {
-      return absl::ResourceExhaustedError(absl::StrCat(path, ": out of memory after decompressing ",
-                                                       out.size(),
-                                                       " bytes: ", std::strerror(errno)));
-    }
   }
   return absl::OkStatus();
+}
+
+// Where the last whole record of `text` ends (after its newline), `text`
+// starting at a record's start; 0 if no record ends in it. A newline
+// inside quotes ends nothing.
+size_t LastRecordEnd(std::string_view text) {
+  bool quoted = false;
+  size_t end = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '"') {
+      quoted = !quoted;
+    } else if (text[i] == '\n' && !quoted) {
+      end = i + 1;
+    }
+  }
+  return end;
 }
 
 // The first ',' or '\n' at or after `p` (or `size`). Fields are short, so
@@ -615,60 +612,144 @@ bool AppendNumber(std::string_view value, Column& col) {
   return true;
 }
 
+// Parses records into one table: from one buffer, or from consecutive
+// pieces of a text, each ending at a record's end.
+class TableBuilder {
+ public:
+  static absl::StatusOr<TableBuilder> Create(const std::vector<std::string>& header,
+                                             const std::string& id_column,
+                                             const std::vector<ColumnRequest>& requests,
+                                             const std::string& source) {
+    TableBuilder b;
+    b.source_ = source;
+    b.id_column_ = id_column;
+    b.expected_ = static_cast<int>(header.size());
+    TS_ASSIGN_OR_RETURN(b.slots_, MapColumns(header, id_column, requests, source, b.table_));
+    b.dicts_.resize(requests.size());
+    return b;
+  }
+
+  void Reserve(size_t bytes) { ReserveRows(bytes / 48 + 16, table_); }
+
+  // The records of data[begin, end); `first_line` is the line number of
+  // data[0], for errors.
+  absl::Status Feed(std::string_view data, size_t begin, std::function<int64_t()> first_line) {
+    RecordReader reader(data, source_, std::move(first_line));
+    reader.set_pos(begin);
+    auto on_field = [&](int index, std::string_view value, size_t offset) -> bool {
+      absl::Status st = OnField(reader, index, value, offset);
+      if (st.ok()) return true;
+      reader.Fail(std::move(st));
+      return false;
+    };
+    while (reader.NextRecord()) {
+      int fields = 0;
+      if (!reader.ReadFields(on_field, &fields)) return reader.error();
+      if (fields != expected_) {
+        return absl::InvalidArgumentError(absl::StrCat(reader.WhereRecord(), ": expected ",
+                                                       expected_,
+                                                       " fields as in the header, found ", fields));
+      }
+      ++table_.rows;
+    }
+    return absl::OkStatus();
+  }
+
+  Table Finish() && { return std::move(table_); }
+
+ private:
+  TableBuilder() = default;
+
+  absl::Status OnField(const RecordReader& reader, int index, std::string_view value,
+                       size_t offset) {
+    if (index >= expected_) {
+      return absl::InvalidArgumentError(absl::StrCat(reader.Where(offset), ": expected ", expected_,
+                                                     " fields as in the header, found more"));
+    }
+    const Slot slot = slots_[static_cast<size_t>(index)];
+    if (slot.kind == Slot::kSkip) return absl::OkStatus();
+    if (slot.kind == Slot::kId) {
+      const char* wrong = IdProblem(value);
+      if (wrong == nullptr) {
+        table_.ids.Append(value);
+        return absl::OkStatus();
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat(reader.Where(offset), ": column \"", id_column_, "\": customer id ", wrong));
+    }
+    Column& col = table_.columns[static_cast<size_t>(slot.column)];
+    if (col.type == ColumnType::kText) {
+      if (AppendText(value, dicts_[static_cast<size_t>(slot.column)], col)) return absl::OkStatus();
+      return absl::InvalidArgumentError(absl::StrCat(reader.Where(offset), ": column \"", col.name,
+                                                     "\": text is not valid UTF-8"));
+    }
+    if (AppendNumber(value, col)) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(reader.Where(offset), ": column \"", col.name,
+                                                   "\": expected a number, got \"",
+                                                   std::string(value.substr(0, 40)), "\""));
+  }
+
+  std::string source_;
+  std::string id_column_;
+  int expected_ = 0;
+  std::vector<Slot> slots_;
+  std::vector<absl::flat_hash_map<std::string, int32_t>> dicts_;
+  Table table_;
+};
+
 absl::StatusOr<Table> ParseBuffer(std::string_view data, size_t begin, const std::string& source,
                                   std::function<int64_t()> first_line,
                                   const std::vector<std::string>& header,
                                   const std::string& id_column,
                                   const std::vector<ColumnRequest>& requests) {
-  Table table;
-  TS_ASSIGN_OR_RETURN(const std::vector<Slot> slots,
-                      MapColumns(header, id_column, requests, source, table));
-  ReserveRows((data.size() - begin) / 48 + 16, table);
-  std::vector<absl::flat_hash_map<std::string, int32_t>> dicts(requests.size());
-  RecordReader reader(data, source, std::move(first_line));
-  reader.set_pos(begin);
-  const int expected = static_cast<int>(header.size());
-  auto on_field = [&](int index, std::string_view value, size_t offset) -> bool {
-    if (index >= expected) {
-      reader.Fail(absl::InvalidArgumentError(absl::StrCat(
-          reader.Where(offset), ": expected ", expected, " fields as in the header, found more")));
-      return false;
+  TS_ASSIGN_OR_RETURN(TableBuilder builder,
+                      TableBuilder::Create(header, id_column, requests, source));
+  builder.Reserve(data.size() - begin);
+  TS_RETURN_IF_ERROR(builder.Feed(data, begin, std::move(first_line)));
+  return std::move(builder).Finish();
+}
+
+// A gzip split, decompressed and parsed a piece at a time: the text is
+// never whole in memory, only the table.
+absl::StatusOr<Table> ParseGzipSplit(const Split& split, const CsvHeader& header,
+                                     const std::string& id_column,
+                                     const std::vector<ColumnRequest>& requests,
+                                     int64_t max_decompressed_bytes) {
+  constexpr size_t kPiece = size_t{16} << 20;
+  TS_ASSIGN_OR_RETURN(TableBuilder builder,
+                      TableBuilder::Create(header.columns, id_column, requests, split.path));
+  TS_ASSIGN_OR_RETURN(auto gz, GzipReader::Open(split.path));
+  std::string pending;       // decompressed and not parsed yet: from a record's start
+  int64_t decompressed = 0;  // bytes so far
+  int64_t lines_before = 0;  // newlines before pending[0]
+  size_t begin = static_cast<size_t>(header.data_begin);  // the header, in the first piece
+  for (bool end = false; !end;) {
+    TS_ASSIGN_OR_RETURN(size_t n, gz->Read(pending, kPiece));
+    end = n == 0;
+    decompressed += static_cast<int64_t>(n);
+    if (decompressed > max_decompressed_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(split.path, ": decompresses to more than ", max_decompressed_bytes,
+                       " bytes (the workers' --max-decompressed-bytes)"));
     }
-    const Slot slot = slots[static_cast<size_t>(index)];
-    if (slot.kind == Slot::kSkip) return true;
-    if (slot.kind == Slot::kId) {
-      const char* wrong = IdProblem(value);
-      if (wrong == nullptr) {
-        table.ids.Append(value);
-        return true;
+    if (pending.size() < begin) continue;  // the header is not whole yet
+    const size_t cut =
+        end ? pending.size() : begin + LastRecordEnd(std::string_view(pending).substr(begin));
+    if (cut == begin) {
+      if (static_cast<int64_t>(pending.size() - begin) > kMaxRecordBytes) {
+        return absl::InvalidArgumentError(absl::StrCat(split.path, ":", lines_before + 1,
+                                                       ": a record longer than ", kMaxRecordBytes,
+                                                       " bytes (or a quote that is never closed)"));
       }
-      reader.Fail(absl::InvalidArgumentError(
-          absl::StrCat(reader.Where(offset), ": column \"", id_column, "\": customer id ", wrong)));
-      return false;
+      continue;  // one record longer than a piece: read on
     }
-    Column& col = table.columns[static_cast<size_t>(slot.column)];
-    if (col.type == ColumnType::kText) {
-      if (AppendText(value, dicts[static_cast<size_t>(slot.column)], col)) return true;
-      reader.Fail(absl::InvalidArgumentError(absl::StrCat(
-          reader.Where(offset), ": column \"", col.name, "\": text is not valid UTF-8")));
-      return false;
-    }
-    if (AppendNumber(value, col)) return true;
-    reader.Fail(absl::InvalidArgumentError(absl::StrCat(reader.Where(offset), ": column \"",
-                                                        col.name, "\": expected a number, got \"",
-                                                        std::string(value.substr(0, 40)), "\"")));
-    return false;
-  };
-  while (reader.NextRecord()) {
-    int fields = 0;
-    if (!reader.ReadFields(on_field, &fields)) return reader.error();
-    if (fields != expected) {
-      return absl::InvalidArgumentError(absl::StrCat(reader.WhereRecord(), ": expected ", expected,
-                                                     " fields as in the header, found ", fields));
-    }
-    ++table.rows;
+    const std::string_view piece = std::string_view(pending).substr(0, cut);
+    TS_RETURN_IF_ERROR(builder.Feed(piece, begin, [line = 1 + lines_before] { return line; }));
+    lines_before += std::count(piece.begin(), piece.end(), '\n');
+    pending.erase(0, cut);
+    begin = 0;
   }
-  return table;
+  return std::move(builder).Finish();
 }
 
 }  // namespace
@@ -806,16 +887,7 @@ absl::StatusOr<Table> ParseSplit(const Split& split, const CsvHeader& header,
                                  const std::vector<ColumnRequest>& columns,
                                  int64_t max_decompressed_bytes) {
   if (split.gzip) {
-    GrowableMapping data;
-    TS_RETURN_IF_ERROR(ReadGzip(split.path, max_decompressed_bytes + 1, data));
-    if (static_cast<int64_t>(data.size()) > max_decompressed_bytes) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat(split.path, ": decompresses to more than ", max_decompressed_bytes,
-                       " bytes (the workers' --max-decompressed-bytes)"));
-    }
-    // Line numbers count from the start of the decompressed text.
-    return ParseBuffer(data.view(), static_cast<size_t>(header.data_begin), split.path, LineOne,
-                       header.columns, id_column, columns);
+    return ParseGzipSplit(split, header, id_column, columns, max_decompressed_bytes);
   }
   TS_ASSIGN_OR_RETURN(int64_t size, FileSize(split.path));
   if (split.end > size) {

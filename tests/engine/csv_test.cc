@@ -264,6 +264,43 @@ TEST(CsvTest, DamagedOrFalseGzipInputsAreRefused) {
   EXPECT_THAT(plain.message(), ::testing::HasSubstr("plain.csv.gz: not gzip data"));
 }
 
+// A .gz split larger than one piece of decompression (16 MiB) is parsed
+// piece by piece, cut between records (never inside a quoted newline), to
+// the same table as the whole text, and an error far in names its line.
+TEST(CsvTest, ALargeGzipSplitIsParsedPieceByPieceToTheSameTable) {
+  TempDir dir;
+  std::string text = NastyCsv(1000000, 9);  // about 19 MiB
+  ASSERT_GT(text.size(), size_t{17} << 20);
+  auto whole = ParseCsvText(text, "big.csv", "id", kCols);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  const std::string path = dir.Write("big.csv.gz", text);
+  auto header = ReadHeader(path);
+  ASSERT_TRUE(header.ok()) << header.status();
+  Split split;
+  split.path = path;
+  split.gzip = true;
+  auto streamed = ParseSplit(split, *header, "id", kCols);
+  ASSERT_TRUE(streamed.ok()) << streamed.status();
+  ASSERT_EQ(streamed->rows, whole->rows);
+  for (int64_t r = 0; r < whole->rows; ++r) {
+    const size_t i = static_cast<size_t>(r);
+    ASSERT_EQ(streamed->ids[i], whole->ids[i]) << r;
+    ASSERT_EQ(streamed->columns[0].numbers[i], whole->columns[0].numbers[i]) << r;
+    const Column& a = streamed->columns[1];
+    const Column& b = whole->columns[1];
+    ASSERT_EQ(a.codes[i] < 0 ? "" : a.dictionary[static_cast<size_t>(a.codes[i])],
+              b.codes[i] < 0 ? "" : b.dictionary[static_cast<size_t>(b.codes[i])])
+        << r;
+  }
+  // A bad number near the end: the same line as the plain file's error.
+  text += "C-bad,twelve,plain\n";
+  split.path = dir.Write("bad.csv.gz", text);
+  const absl::Status plain = ParseCsvText(text, split.path, "id", kCols).status();
+  const absl::Status gz = ParseSplit(split, *header, "id", kCols).status();
+  EXPECT_EQ(gz.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(gz.message(), plain.message());
+}
+
 TEST(CsvTest, HeaderOnlyAndBomAndMissingFile) {
   TempDir dir;
   auto h = ReadHeader(dir.Write("h.csv", "\xEF\xBB\xBFid,amount,note\n"));
