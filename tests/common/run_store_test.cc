@@ -39,7 +39,7 @@ class RunStoreTest : public ::testing::TestWithParam<std::string> {
   // score = i + salt, by a new attempt (returned; Publish names it).
   std::string WriteRun(const std::string& run, int n, double salt,
                        absl::Duration unpublished_ttl = absl::InfiniteDuration()) {
-    const std::string writer = RunStore::NewWriter();
+    std::string writer = RunStore::NewWriter();
     EXPECT_TRUE(Write(run, writer, n, salt, unpublished_ttl).ok());
     writers_[run] = writer;
     return writer;
