@@ -473,9 +473,9 @@ absl::Status JobRunner::MoveOffLostWorkers(Job& job, int stage) {
       continue;
     }
     if (std::none_of(outcome.alive.begin(), outcome.alive.end(), [](bool a) { return a; })) {
-      return absl::UnavailableError(
-          absl::StrCat("all ", workers_.size(), " workers are gone: no worker holds split ",
-                       on_it.front(), " of job ", outcome.job_id));
+      return absl::UnavailableError(absl::StrCat("all ", workers_.size(),
+                                                 " workers are gone: no worker holds split ",
+                                                 on_it.front(), " of job ", outcome.job_id));
     }
     TS_RETURN_IF_ERROR(Rebuild(outcome, job.control, w, job.merged));
   }
