@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   // Log lines (a local run's warnings) go to stderr, never into output.
   tierscore::common::ConfigureLogging("text", /*to_stderr=*/true).IgnoreError();
   // gRPC's own lines (a failed handshake, say) repeat the error the command
-  // prints in one line: kept for --verbose-like debugging only.
+  // prints in one line: sent to the debug level, which the CLI does not show.
   gpr_set_log_function([](gpr_log_func_args* args) {
     spdlog::debug("grpc: {}:{}: {}", args->file, args->line, args->message);
   });

@@ -140,14 +140,17 @@ class JobRunner {
   // Assigns and publishes again a finished job whose splits the workers
   // still hold, for a publication that failed: against the alias's current
   // run, so the result's tiers, KPIs and migration are recomputed with it.
-  // The job's publication says how it went; errors are the workers'.
+  // Every worker is tried anew (one lost during the job may be back). The
+  // job's publication says how it went; errors are the workers'.
   absl::Status Republish(JobOutcome& outcome);
 
   // Streams the per-customer results of a finished job as CSV chunks (no
   // header), split by split in input order. Several splits are formatted at
   // once; `sink` is called from this thread only. `explain` adds each
-  // criterion's contribution. A lost worker's splits are rebuilt elsewhere
-  // (which updates the outcome's placement).
+  // criterion's contribution. Every worker is tried anew (one lost during
+  // the job may be back); a lost worker's splits are rebuilt elsewhere
+  // (which updates the outcome's placement). A split larger than
+  // `export_page_bytes` is fetched in pages.
   absl::Status ExportResults(JobOutcome& outcome, bool explain,
                              const std::function<absl::Status(const std::string&)>& sink,
                              const RunControl& control = {});

@@ -47,8 +47,9 @@ std::string Hint(const absl::Status& status) {
     return " (the request is larger than the coordinator accepts: its --max-request-bytes)";
   }
   if (CancelledByServer(status)) {
-    return " (the coordinator ends a results stream that takes nothing for its "
-           "--stream-stall-seconds: read the results as they come, then retry)";
+    return " (the coordinator ended the call, as it does when it stops and to a results "
+           "stream that takes nothing for its --stream-stall-seconds: retry, reading the "
+           "results as they come)";
   }
   if (absl::IsUnavailable(status) &&
       (absl::StrContains(message, "socket closed") || absl::StrContains(message, "ssl") ||
@@ -130,14 +131,16 @@ absl::Status RemoteFlags::ChooseTransport(ClientOptions& options) const {
   options.tls_cert = tls_cert.empty() ? env("TIERSCORE_TLS_CERT") : tls_cert;
   options.tls_key = tls_key.empty() ? env("TIERSCORE_TLS_KEY") : tls_key;
   const std::string plain = absl::AsciiStrToLower(env("TIERSCORE_INSECURE"));
-  if (tls_flag || plain.empty() || plain == "0" || plain == "false") return absl::OkStatus();
+  if (tls_flag || plain.empty() || plain == "0" || plain == "false" || plain == "no" ||
+      plain == "off") {
+    return absl::OkStatus();
+  }
   if (!options.tls_ca.empty() || !options.tls_cert.empty() || !options.tls_key.empty()) {
     return UsageError(
         "$TIERSCORE_INSECURE and $TIERSCORE_TLS_CA (or _CERT, _KEY) exclude each other; a flag "
         "(--insecure, --tls-ca) chooses for one command");
   }
   options.insecure = true;
-  options.tls_ca.clear();
   return absl::OkStatus();
 }
 
