@@ -767,7 +767,6 @@ void JobManager::Execute(const std::shared_ptr<Entry>& entry) {
     return;
   }
   FinishSucceeded(entry, std::move(run), *std::move(outcome), fingerprint);
-  KeepResults(entry);
 }
 
 bool JobManager::AcquireWorkers(const std::shared_ptr<Entry>& entry, const std::string& id,
@@ -861,6 +860,10 @@ void JobManager::FinishSucceeded(const std::shared_ptr<Entry>& entry, Running ru
     absl::MutexLock lock(&entry->mu);
     entry->kept = std::move(kept);
   }
+  // Decided before the job is seen to succeed, so that whoever sees it
+  // finished also sees the oldest kept results released; the workers are
+  // called only when `evicted` goes, after the update.
+  std::shared_ptr<Kept> evicted = KeepResults(entry);
   if (fingerprint.ok()) {
     {
       absl::MutexLock lock(&mu_);
@@ -882,8 +885,7 @@ void JobManager::FinishSucceeded(const std::shared_ptr<Entry>& entry, Running ru
   });
 }
 
-void JobManager::KeepResults(const std::shared_ptr<Entry>& entry) {
-  // Keep the per-customer results of the last few jobs on the workers.
+std::shared_ptr<JobManager::Kept> JobManager::KeepResults(const std::shared_ptr<Entry>& entry) {
   std::shared_ptr<Entry> evicted;
   {
     absl::MutexLock lock(&mu_);
@@ -893,16 +895,15 @@ void JobManager::KeepResults(const std::shared_ptr<Entry>& entry) {
       with_results_.pop_front();
     }
   }
-  if (evicted == nullptr) return;
+  if (evicted == nullptr) return nullptr;
   std::shared_ptr<Kept> kept;
   {
     absl::MutexLock lock(&evicted->mu);
     kept = std::move(evicted->kept);
   }
-  if (kept == nullptr) return;
-  // Freed here (outside the locks: worker calls), or by the last export
-  // still using it.
-  kept->release_when_unused = true;
+  // Freed when the caller drops it, or by the last export still using it.
+  if (kept != nullptr) kept->release_when_unused = true;
+  return kept;
 }
 
 }  // namespace tierscore::coordinator

@@ -151,8 +151,10 @@ class JobManager {
                     absl::Time started);
   void FinishSucceeded(const std::shared_ptr<Entry>& entry, Running run, JobOutcome outcome,
                        const absl::StatusOr<std::string>& fingerprint);
-  // Keeps the job's results on the workers, releasing the oldest kept ones.
-  void KeepResults(const std::shared_ptr<Entry>& entry);
+  // Keeps the job's results on the workers and takes the oldest kept ones
+  // from their job; they are released on the workers when the returned
+  // pointer (null if none) and every export using them are gone.
+  std::shared_ptr<Kept> KeepResults(const std::shared_ptr<Entry>& entry);
   void LoadJobs();
   // Queues the job's state for the saver thread (SaveLoop), which writes
   // each job's newest state in order: no call waits for the store, so a
