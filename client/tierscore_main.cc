@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
       "Commands that talk to a coordinator take --target (or $TIERSCORE_TARGET) and --format "
       "table|csv|json (or $TIERSCORE_FORMAT).\nExit codes: 0 ok, 1 error, 2 usage, 3 invalid "
       "input, 4 not found, 5 unavailable (retry), 6 job failed, 7 cancelled, 8 not allowed.");
+  bool check_args = false;
+  app.add_flag("--check-args", check_args,
+               "Parse the command line (before the command: tierscore --check-args submit ...) "
+               "and exit 0 without running it, or 2 naming the mistake");
   std::vector<cli::Command> commands = {
       cli::AddRunCommand(app),    cli::AddGenCommand(app),     cli::AddSubmitCommand(app),
       cli::AddWhatIfCommand(app), cli::AddPublishCommand(app), cli::AddLookupCommand(app),
@@ -45,6 +49,7 @@ int main(int argc, char** argv) {
     app.exit(e);  // prints the message and the usage
     return cli::kUsage;
   }
+  if (check_args) return cli::kOk;
   for (const cli::Command& c : commands) {
     if (*c.app) return c.run();
   }

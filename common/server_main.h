@@ -6,8 +6,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 
+#include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -54,6 +56,21 @@ inline absl::StatusOr<std::string> RedisPassword(const std::string& address,
   }
   const char* env = std::getenv("TIERSCORE_REDIS_PASSWORD");
   return std::string(env == nullptr ? "" : env);
+}
+
+// Parses a server's flags. Returns the exit code when main() should stop:
+// 0 after --help, 2 (a usage error, as the CLI's) after a mistake, which
+// CLI11 prints naming the flag; nullopt to go on.
+inline std::optional<int> ParseServerFlags(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  return std::nullopt;
 }
 
 // Plaintext is allowed only when asked for, and said loudly.

@@ -26,6 +26,13 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers,
                  "Workers: host:port,host:port or dns:///name:port (every address it resolves to)")
       ->required();
+  app.add_option("--health-listen", options.health_listen,
+                 "host:port of a plaintext listener serving only grpc.health.v1, for probes "
+                 "that cannot use TLS (default: none)");
+  bool check_config = false;
+  app.add_flag("--check-config", check_config,
+               "Check the flags and the files they name (certificates, tokens, data roots), "
+               "then exit without serving: 0 when they are fine, 2 naming the problem");
   app.add_option("--metrics-listen", options.metrics_listen,
                  "host:port to serve Prometheus /metrics on (default: none)");
   app.add_option("--data-dir", options.data_dir,
@@ -132,7 +139,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", log_format, "Logs for people (text) or log collectors (json)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (auto stop = tierscore::common::ParseServerFlags(app, argc, argv)) return *stop;
   if (absl::Status st = tierscore::common::ConfigureLogging(log_format); !st.ok()) {
     std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
     return 2;
@@ -165,6 +172,15 @@ int main(int argc, char** argv) {
   options.jobs.keep_finished_for = absl::Hours(keep_jobs_hours);
   options.stream_stall_timeout = absl::Seconds(stream_stall_seconds);
 
+  if (check_config) {
+    if (absl::Status st = tierscore::coordinator::CoordinatorServer::CheckConfig(options);
+        !st.ok()) {
+      std::fprintf(stderr, "tierscore-coordinator: %s\n", std::string(st.message()).c_str());
+      return 2;
+    }
+    std::printf("tierscore-coordinator: configuration ok\n");
+    return 0;
+  }
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::coordinator::CoordinatorServer::Create(options);
   if (!server.ok()) {

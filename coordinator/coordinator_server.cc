@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_server.h"
+#include "common/redis_client.h"
 #include "common/redis_store.h"
 #include "common/status_macros.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -67,8 +68,27 @@ struct CoordinatorServer::Metrics {
   prometheus::Family<prometheus::Gauge>& workers;
 };
 
+absl::Status CoordinatorServer::CheckConfig(const CoordinatorServerOptions& options) {
+  TS_RETURN_IF_ERROR(WorkerPool::CheckTargets(options.pool.targets));
+  if (!options.redis.empty()) TS_RETURN_IF_ERROR(common::ParseRedisAddress(options.redis).status());
+  TS_RETURN_IF_ERROR(common::DataRoots::Create(options.data_roots).status());
+  TS_RETURN_IF_ERROR(common::MakeServerCredentials(options.tls, "coordinator").status());
+  grpc::ChannelArguments worker_args;
+  TS_RETURN_IF_ERROR(
+      common::MakeChannelCredentials(options.worker_tls, "workers", &worker_args).status());
+  if (!options.tokens_file.empty()) TS_RETURN_IF_ERROR(Tokens::Load(options.tokens_file).status());
+  if (options.max_streams <= 0 || options.max_streams_per_client <= 0) {
+    return absl::InvalidArgumentError("max-streams and max-streams-per-client must be positive");
+  }
+  if (options.stream_stall_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("stream-stall-seconds must be positive");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
     const CoordinatorServerOptions& options) {
+  TS_RETURN_IF_ERROR(CheckConfig(options));
   std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
   WorkerPoolOptions pool_options = options.pool;
   JobManagerOptions job_options = options.jobs;
@@ -120,12 +140,6 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   if (!options.tokens_file.empty()) {
     TS_ASSIGN_OR_RETURN(s->tokens_, Tokens::Load(options.tokens_file));
   }
-  if (options.max_streams <= 0 || options.max_streams_per_client <= 0) {
-    return absl::InvalidArgumentError("max-streams and max-streams-per-client must be positive");
-  }
-  if (options.stream_stall_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("stream-stall-seconds must be positive");
-  }
   s->slots_ = std::make_unique<CallSlots>(options.max_streams, options.max_streams_per_client);
   s->service_ = std::make_unique<CoordinatorService>(
       s->manager_.get(), s->lookup_.get(), s->datasets_.get(), s->tokens_.get(),
@@ -146,6 +160,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Create(
   // By name too, so that probes can ask for the API itself.
   s->server_->GetHealthCheckService()->SetServingStatus(v1::Coordinator::service_full_name(), true);
   s->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (!options.health_listen.empty()) {
+    TS_ASSIGN_OR_RETURN(s->health_,
+                        common::HealthListener::Create(options.health_listen,
+                                                       {v1::Coordinator::service_full_name()}));
+  }
   return s;
 }
 
@@ -157,12 +176,14 @@ CoordinatorServer::~CoordinatorServer() {
 
 void CoordinatorServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
+  if (health_ != nullptr) health_->SetServing(false);
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
 }
 
 void CoordinatorServer::Wait() {
   if (server_ != nullptr) server_->Wait();
+  if (health_ != nullptr) health_->Shutdown();
 }
 
 }  // namespace tierscore::coordinator

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/credentials.h"
+#include "common/health_listener.h"
 #include "common/metrics.h"
 #include "common/store.h"
 #include "coordinator/call_slots.h"
@@ -25,6 +26,9 @@ struct CoordinatorServerOptions {
   WorkerPoolOptions pool;
   JobManagerOptions jobs;
   std::string metrics_listen{};  // "host:port" for /metrics; empty: none
+  // "host:port" of a plaintext listener serving only grpc.health.v1, for
+  // probes without TLS or tokens (common/health_listener.h); empty: none.
+  std::string health_listen{};
   // Where runs are published and looked up: a Redis address (redis://...
   // or unix://...), or a store of the caller's (borrowed; tests). Neither:
   // runs are not published and lookups are FAILED_PRECONDITION.
@@ -65,10 +69,14 @@ struct CoordinatorServerOptions {
 // Thread-safe.
 class CoordinatorServer {
  public:
-  // INVALID_ARGUMENT without workers; UNAVAILABLE if the address cannot be
-  // bound.
+  // INVALID_ARGUMENT when CheckConfig fails; UNAVAILABLE if an address
+  // cannot be bound or Redis not reached.
   static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Create(
       const CoordinatorServerOptions& options);
+  // What Create checks before it binds, connects or resolves anything:
+  // the worker and Redis addresses' form, the data roots, the TLS files,
+  // the tokens file and the stream limits. The error names the setting.
+  static absl::Status CheckConfig(const CoordinatorServerOptions& options);
   ~CoordinatorServer();
 
   int port() const { return port_; }
@@ -76,10 +84,12 @@ class CoordinatorServer {
   JobManager* jobs() const { return manager_.get(); }
   WorkerPool* workers() const { return pool_.get(); }
   int metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
+  int health_port() const { return health_ == nullptr ? 0 : health_->port(); }
 
-  // NOT_SERVING, stop accepting calls, let calls in flight finish for up to
-  // `grace`, then cancel the rest and stop running jobs. Idempotent.
+  // NOT_SERVING (on the health listener too), stop accepting calls, let calls in flight finish for
+  // up to `grace`, then cancel the rest and stop running jobs. Idempotent.
   void Shutdown(absl::Duration grace);
+  // Blocks until the server has shut down, then stops the health listener.
   void Wait();
 
  private:
@@ -97,6 +107,7 @@ class CoordinatorServer {
   std::unique_ptr<CallSlots> slots_;
   std::unique_ptr<CoordinatorService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<common::HealthListener> health_;
   int port_ = 0;
   std::string address_;
 };

@@ -71,12 +71,11 @@ WorkerPoolSeams DefaultWorkerPoolSeams(std::shared_ptr<grpc::ChannelCredentials>
   return seams;
 }
 
-absl::StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Create(const WorkerPoolOptions& options,
-                                                               WorkerPoolSeams seams) {
-  if (options.targets.empty()) {
+absl::Status WorkerPool::CheckTargets(const std::vector<std::string>& targets) {
+  if (targets.empty()) {
     return absl::InvalidArgumentError("workers: at least one worker address is required");
   }
-  for (const std::string& t : options.targets) {
+  for (const std::string& t : targets) {
     std::string host, port;
     const std::string bare = absl::StartsWith(t, kDnsPrefix) ? t.substr(sizeof kDnsPrefix - 1) : t;
     if (!SplitHostPort(bare, &host, &port)) {
@@ -84,6 +83,12 @@ absl::StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Create(const WorkerPoolO
           absl::StrCat("workers: \"", t, "\" is not host:port or dns:///name:port"));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Create(const WorkerPoolOptions& options,
+                                                               WorkerPoolSeams seams) {
+  if (absl::Status st = CheckTargets(options.targets); !st.ok()) return st;
   std::unique_ptr<WorkerPool> pool(new WorkerPool(options, std::move(seams)));
   pool->Refresh();
   pool->thread_ = std::thread([p = pool.get()] { p->Loop(); });

@@ -57,6 +57,8 @@ class WorkerPool {
   // INVALID_ARGUMENT without targets or with a malformed one.
   static absl::StatusOr<std::unique_ptr<WorkerPool>> Create(const WorkerPoolOptions& options,
                                                             WorkerPoolSeams seams);
+  // Create's check of the targets alone: nothing is resolved or dialled.
+  static absl::Status CheckTargets(const std::vector<std::string>& targets);
   ~WorkerPool();  // stops the background thread
 
   std::vector<std::shared_ptr<WorkerClient>> Healthy() const;

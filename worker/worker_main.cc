@@ -23,6 +23,13 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "Cores for phase work (default: all)");
   app.add_option("--grace", grace_seconds, "Seconds in-flight calls may finish after SIGTERM")
       ->capture_default_str();
+  app.add_option("--health-listen", options.health_listen,
+                 "host:port of a plaintext listener serving only grpc.health.v1, for probes "
+                 "that cannot use TLS (default: none)");
+  bool check_config = false;
+  app.add_flag("--check-config", check_config,
+               "Check the flags and the files they name (certificates, tokens, data roots), "
+               "then exit without serving: 0 when they are fine, 2 naming the problem");
   app.add_option("--metrics-listen", options.metrics_listen,
                  "host:port to serve Prometheus /metrics on (default: none)");
   app.add_option("--redis", options.redis,
@@ -57,7 +64,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", log_format, "Logs for people (text) or log collectors (json)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (auto stop = tierscore::common::ParseServerFlags(app, argc, argv)) return *stop;
   if (absl::Status st = tierscore::common::ConfigureLogging(log_format); !st.ok()) {
     std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
     return 2;
@@ -74,6 +81,14 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (check_config) {
+    if (absl::Status st = tierscore::worker::WorkerServer::CheckConfig(options); !st.ok()) {
+      std::fprintf(stderr, "tierscore-worker: %s\n", std::string(st.message()).c_str());
+      return 2;
+    }
+    std::printf("tierscore-worker: configuration ok\n");
+    return 0;
+  }
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::worker::WorkerServer::Create(options);
   if (!server.ok()) {

@@ -4,14 +4,28 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_server.h"
+#include "common/redis_client.h"
 #include "common/redis_store.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 
 namespace tierscore::worker {
 
+absl::Status WorkerServer::CheckConfig(const WorkerServerOptions& options) {
+  if (!options.redis.empty()) {
+    if (auto address = common::ParseRedisAddress(options.redis); !address.ok()) {
+      return address.status();
+    }
+  }
+  if (auto roots = common::DataRoots::Create(options.data_roots); !roots.ok()) {
+    return roots.status();
+  }
+  return common::MakeServerCredentials(options.tls, "worker").status();
+}
+
 absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
     const WorkerServerOptions& options) {
+  if (absl::Status st = CheckConfig(options); !st.ok()) return st;
   std::unique_ptr<WorkerServer> s(new WorkerServer());
   auto credentials = common::MakeServerCredentials(options.tls, "worker");
   if (!credentials.ok()) return credentials.status();
@@ -60,6 +74,12 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Create(
   s->address_ = absl::StrCat(host, ":", s->port_);
   s->server_->GetHealthCheckService()->SetServingStatus(v1::Worker::service_full_name(), true);
   s->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (!options.health_listen.empty()) {
+    auto health =
+        common::HealthListener::Create(options.health_listen, {v1::Worker::service_full_name()});
+    if (!health.ok()) return health.status();
+    s->health_ = *std::move(health);
+  }
   const absl::Duration lease = options.job_lease;
   s->sweeper_ = std::thread([server = s.get(), lease] {
     absl::MutexLock lock(&server->mu_);
@@ -81,12 +101,14 @@ WorkerServer::~WorkerServer() {
 
 void WorkerServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
+  if (health_ != nullptr) health_->SetServing(false);
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
 }
 
 void WorkerServer::Wait() {
   if (server_ != nullptr) server_->Wait();
+  if (health_ != nullptr) health_->Shutdown();
 }
 
 }  // namespace tierscore::worker

@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/credentials.h"
+#include "common/health_listener.h"
 #include "engine/thread_pool.h"
 #include "grpcpp/server.h"
 #include "worker/worker_core.h"
@@ -27,6 +28,9 @@ struct WorkerServerOptions {
   // A job's shards are freed when no call for it came for this long.
   absl::Duration job_lease = absl::Minutes(30);
   std::string metrics_listen{};  // "host:port" for /metrics; empty: none
+  // "host:port" of a plaintext listener serving only grpc.health.v1, for
+  // probes without TLS (common/health_listener.h); empty: none.
+  std::string health_listen{};
   // Where Publish writes records: a Redis address, or a store of the
   // caller's (borrowed; tests). Neither: Publish is FAILED_PRECONDITION.
   std::string redis{};
@@ -48,8 +52,12 @@ struct WorkerServerOptions {
 // for, server reflection. Thread-safe.
 class WorkerServer {
  public:
-  // UNAVAILABLE if the address cannot be bound.
+  // INVALID_ARGUMENT when CheckConfig fails; UNAVAILABLE if an address
+  // cannot be bound or Redis not reached.
   static absl::StatusOr<std::unique_ptr<WorkerServer>> Create(const WorkerServerOptions& options);
+  // What Create checks before it binds or connects: the Redis address's
+  // form, the data roots and the TLS files. The error names the setting.
+  static absl::Status CheckConfig(const WorkerServerOptions& options);
   ~WorkerServer();  // Shutdown(zero grace)
 
   int port() const { return port_; }
@@ -57,12 +65,13 @@ class WorkerServer {
   const std::string& address() const { return address_; }
   WorkerCore* core() const { return core_.get(); }
   int metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
+  int health_port() const { return health_ == nullptr ? 0 : health_->port(); }
 
-  // Reports NOT_SERVING, stops accepting calls, lets calls in flight finish
-  // for up to `grace`, then cancels the rest. Idempotent.
+  // Reports NOT_SERVING (on the health listener too), stops accepting calls, lets calls in flight
+  // finish for up to `grace`, then cancels the rest. Idempotent.
   void Shutdown(absl::Duration grace);
 
-  // Blocks until the server has shut down.
+  // Blocks until the server has shut down, then stops the health listener.
   void Wait();
 
  private:
@@ -75,6 +84,7 @@ class WorkerServer {
   std::unique_ptr<engine::ThreadPool> executor_;
   std::unique_ptr<WorkerService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<common::HealthListener> health_;
   int port_ = 0;
   std::string address_;
 

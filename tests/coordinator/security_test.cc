@@ -25,6 +25,7 @@
 #include "tests/testing/redis_server.h"
 #include "tests/testing/temp_dir.h"
 #include "tierscore/client.h"
+#include "tierscore/v1/worker.grpc.pb.h"
 #include "worker/worker_server.h"
 
 namespace tierscore {
@@ -56,6 +57,7 @@ class TlsClusterTest : public ::testing::Test {
     worker::WorkerServerOptions w;
     w.threads = 1;
     w.tls = WorkerTls();
+    w.health_listen = "127.0.0.1:0";
     auto worker = worker::WorkerServer::Create(w);
     ASSERT_TRUE(worker.ok()) << worker.status();
     worker_ = *std::move(worker);
@@ -65,6 +67,7 @@ class TlsClusterTest : public ::testing::Test {
     c.tls.insecure = false;
     c.tls.files = {.cert = certs_ + "/coordinator.pem", .key = certs_ + "/coordinator.key"};
     c.worker_tls = CoordinatorToWorkers();
+    c.health_listen = "127.0.0.1:0";
     auto coordinator = coordinator::CoordinatorServer::Create(c);
     ASSERT_TRUE(coordinator.ok()) << coordinator.status();
     coordinator_ = *std::move(coordinator);
@@ -164,6 +167,50 @@ TEST_F(TlsClusterTest, WorkersAnswerOnlyTheCoordinatorsCertificate) {
   // Plaintext.
   EXPECT_EQ(Check(worker_->address(), common::ChannelTls::Plaintext()).error_code(),
             grpc::StatusCode::UNAVAILABLE);
+}
+
+// Probes that can present neither TLS nor a token (Kubernetes' grpc:
+// probes) get a plaintext port that answers health checks and nothing
+// else, and says NOT_SERVING as soon as its server drains.
+TEST_F(TlsClusterTest, TheHealthPortIsPlaintextAndAnswersOnlyHealthChecks) {
+  using grpc::health::v1::HealthCheckResponse;
+  auto health = [](const std::string& target, const std::string& service) {
+    auto stub = grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(service);
+    HealthCheckResponse resp;
+    grpc::Status st = stub->Check(&ctx, req, &resp);
+    return std::make_pair(st.error_code(), resp.status());
+  };
+  const std::string worker = absl::StrCat("127.0.0.1:", worker_->health_port());
+  const std::string coordinator = absl::StrCat("127.0.0.1:", coordinator_->health_port());
+  ASSERT_NE(worker_->health_port(), worker_->port());
+  for (const auto& [target, service] : {std::make_pair(worker, "tierscore.v1.Worker"),
+                                        std::make_pair(coordinator, "tierscore.v1.Coordinator")}) {
+    EXPECT_EQ(health(target, ""), std::make_pair(grpc::OK, HealthCheckResponse::SERVING));
+    EXPECT_EQ(health(target, service), std::make_pair(grpc::OK, HealthCheckResponse::SERVING));
+    EXPECT_EQ(health(target, "no.such.Service").first, grpc::NOT_FOUND);
+  }
+  // The Worker and Coordinator services are not there in plaintext.
+  auto scan = v1::Worker::NewStub(grpc::CreateChannel(worker, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext scan_ctx;
+  scan_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::ScanRequest scan_req;
+  v1::ScanResponse scan_resp;
+  EXPECT_EQ(scan->Scan(&scan_ctx, scan_req, &scan_resp).error_code(), grpc::UNIMPLEMENTED);
+  auto api = client::Client::Create({.target = coordinator, .insecure = true, .max_attempts = 1});
+  ASSERT_TRUE(api.ok());
+  EXPECT_EQ((*api)->ListJobs().status().code(), absl::StatusCode::kUnimplemented);
+
+  // Draining: NOT_SERVING on the health port while calls may still finish.
+  worker_->Shutdown(absl::Seconds(5));
+  EXPECT_EQ(health(worker, "tierscore.v1.Worker").second, HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(health(worker, "").second, HealthCheckResponse::NOT_SERVING);
+  coordinator_->Shutdown(absl::Seconds(5));
+  EXPECT_EQ(health(coordinator, "").second, HealthCheckResponse::NOT_SERVING);
 }
 
 TEST(TlsOptionsTest, EveryMistakeIsNamedAtStart) {
