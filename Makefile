@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DEMO_ROWS ?= 1000000
 
-.PHONY: deps configure build test demo bench format clean check check-deps check-format check-protos check-threads check-sanitizers check-tidy check-fuzz
+.PHONY: deps configure build test demo bench format clean check check-deps check-format check-protos check-threads check-sanitizers check-tidy check-fuzz check-image
 
 deps:
 	bash scripts/install-deps.sh
@@ -32,13 +32,14 @@ format:
 # build that serves the rest: clang's thread-safety analysis of every
 # ABSL_GUARDED_BY (warnings as errors), ASan and UBSan (with LeakSanitizer)
 # over the whole test suite, the libFuzzer targets, and clang-tidy
-# (.clang-tidy) on the project's code from its compile commands.
+# (.clang-tidy) on the project's code from its compile commands; and the
+# container image, built from Debian's packages and run (check-image).
 CLANG_BUILD_DIR ?= build-clang
 TIDY_DIRS := engine|worker|coordinator|common|client|tests|bench
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CLANG_FLAGS := -Wthread-safety -Wthread-safety-beta -Werror $(SANITIZE) -fsanitize=fuzzer-no-link -O1
 
-check: check-format check-protos check-threads check-sanitizers check-fuzz check-tidy
+check: check-format check-protos check-threads check-sanitizers check-fuzz check-tidy check-image
 
 check-deps:
 	bash scripts/install-deps.sh check
@@ -79,3 +80,9 @@ check-fuzz: check-threads
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# The image (Dockerfile) on a base made by mmdebstrap, built with podman and
+# run with buildah: a job from this build's CLI against a worker and a
+# coordinator inside it (scripts/image.sh, tests/image/image_test.sh).
+check-image: check-deps build
+	bash scripts/image.sh $(BUILD_DIR)
