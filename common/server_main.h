@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -71,6 +72,30 @@ inline std::optional<int> ParseServerFlags(CLI::App& app, int argc, char** argv)
     return 2;
   }
   return std::nullopt;
+}
+
+// --health-listen, --metrics-listen and --check-config, spelt alike by both
+// servers.
+inline void AddServingFlags(CLI::App& app, std::string* health_listen, std::string* metrics_listen,
+                            bool* check_config) {
+  app.add_option("--health-listen", *health_listen,
+                 "host:port of a plaintext listener serving only grpc.health.v1, for probes "
+                 "that cannot use TLS (default: none)");
+  app.add_option("--metrics-listen", *metrics_listen,
+                 "host:port to serve Prometheus /metrics on (default: none)");
+  app.add_flag("--check-config", *check_config,
+               "Check the flags and the files they name (certificates, tokens, data roots), "
+               "then exit without serving: 0 when they are fine, 2 naming the problem");
+}
+
+// The exit code of --check-config: 0 saying so, or 2 naming the problem.
+inline int ReportConfigCheck(const absl::Status& checked, const std::string& what) {
+  if (!checked.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what.c_str(), std::string(checked.message()).c_str());
+    return 2;
+  }
+  std::printf("%s: configuration ok\n", what.c_str());
+  return 0;
 }
 
 // Plaintext is allowed only when asked for, and said loudly.

@@ -26,15 +26,9 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers,
                  "Workers: host:port,host:port or dns:///name:port (every address it resolves to)")
       ->required();
-  app.add_option("--health-listen", options.health_listen,
-                 "host:port of a plaintext listener serving only grpc.health.v1, for probes "
-                 "that cannot use TLS (default: none)");
   bool check_config = false;
-  app.add_flag("--check-config", check_config,
-               "Check the flags and the files they name (certificates, tokens, data roots), "
-               "then exit without serving: 0 when they are fine, 2 naming the problem");
-  app.add_option("--metrics-listen", options.metrics_listen,
-                 "host:port to serve Prometheus /metrics on (default: none)");
+  tierscore::common::AddServingFlags(app, &options.health_listen, &options.metrics_listen,
+                                     &check_config);
   app.add_option("--data-dir", options.data_dir,
                  "Directory for uploaded datasets, shared with the workers at the same path");
   app.add_option("--redis", options.redis,
@@ -173,13 +167,8 @@ int main(int argc, char** argv) {
   options.stream_stall_timeout = absl::Seconds(stream_stall_seconds);
 
   if (check_config) {
-    if (absl::Status st = tierscore::coordinator::CoordinatorServer::CheckConfig(options);
-        !st.ok()) {
-      std::fprintf(stderr, "tierscore-coordinator: %s\n", std::string(st.message()).c_str());
-      return 2;
-    }
-    std::printf("tierscore-coordinator: configuration ok\n");
-    return 0;
+    return tierscore::common::ReportConfigCheck(
+        tierscore::coordinator::CoordinatorServer::CheckConfig(options), "tierscore-coordinator");
   }
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::coordinator::CoordinatorServer::Create(options);

@@ -23,15 +23,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "Cores for phase work (default: all)");
   app.add_option("--grace", grace_seconds, "Seconds in-flight calls may finish after SIGTERM")
       ->capture_default_str();
-  app.add_option("--health-listen", options.health_listen,
-                 "host:port of a plaintext listener serving only grpc.health.v1, for probes "
-                 "that cannot use TLS (default: none)");
   bool check_config = false;
-  app.add_flag("--check-config", check_config,
-               "Check the flags and the files they name (certificates, tokens, data roots), "
-               "then exit without serving: 0 when they are fine, 2 naming the problem");
-  app.add_option("--metrics-listen", options.metrics_listen,
-                 "host:port to serve Prometheus /metrics on (default: none)");
+  tierscore::common::AddServingFlags(app, &options.health_listen, &options.metrics_listen,
+                                     &check_config);
   app.add_option("--redis", options.redis,
                  "Store to publish runs to: redis://host:port/db or unix:///path?db=N");
   std::string redis_password_file;
@@ -82,12 +76,8 @@ int main(int argc, char** argv) {
   }
 
   if (check_config) {
-    if (absl::Status st = tierscore::worker::WorkerServer::CheckConfig(options); !st.ok()) {
-      std::fprintf(stderr, "tierscore-worker: %s\n", std::string(st.message()).c_str());
-      return 2;
-    }
-    std::printf("tierscore-worker: configuration ok\n");
-    return 0;
+    return tierscore::common::ReportConfigCheck(
+        tierscore::worker::WorkerServer::CheckConfig(options), "tierscore-worker");
   }
   const sigset_t stop = tierscore::common::BlockStopSignals();
   auto server = tierscore::worker::WorkerServer::Create(options);
