@@ -59,6 +59,11 @@ int main(int argc, char** argv) {
   app.add_option("--call-timeout", call_timeout_seconds,
                  "Seconds before a worker call counts as hung and its splits move")
       ->capture_default_str();
+  double store_wait_seconds = absl::ToDoubleSeconds(options.jobs.store_wait);
+  app.add_option("--store-wait", store_wait_seconds,
+                 "Seconds to wait at start for Redis (the job store) to answer; then the "
+                 "coordinator exits, so that it never serves without its past jobs")
+      ->capture_default_str();
   double run_retention_minutes = absl::ToDoubleMinutes(options.jobs.runner.run_retention);
   app.add_option("--run-retention-minutes", run_retention_minutes,
                  "Minutes a replaced run stays readable by its id before it expires in Redis")
@@ -163,6 +168,7 @@ int main(int argc, char** argv) {
   options.jobs.runner.run_retention = absl::Seconds(run_retention_minutes * 60);
   options.jobs.wait_for_workers = absl::Seconds(wait_for_workers_seconds);
   options.jobs.job_timeout = absl::Seconds(job_timeout_seconds);
+  options.jobs.store_wait = absl::Seconds(store_wait_seconds);
   options.jobs.keep_finished_for = absl::Hours(keep_jobs_hours);
   options.stream_stall_timeout = absl::Seconds(stream_stall_seconds);
 

@@ -64,7 +64,7 @@ absl::StatusOr<std::unique_ptr<JobManager>> JobManager::Create(WorkerProvider pr
                                                                const JobManagerOptions& options) {
   if (!provider) return absl::InvalidArgumentError("no worker provider");
   std::unique_ptr<JobManager> m(new JobManager(std::move(provider), options));
-  m->LoadJobs();
+  if (absl::Status st = m->LoadJobs(); !st.ok()) return st;
   m->ForgetOldJobs();
   return m;
 }
@@ -131,13 +131,23 @@ constexpr char kCacheIndex[] = "cache";  // fingerprint -> job id
 std::string JobKey(const std::string& id) { return absl::StrCat("job:", id); }
 }  // namespace
 
-void JobManager::LoadJobs() {
-  if (options_.job_store == nullptr) return;
+absl::Status JobManager::LoadJobs() {
+  if (options_.job_store == nullptr) return absl::OkStatus();
+  const absl::Time give_up = absl::Now() + options_.store_wait;
   auto index = options_.job_store->HashGetAll(kJobIndex);
-  if (!index.ok()) {
-    common::LogEvent(spdlog::level::warn, "jobs.not_loaded",
-                     {{"reason", "job store unreachable"}, {"error", index.status().message()}});
-    return;
+  for (bool said = false; !index.ok(); said = true) {
+    if (absl::Now() >= give_up) {
+      return absl::UnavailableError(absl::StrCat(
+          "the job store did not answer within ", absl::FormatDuration(options_.store_wait), " (",
+          index.status().message(), "); the coordinator does not start without its past jobs"));
+    }
+    if (!said) {
+      common::LogEvent(spdlog::level::warn, "jobs.waiting_for_store",
+                       {{"error", index.status().message()},
+                        {"seconds", absl::ToDoubleSeconds(options_.store_wait)}});
+    }
+    absl::SleepFor(std::min(absl::Seconds(1), give_up - absl::Now()));
+    index = options_.job_store->HashGetAll(kJobIndex);
   }
   std::vector<std::pair<double, std::shared_ptr<Entry>>> requeue;  // by submission time
   for (const auto& [id, unused] : *index) {
@@ -167,6 +177,7 @@ void JobManager::LoadJobs() {
       if (jobs_.count(id) != 0) cache_[fingerprint] = id;
     }
   }
+  return absl::OkStatus();
 }
 
 void JobManager::Persist(const v1::Job& job) {

@@ -65,6 +65,10 @@ struct JobManagerOptions {
   // KPIs, and runs again those that were queued or running when the last
   // one stopped. Writes are best effort: a store outage never fails a job.
   common::Store* job_store = nullptr;
+  // At start, how long Create waits for the job store to answer (a Redis
+  // still starting) before it fails UNAVAILABLE: a coordinator never serves
+  // without its past and interrupted jobs.
+  absl::Duration store_wait = absl::Minutes(2);
 };
 
 // The workers a job may use, healthy now; waits until there is one or the
@@ -155,7 +159,8 @@ class JobManager {
   // from their job; they are released on the workers when the returned
   // pointer (null if none) and every export using them are gone.
   std::shared_ptr<Kept> KeepResults(const std::shared_ptr<Entry>& entry);
-  void LoadJobs();
+  // Lists the job store's jobs, waiting up to store_wait for it to answer.
+  absl::Status LoadJobs();
   // Queues the job's state for the saver thread (SaveLoop), which writes
   // each job's newest state in order: no call waits for the store, so a
   // slow or stopped Redis delays only the saving.

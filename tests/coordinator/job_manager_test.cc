@@ -291,6 +291,54 @@ TEST_F(JobManagerTest, FinishedJobsBeyondTheRetentionAreForgotten) {
   EXPECT_TRUE((*restarted)->List().empty());
 }
 
+// A job store that answers UNAVAILABLE to the next reads of a hash, as a
+// Redis that is still starting (or loading its append-only file) does.
+class StartingStore : public common::MemoryStore {
+ public:
+  void FailNextReads(int n) { outages_ = n; }
+  absl::StatusOr<std::vector<Fields>> HashGetAllMany(
+      const std::vector<std::string>& keys) override {
+    if (outages_.fetch_sub(1) > 0) return absl::UnavailableError("connection refused");
+    return MemoryStore::HashGetAllMany(keys);
+  }
+
+ private:
+  std::atomic<int> outages_{0};
+};
+
+// A coordinator that starts before its Redis waits for it, and so never
+// serves without its past jobs; one whose store never answers does not
+// start, saying why.
+TEST_F(JobManagerTest, AStartWaitsForTheJobStoreAndFailsWhenItNeverAnswers) {
+  auto core = worker::WorkerCore::Create({.threads = 1});
+  InProcessWorkerClient worker(core.get(), testing::TestExecutor(), "w");
+  StartingStore store;
+  JobManagerOptions options;
+  options.job_store = &store;
+  std::string id;
+  {
+    auto manager = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+    ASSERT_TRUE(manager.ok()) << manager.status();
+    id = (*manager)->Submit(Spec())->id();
+    ASSERT_EQ(WaitFinal(**manager, id).state(), v1::JOB_STATE_SUCCEEDED);
+  }
+  store.FailNextReads(2);
+  options.store_wait = absl::Seconds(30);
+  auto restarted = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  auto past = (*restarted)->Get(id);
+  ASSERT_TRUE(past.ok()) << past.status();
+  EXPECT_EQ(past->state(), v1::JOB_STATE_SUCCEEDED);
+  restarted->reset();
+
+  store.FailNextReads(1 << 20);
+  options.store_wait = absl::Milliseconds(1500);
+  auto never = JobManager::Create(std::vector<WorkerClient*>{&worker}, options);
+  EXPECT_EQ(never.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(never.status().message(), HasSubstr("did not answer within 1.5s"));
+  EXPECT_THAT(never.status().message(), HasSubstr("connection refused"));
+}
+
 TEST_F(JobManagerTest, ARestartedManagerListsPastJobsAndRerunsInterruptedOnes) {
   common::MemoryStore store;  // the job store, and where runs are published
   auto core = worker::WorkerCore::Create({.threads = 1, .store = &store});

@@ -131,12 +131,50 @@ test("helm lint rejects values that break the schema, naming the value", () => {
     [["--set", "data.mountPath=data"], "/data/mountPath"],
     [["--set", "coordinator.extraArgs[0]=max-criteria=3"], "/coordinator/extraArgs/0"],
     [["--set-string", "policies.bad name=x"], "'bad name' does not match pattern"],
+    [["--set", "auth.callers[0].name=d", "--set", "auth.callers[0].role=reader", "--set", "auth.callers[0].aliases[0]=c/x"],
+      "/auth/callers/0/aliases"],
+    [["--set", "schedule.alias=customers nightly"], "/schedule/alias"],
+    [["--set", "schedule.alias=/bad//alias/"], "/schedule/alias"],
+    [["--set", "data.mountPath=/"], "/data/mountPath"],
+    [["--set", "data.mountPath=/etc/tierscore"], "/data/mountPath"],
+    [["--set", "data.accessModes[0]=ReadOnlyMany"], "/data/accessModes/0"],
+    [["--set", `fullnameOverride=${"x".repeat(41)}`], "/fullnameOverride"],
+    [["--set", "redis.bundled=false", "--set", "redis.external.address=redis://r:6379"], "/networkPolicy/externalRedis"],
   ];
   for (const [args, where] of bad) {
     const r = helmRun(["lint", "--strict", ".", ...args]);
     assert.notEqual(r.status, 0, `accepted: ${args.join(" ")}`);
     assert.ok((r.stdout + r.stderr).includes(where), `${args.join(" ")}: does not name ${where}:\n${r.stdout}`);
   }
+});
+
+test("the longest allowed name renders names Kubernetes accepts", () => {
+  const docs = render("default", ["--set", `fullnameOverride=${"n".repeat(40)}`, "--set", "schedule.enabled=true",
+    "--set", "schedule.inputs[0]=/data/c.csv"]);
+  for (const d of docs) {
+    const limit = d.kind === "CronJob" ? 52 : d.kind === "StatefulSet" ? 52 : d.kind === "Service" ? 63 : 253;
+    assert.ok(d.metadata.name.length <= limit, `${d.kind} ${d.metadata.name}: ${d.metadata.name.length} > ${limit}`);
+  }
+});
+
+test("the tokens file follows the callers and the alias, keeping every token", () => {
+  const tokensOf = (docs) => named(docs, "Secret", "rel-tierscore-tokens").stringData;
+  const annotation = (docs) =>
+    named(docs, "Deployment", "rel-tierscore-coordinator").spec.template.metadata.annotations["checksum/tokens"];
+  const before = render("default");
+  const after = render("default", ["--set", "auth.callers[0].name=crm", "--set", "auth.callers[0].role=submitter",
+    "--set", "auth.callers[0].aliases[0]=segments/*", "--set", "schedule.alias=customers/weekly"]);
+  const file = tokensOf(after).tokens.split("\n").filter((l) => l && !l.startsWith("#"));
+  const t = tokensOf(after);
+  assert.deepEqual(file, [
+    `${t.cronjob} submitter rel-tierscore-schedule customers/weekly`,
+    `${t.test} reader rel-tierscore-test`,
+    `${t["caller.crm"]} submitter crm segments/*`,
+  ]);
+  for (const key of ["cronjob", "test", "caller.crm"]) assert.match(t[key], /^[A-Za-z0-9]{32}$/);
+  // A change of callers or alias restarts the coordinator, which reads the file at start.
+  assert.notEqual(annotation(before), annotation(after));
+  assert.equal(annotation(before), annotation(render("default")));
 });
 
 test("a scheduled job without inputs, or with an unknown policy, fails to render", () => {
@@ -350,10 +388,11 @@ function secretData(docs, name) {
 // Lays the container's volumes out under `root` (each mountPath as
 // root/mountPath, filled from its Secret or ConfigMap) and returns its
 // command line and environment with those paths.
-function materialize(docs, pod, container, root) {
+function materialize(docs, pod, container, root, owner = null) {
   const mounts = [...(container.volumeMounts ?? [])].sort((a, b) => b.mountPath.length - a.mountPath.length);
   for (const m of mounts) {
-    const volume = pod.spec.volumes.find((v) => v.name === m.name);
+    const claims = (owner?.spec?.volumeClaimTemplates ?? []).map((c) => ({ name: c.metadata.name, persistentVolumeClaim: {} }));
+    const volume = [...pod.spec.volumes, ...claims].find((v) => v.name === m.name);
     assert.ok(volume, `${container.name}: volume ${m.name} is mounted but not declared`);
     const dir = path.join(root, m.mountPath);
     fs.mkdirSync(dir, { recursive: true });
@@ -385,7 +424,6 @@ function materialize(docs, pod, container, root) {
     return m ? s.slice(0, eq) + path.join(root, value) : s;
   };
   const binary = binaries[container.command[0]];
-  assert.ok(binary, `${container.name}: unknown command ${container.command[0]}`);
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith("TIERSCORE_")) delete env[k];
   for (const e of container.env ?? []) env[e.name] = rewrite(e.value);
@@ -395,7 +433,8 @@ function materialize(docs, pod, container, root) {
 function checkCommand(docs, p, container) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "chart-pod-"));
   try {
-    const { binary, args: argv, env } = materialize(docs, p.pod, container, root);
+    const { binary, args: argv, env } = materialize(docs, p.pod, container, root, p.owner);
+    assert.ok(binary, `${container.name}: unknown command ${container.command[0]}`);
     const check = binary.endsWith("/tierscore") ? ["--check-args", ...argv] : [...argv, "--check-config"];
     return spawnSync(binary, check, { env, encoding: "utf8" });
   } finally {
@@ -476,4 +515,45 @@ test("chart-made certificates name what the pods are reached and checked by", ()
   const w = args(containerOf(docs, "Deployment", "rel-tierscore-worker"));
   assert.equal(w.get("--tls-client-name"), "tierscore-coordinator");
   assert.equal(args(containerOf(docs, "Deployment", "rel-tierscore-coordinator")).get("--worker-tls-server-name"), "tierscore-worker");
+});
+
+test("the bundled Redis starts from the rendered command with the Secret's password, and stops on SIGTERM", async () => {
+  const docs = structuredClone(render("default"));
+  const redisSecret = named(docs, "Secret", "rel-tierscore-redis");
+  redisSecret.stringData.password = 'p"a\\x41ss'; // a quote and a backslash survive
+  const set = named(docs, "StatefulSet", "rel-tierscore-redis");
+  const pod = set.spec.template;
+  const container = pod.spec.containers[0];
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "chart-redis-"));
+  try {
+    materialize(docs, pod, container, root, set);
+    // The config listens on a unix socket here instead of port 6379.
+    const conf = path.join(root, "etc/redis-conf/redis.conf");
+    const socket = path.join(root, "redis.sock");
+    fs.writeFileSync(conf, fs.readFileSync(conf, "utf8").replace("port 6379", `port 0\nunixsocket ${socket}`)
+      .replace("dir /data", `dir ${path.join(root, "data")}`));
+    let shell = container.args[0];
+    for (const dir of ["/etc/redis-conf", "/etc/redis-auth", "/run/redis"]) shell = shell.replaceAll(dir, path.join(root, dir));
+    assert.deepEqual(container.command, ["/bin/sh", "-c"]);
+    const { spawn } = await import("node:child_process");
+    const redis = spawn("/bin/sh", ["-c", shell], { stdio: "ignore" });
+    const exited = new Promise((resolve) => redis.on("exit", (code, signal) => resolve({ code, signal })));
+    let pong = "";
+    for (let i = 0; i < 100 && pong !== "PONG"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const r = spawnSync("redis-cli", ["-s", socket, "--no-auth-warning", "-a", 'p"a\\x41ss', "ping"], { encoding: "utf8" });
+      pong = r.stdout.trim();
+    }
+    assert.equal(pong, "PONG", "redis-server accepts the Secret's password");
+    const wrong = spawnSync("redis-cli", ["-s", socket, "--no-auth-warning", "-a", "pAss", "ping"], { encoding: "utf8" });
+    assert.notEqual(wrong.stdout.trim(), "PONG");
+    assert.ok(!fs.readFileSync(path.join(root, "etc/redis-conf/redis.conf"), "utf8").includes("requirepass"));
+    redis.kill("SIGTERM"); // the container's PID 1: redis-server itself
+    const end = await Promise.race([exited, new Promise((r) => setTimeout(() => r("still running"), 10000))]);
+    assert.notEqual(end, "still running", "SIGTERM reaches redis-server");
+    const after = spawnSync("redis-cli", ["-s", socket, "--no-auth-warning", "-a", 'p"a\\x41ss', "ping"], { encoding: "utf8" });
+    assert.notEqual(after.stdout.trim(), "PONG", "redis-server itself stopped, not only a shell before it");
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -3,17 +3,18 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* The release's full name, at most 63 characters; components append
-at most 16 ("-worker-headless"), so it is cut to 47. */}}
+{{/* The release's full name, cut to 40 characters: components append at
+most 16 ("-worker-headless"), and the Redis StatefulSet's pods need a name
+of at most 52. */}}
 {{- define "tierscore.fullname" -}}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 47 | trimSuffix "-" }}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 47 | trimSuffix "-" }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 47 | trimSuffix "-" }}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -177,12 +178,8 @@ scheduled job, helm test): env, volumeMounts and volumes. */}}
 
 {{/* NetworkPolicy egress rules (networkpolicy.yaml). */}}
 {{- define "tierscore.dnsEgress" -}}
-- to:
-    - namespaceSelector: {{- toYaml .Values.networkPolicy.dns.namespaceSelector | nindent 8 }}
-      podSelector: {{- toYaml .Values.networkPolicy.dns.podSelector | nindent 8 }}
-  ports:
-    - {port: 53, protocol: UDP}
-    - {port: 53, protocol: TCP}
+- to: {{- toYaml .Values.networkPolicy.dns.to | nindent 4 }}
+  ports: {{- toYaml .Values.networkPolicy.dns.ports | nindent 4 }}
 {{- end }}
 {{- define "tierscore.redisEgress" -}}
 {{- if .Values.redis.bundled }}
@@ -191,7 +188,13 @@ scheduled job, helm test): env, volumeMounts and volumes. */}}
         matchLabels: {{- include "tierscore.componentSelector" (dict "ctx" . "component" "redis") | nindent 10 }}
   ports:
     - {port: 6379, protocol: TCP}
-{{- else if .Values.networkPolicy.externalRedis }}
+{{- else }}
+{{- if not .Values.networkPolicy.externalRedis }}
+{{- fail "networkPolicy.externalRedis must name the external Redis (NetworkPolicy peers), or set networkPolicy.enabled=false" }}
+{{- end }}
+{{- $port := regexFind "[0-9]+" (regexFind ":[0-9]+(/|$)" .Values.redis.external.address) | default "6379" }}
 - to: {{- toYaml .Values.networkPolicy.externalRedis | nindent 4 }}
+  ports:
+    - {port: {{ $port }}, protocol: TCP}
 {{- end }}
 {{- end }}
