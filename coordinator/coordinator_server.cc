@@ -77,6 +77,7 @@ absl::Status CoordinatorServer::CheckConfig(const CoordinatorServerOptions& opti
   TS_RETURN_IF_ERROR(
       common::MakeChannelCredentials(options.worker_tls, "workers", &worker_args).status());
   if (!options.tokens_file.empty()) TS_RETURN_IF_ERROR(Tokens::Load(options.tokens_file).status());
+  if (!options.data_dir.empty()) TS_RETURN_IF_ERROR(DatasetStore::CheckWritable(options.data_dir));
   if (options.max_streams <= 0 || options.max_streams_per_client <= 0) {
     return absl::InvalidArgumentError("max-streams and max-streams-per-client must be positive");
   }

@@ -75,7 +75,8 @@ class CoordinatorServer {
       const CoordinatorServerOptions& options);
   // What Create checks before it binds, connects or resolves anything:
   // the worker and Redis addresses' form, the data roots, the TLS files,
-  // the tokens file and the stream limits. The error names the setting.
+  // the tokens file, that the data dir can be written and the stream
+  // limits. The error names the setting.
   static absl::Status CheckConfig(const CoordinatorServerOptions& options);
   ~CoordinatorServer();
 

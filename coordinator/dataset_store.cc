@@ -102,6 +102,19 @@ absl::StatusOr<std::unique_ptr<DatasetStore>> DatasetStore::Create(const std::st
   return std::unique_ptr<DatasetStore>(new DatasetStore(datasets));
 }
 
+absl::Status DatasetStore::CheckWritable(const std::string& dir) {
+  fs::path path = fs::absolute(dir).lexically_normal() / "datasets" / kPartial;
+  std::error_code ec;
+  while (!fs::exists(path, ec) && path.has_parent_path() && path != path.parent_path()) {
+    path = path.parent_path();
+  }
+  if (!fs::is_directory(path, ec) || ::access(path.c_str(), W_OK | X_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data dir ", dir, ": ", path.string(), " is not a directory this process may write to"));
+  }
+  return absl::OkStatus();
+}
+
 std::string DatasetStore::CompletePath(const std::string& name, bool gzip) const {
   return absl::StrCat(dir_, "/", name, gzip ? ".csv.gz" : ".csv");
 }

@@ -26,6 +26,9 @@ class DatasetStore {
  public:
   // Creates the directories. FAILED_PRECONDITION naming `dir` if it cannot.
   static absl::StatusOr<std::unique_ptr<DatasetStore>> Create(const std::string& dir);
+  // Create's check without creating anything: the directories exist and are
+  // writable by this process, or the nearest one that exists is.
+  static absl::Status CheckWritable(const std::string& dir);
 
   // `<dir>/datasets`, absolute and normal: where complete datasets are.
   const std::string& directory() const { return dir_; }

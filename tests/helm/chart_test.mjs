@@ -469,6 +469,10 @@ test("the command-line check fails on a renamed flag, a missing file or a bad to
   r = checkCommand(docs, p, { ...c, args: c.args.map((a) => a.replace("tls.crt", "tls.pem")) });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /tls\.pem/);
+  // A data dir the coordinator could not write (here: a file) is found too.
+  r = checkCommand(docs, p, { ...c, args: c.args.map((x) => x.startsWith("--data-dir=") ? "--data-dir=/etc/hostname" : x) });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /data dir \/etc\/hostname: \/etc\/hostname is not a directory this process may write to/);
   const withBadTokens = structuredClone(docs);
   const tokens = withBadTokens.find((d) => d.metadata.name === "rel-tierscore-tokens");
   tokens.stringData.tokens = "short reader x\n";
