@@ -1,6 +1,6 @@
 # The tierscore image: tierscore-coordinator, tierscore-worker and the
 # tierscore CLI on Debian 12 with only their runtime libraries, run as an
-# unprivileged user; nothing runs a shell. Builds with docker, podman or
+# unprivileged user; nothing runs a shell at run time. Builds with docker, podman or
 # buildah:
 #   podman build --isolation chroot -t tierscore .
 # BASE is a Debian 12 image: the public debian:12-slim by default, or one

@@ -14,9 +14,9 @@ namespace tierscore::common {
 // A second, plaintext listener of a server that serves grpc.health.v1 and
 // nothing else, for probes that can present neither TLS nor a token
 // (Kubernetes' `grpc:` probes). Over plaintext it tells only whether the
-// server is serving; every other method is UNIMPLEMENTED there. Its server
-// owns the status: the owning server mirrors its own into it with
-// SetServing. Thread-safe.
+// server is serving; every other method is UNIMPLEMENTED there. The server
+// it belongs to mirrors its own status into it with SetServing.
+// Thread-safe.
 class HealthListener {
  public:
   // Serves on `listen` ("host:port"; port 0 picks a free one), SERVING for

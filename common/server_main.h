@@ -84,8 +84,8 @@ inline void AddServingFlags(CLI::App& app, std::string* health_listen, std::stri
   app.add_option("--metrics-listen", *metrics_listen,
                  "host:port to serve Prometheus /metrics on (default: none)");
   app.add_flag("--check-config", *check_config,
-               "Check the flags and the files they name (certificates, tokens, data roots), "
-               "then exit without serving: 0 when they are fine, 2 naming the problem");
+               "Check the flags and the files they name, then exit without serving: 0 when "
+               "they are fine, 2 naming the problem");
 }
 
 // The exit code of --check-config: 0 saying so, or 2 naming the problem.

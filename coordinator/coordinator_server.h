@@ -69,8 +69,9 @@ struct CoordinatorServerOptions {
 // Thread-safe.
 class CoordinatorServer {
  public:
-  // INVALID_ARGUMENT when CheckConfig fails; UNAVAILABLE if an address
-  // cannot be bound or Redis not reached.
+  // CheckConfig's error when it fails (Create checks the same first);
+  // UNAVAILABLE if an address cannot be bound or the job store does not
+  // answer within jobs.store_wait.
   static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Create(
       const CoordinatorServerOptions& options);
   // What Create checks before it binds, connects or resolves anything:

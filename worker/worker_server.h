@@ -52,8 +52,8 @@ struct WorkerServerOptions {
 // for, server reflection. Thread-safe.
 class WorkerServer {
  public:
-  // INVALID_ARGUMENT when CheckConfig fails; UNAVAILABLE if an address
-  // cannot be bound or Redis not reached.
+  // CheckConfig's error when it fails (Create checks the same first);
+  // UNAVAILABLE if an address cannot be bound.
   static absl::StatusOr<std::unique_ptr<WorkerServer>> Create(const WorkerServerOptions& options);
   // What Create checks before it binds or connects: the Redis address's
   // form, the data roots and the TLS files. The error names the setting.
